@@ -1,0 +1,159 @@
+"""`python -m bot …`: the operator's commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logging_setup import setup_logging
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+async def wait_for_signal() -> None:
+    """Returns on Ctrl-C or SIGTERM, so every command shuts down the same graceful way."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    settings.token  # noqa: B018 - fails early with a clear line when unset
+    if args.webhook:
+        settings.require_webhook()
+    from bot.runtime import BotRuntime
+    runtime = BotRuntime(settings)
+    await runtime.start("webhook" if args.webhook else "polling")
+    try:
+        await wait_for_signal()
+    finally:
+        await runtime.stop()
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    await run_demo(settings, host=args.host, port=args.port)
+    return 0
+
+
+async def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.emulator import Emulator
+
+    emulator = Emulator(token=args.token, host=args.host, port=args.port)
+    await emulator.start()
+    print(f"Bot API emulator on {emulator.api_base_url}  (BOT_API_BASE_URL)\nfiles on {emulator.file_base_url}  (BOT_API_FILE_URL)\nchat page: {emulator.page_url}", flush=True)
+    try:
+        await wait_for_signal()
+    finally:
+        await emulator.stop()
+    return 0
+
+
+async def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import migrate
+
+    await migrate.upgrade(settings.database_url, args.revision)
+    print(f"database at revision {await migrate.current_revision(settings.database_url)}")
+    return 0
+
+
+async def cmd_catalogue_load(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import migrate
+    from storage.catalogue import load_catalogue_file
+    from storage.db import create_engine, make_session_factory, unit_of_work
+
+    await migrate.upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(make_session_factory(engine)) as session:
+            report = await load_catalogue_file(session, Path(args.file))
+    finally:
+        await engine.dispose()
+    print(f"loaded {report.products} products, {report.serials} serials, {report.stores} stores from {args.file}")
+    return 0
+
+
+async def cmd_promotions_load(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import migrate
+    from storage.db import create_engine, make_session_factory, unit_of_work
+    from storage.promotion_loader import load_promotions_file
+
+    await migrate.upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(make_session_factory(engine)) as session:
+            slugs = await load_promotions_file(session, Path(args.file))
+    finally:
+        await engine.dispose()
+    print(f"loaded {len(slugs)} promotion(s): {', '.join(slugs)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Product registration and promotion redemption bot for Telegram.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="serve Telegram users (long polling, or --webhook)", description="Serve Telegram users with BOT_TOKEN. Applies database migrations first.")
+    run.add_argument("--webhook", action="store_true", help="receive updates on WEBHOOK_LISTEN at WEBHOOK_PUBLIC_URL instead of polling")
+    run.set_defaults(handler=cmd_run)
+
+    demo = sub.add_parser("demo", help="emulator + bot + demo data, chat in your browser", description="Start the local Bot API emulator, the bot and a demo database; print the chat page's address. No token, no network.")
+    demo.add_argument("--host", default="127.0.0.1", help="address of the emulator and its chat page (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8081, help="port of the emulator and its chat page (default 8081)")
+    demo.set_defaults(handler=cmd_demo)
+
+    emulator = sub.add_parser("emulator", help="run only the local Bot API emulator", description="A local stand-in for the Telegram Bot API server, with a browser chat page.")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8081)
+    emulator.add_argument("--token", default="123456:DEMO-TOKEN", help="the only token the emulator accepts")
+    emulator.set_defaults(handler=cmd_emulator)
+
+    db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = db_sub.add_parser("upgrade", help="apply migrations (run and demo do this on start)", description="Apply the Alembic migrations to DATABASE_URL.")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    catalogue = sub.add_parser("catalogue", help="product catalogue", description="Product catalogue.")
+    cat_sub = catalogue.add_subparsers(dest="catalogue_command", required=True, metavar="ACTION")
+    cat_load = cat_sub.add_parser("load", help="load products, serials and stores from TOML or CSV", description="Load (or reload: idempotent) products, serials with CHK codes, and stores per region.")
+    cat_load.add_argument("file")
+    cat_load.set_defaults(handler=cmd_catalogue_load)
+
+    promotions = sub.add_parser("promotions", help="promotions", description="Promotions.")
+    promo_sub = promotions.add_subparsers(dest="promotions_command", required=True, metavar="ACTION")
+    promo_load = promo_sub.add_parser("load", help="load one or many promotions from TOML", description="Load (or reload: idempotent) promotions from a TOML file.")
+    promo_load.add_argument("file")
+    promo_load.set_defaults(handler=cmd_promotions_load)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level, [settings.bot_token.get_secret_value() if settings.bot_token else ""])
+        handler: Command = args.handler
+        return asyncio.run(handler(args, settings))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - operators get one line; details go to the log
+        from storage.catalogue import CatalogueFileError
+        from storage.promotion_loader import PromotionFileError
+
+        if isinstance(exc, CatalogueFileError | PromotionFileError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise

@@ -1,0 +1,125 @@
+"""One typed settings object, read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{5,}$")
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+def _int_list(value: object) -> list[int]:
+    """Accepts `1,2,3` (what people type into .env files) as well as a list."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [int(part) for part in value.replace(" ", "").split(",") if part]
+    if isinstance(value, int):
+        return [value]
+    return [int(v) for v in value]  # type: ignore[union-attr]
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot; README's "Settings" table lists the same names."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    bot_api_base_url: str = TELEGRAM_API_URL
+    bot_api_file_url: str = TELEGRAM_FILE_URL
+    database_url: str = "sqlite+aiosqlite:///./data/bot.db"
+    media_dir: Path = Path("./data/media")
+    staff_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    staff_chat_id: int | None = None
+    default_language: str = "en"
+    webhook_listen: str = "0.0.0.0:8080"
+    webhook_public_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    reminder_delay_hours: float = Field(default=24.0, gt=0)
+    chk_secret: SecretStr | None = None
+    privacy_policy_url: str = "https://example.com/privacy"
+    log_level: str = "INFO"
+
+    @field_validator("staff_user_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> list[int]:
+        return _int_list(value)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TOKEN_SHAPE.match(value.get_secret_value()):
+            raise ValueError("expected the form 123456:ABC-DEF… that @BotFather gives")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_SHAPE.match(value.get_secret_value()):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from locales import available_languages
+
+        if value not in available_languages():
+            raise ValueError(f"one of {', '.join(available_languages())}")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected HOST:PORT, e.g. 0.0.0.0:8080")
+        return value
+
+    @property
+    def token(self) -> str:
+        """The bot token, or a clear error when a command needs one and none is set."""
+        if self.bot_token is None:
+            raise ConfigError("BOT_TOKEN: not set (get one from @BotFather)")
+        return self.bot_token.get_secret_value()
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host, int(port)
+
+    @property
+    def staff_ids(self) -> frozenset[int]:
+        """Admins are staff too."""
+        return frozenset(self.staff_user_ids) | frozenset(self.admin_user_ids)
+
+    def require_webhook(self) -> tuple[str, str]:
+        """Public URL and secret, both required in webhook mode."""
+        if not self.webhook_public_url:
+            raise ConfigError("WEBHOOK_PUBLIC_URL: not set (needed for --webhook)")
+        if self.webhook_secret is None:
+            raise ConfigError("WEBHOOK_SECRET: not set (needed for --webhook)")
+        return self.webhook_public_url, self.webhook_secret.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Reads the settings or raises ConfigError with one line per the first bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from None

@@ -1,0 +1,233 @@
+"""Everything the emulated Telegram knows: bot, users, chats, messages, files, updates, events.
+
+Bot API handlers, the user-side actions and the control API all work on one
+:class:`EmulatorState`; it has no HTTP in it, so it is easy to reason about and to test.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from typing import Any
+
+from .errors import BOT_BLOCKED, CANT_INITIATE, CHAT_NOT_FOUND, bad_request, forbidden
+from .errors import too_many_requests
+from .faults import FaultInjector
+from .files import FileStore
+from .models import CallbackQueryState, ChatState, Event, EventKind, StoredMessage, UserState
+from .notify import Notifier
+from .updates import UpdateQueue
+
+# Telegram's documented flood limits, enforced only with flood_limits=True.
+GROUP_PER_MINUTE = 20
+GLOBAL_PER_SECOND = 30
+
+
+class EmulatorState:
+    """The in-memory Telegram world of one emulator."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        bot_id: int,
+        bot_username: str,
+        bot_first_name: str,
+        flood_limits: bool = False,
+    ) -> None:
+        self.token = token
+        self.bot_user: dict[str, Any] = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+        }
+        self.users: dict[int, UserState] = {}
+        self.chats: dict[int, ChatState] = {}
+        self.files = FileStore()
+        self.updates = UpdateQueue()
+        self.faults = FaultInjector()
+        self.events: list[Event] = []
+        self.event_notifier = Notifier()
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.send_log: list[tuple[float, str, int]] = []
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
+        self.callback_queries: dict[str, CallbackQueryState] = {}
+        self.flood_limits = flood_limits
+        self._seq = 0
+
+    # -- users and chats --------------------------------------------------------------------
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+    ) -> dict[str, Any]:
+        """Create (or update) a user; their private chat exists once they write to the bot."""
+        if user_id <= 0:
+            raise ValueError("user ids are positive")
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if last_name:
+            user["last_name"] = last_name
+        if username:
+            user["username"] = username
+        if language_code:
+            user["language_code"] = language_code
+        existing = self.users.get(user_id)
+        if existing is None:
+            self.users[user_id] = UserState(user=user)
+        else:
+            existing.user = user
+        chat = self.chats.get(user_id)
+        if chat is not None:
+            chat.chat = self._private_chat_json(user)
+        return dict(user)
+
+    def add_group(self, chat_id: int, title: str, member_ids: list[int]) -> dict[str, Any]:
+        """A supergroup with the bot as an administrator (so it sees every message)."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        unknown = [m for m in member_ids if m not in self.users]
+        if unknown:
+            raise ValueError(f"unknown users {unknown}: add_user them first")
+        chat_json = {"id": chat_id, "type": "supergroup", "title": title}
+        existing = self.chats.get(chat_id)
+        if existing is None:
+            self.chats[chat_id] = ChatState(chat=chat_json, member_ids=list(member_ids))
+        else:
+            existing.chat = chat_json
+            existing.member_ids = list(member_ids)
+        return dict(chat_json)
+
+    @staticmethod
+    def _private_chat_json(user: dict[str, Any]) -> dict[str, Any]:
+        chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+        for key in ("last_name", "username"):
+            if key in user:
+                chat[key] = user[key]
+        return chat
+
+    def user(self, user_id: int) -> UserState:
+        state = self.users.get(user_id)
+        if state is None:
+            raise ValueError(f"unknown user {user_id}: call add_user first")
+        return state
+
+    def chat_for_user_action(self, user_id: int, chat_id: int | None) -> ChatState:
+        """The chat a user writes in: their private chat (created) or a group they belong to."""
+        user = self.user(user_id)
+        if chat_id is None or chat_id == user_id:
+            chat = self.chats.get(user_id)
+            if chat is None:
+                chat = ChatState(chat=self._private_chat_json(user.user))
+                self.chats[user_id] = chat
+            return chat
+        chat = self.chats.get(chat_id)
+        if chat is None or chat.is_private:
+            raise ValueError(f"chat {chat_id} is not a group the emulator knows")
+        if user_id not in chat.member_ids:
+            raise ValueError(f"user {user_id} is not a member of chat {chat_id}")
+        return chat
+
+    def chat_for_bot(self, chat_id: int) -> ChatState:
+        """The chat a bot call targets, refused as Telegram refuses it."""
+        chat = self.chats.get(chat_id)
+        if chat_id > 0:
+            user = self.users.get(chat_id)
+            if user is None:
+                raise bad_request(CHAT_NOT_FOUND)
+            if user.blocked:
+                raise forbidden(BOT_BLOCKED)
+            if chat is None or not chat.started:
+                raise forbidden(CANT_INITIATE)
+            return chat
+        if chat is None:
+            raise bad_request(CHAT_NOT_FOUND)
+        return chat
+
+    # -- messages and events -----------------------------------------------------------------
+    def new_message(
+        self,
+        chat: ChatState,
+        sender: dict[str, Any],
+        content: dict[str, Any],
+        *,
+        from_bot: bool,
+        markup: dict[str, Any] | None = None,
+    ) -> StoredMessage:
+        """Store a message with the chat's next message_id."""
+        data: dict[str, Any] = {
+            "message_id": chat.next_message_id,
+            "from": dict(sender),
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+        }
+        data.update(content)
+        chat.next_message_id += 1
+        stored = StoredMessage(data=data, from_bot=from_bot, markup=markup)
+        chat.messages[stored.message_id] = stored
+        return stored
+
+    def record_event(
+        self,
+        chat_id: int,
+        kind: EventKind,
+        *,
+        message: dict[str, Any] | None = None,
+        text: str | None = None,
+        show_alert: bool = False,
+        reply_markup: dict[str, Any] | None = None,
+    ) -> Event:
+        """Append an event and wake whoever waits for one."""
+        self._seq += 1
+        event = Event(
+            seq=self._seq,
+            chat_id=chat_id,
+            kind=kind,
+            message=copy.deepcopy(message),
+            text=text,
+            show_alert=show_alert,
+            reply_markup=copy.deepcopy(reply_markup),
+        )
+        self.events.append(event)
+        self.event_notifier.notify()
+        return event
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def events_for(self, chat_id: int, after: int = 0) -> list[Event]:
+        return [e for e in self.events if e.chat_id == chat_id and e.seq > after]
+
+    def messages_of(self, chat_id: int) -> list[StoredMessage]:
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            return []
+        return [m for m in chat.messages.values() if not m.deleted]
+
+    # -- flood control -----------------------------------------------------------------------
+    def check_flood(self, chat: ChatState) -> None:
+        """With flood_limits on: 20 messages a minute per group, 30 a second overall."""
+        if not self.flood_limits:
+            return
+        now = time.monotonic()
+        recent = [t for t, _, _ in self.send_log if now - t < 1.0]
+        if len(recent) >= GLOBAL_PER_SECOND:
+            raise too_many_requests(max(1, math.ceil(1.0 - (now - min(recent)))))
+        if not chat.is_private:
+            in_minute = [t for t, _, c in self.send_log if c == chat.id and now - t < 60.0]
+            if len(in_minute) >= GROUP_PER_MINUTE:
+                raise too_many_requests(max(1, math.ceil(60.0 - (now - min(in_minute)))))
+
+    def log_send(self, method: str, chat_id: int) -> None:
+        self.send_log.append((time.monotonic(), method, chat_id))
+
+    def close(self) -> None:
+        self.updates.close()
+        self.event_notifier.close()

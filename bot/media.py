@@ -1,0 +1,197 @@
+"""Image intake: validate customer photos and store them as clean, content-addressed JPEGs.
+
+Invoice and serial-label photos come from untrusted clients, so everything is judged from
+the bytes (never the file name or the Telegram MIME hint), checked for decompression bombs
+before any pixel is decoded, and re-encoded so no EXIF/GPS/ICC metadata reaches storage.
+Pure Pillow + stdlib: no Telegram imports, safe to call from a worker thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "ImageProblem", "ImageRejected", "ImageRules", "StoredImage", "MediaStore",
+    "normalize_image", "thumbnail",
+]
+
+JPEG_QUALITY = 85
+
+
+class ImageProblem(enum.StrEnum):
+    """Why an upload was refused; the value doubles as a locale-key suffix for the reply."""
+
+    TOO_BIG = "too_big"
+    NOT_AN_IMAGE = "not_an_image"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    BROKEN = "broken"
+    TOO_SMALL = "too_small"
+    BOMB = "bomb"
+
+
+class ImageRejected(Exception):
+    """Raised for any refused upload; `problem` is for the user, `detail` only for logs."""
+
+    def __init__(self, problem: ImageProblem, detail: str = "") -> None:
+        super().__init__(f"{problem.value}: {detail}" if detail else problem.value)
+        self.problem = problem
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ImageRules:
+    """Limits are per call (not Pillow globals) so tests and callers can tighten them."""
+
+    max_bytes: int = 20 * 1024 * 1024  # Telegram's bot download limit
+    max_width: int = 1600  # enough to read a serial sticker; keeps storage small
+    min_side: int = 200  # below this a label or invoice cannot be read by staff
+    max_pixels: int = 40_000_000
+    formats: frozenset[str] = frozenset({"JPEG", "PNG", "GIF"})
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    sha256: str  # of the normalized JPEG bytes, hence also the file name
+    width: int
+    height: int
+    size: int  # bytes on disk
+    relative_path: str  # POSIX path below MediaStore.root, e.g. "ab/cd/<sha>.jpg"
+    original_format: str  # what the upload really was ("JPEG", "PNG", "GIF")
+
+
+def _decode(data: bytes, rules: ImageRules) -> tuple[Image.Image, str]:
+    """Open and fully load `data`, refusing anything that breaks `rules`; cheap checks first."""
+    if len(data) > rules.max_bytes:
+        raise ImageRejected(ImageProblem.TOO_BIG, f"{len(data)} > {rules.max_bytes} bytes")
+    # Pillow only *warns* about moderately large images; make that an error here so the
+    # verdict does not depend on global warning filters or Image.MAX_IMAGE_PIXELS.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRejected(ImageProblem.BOMB, str(exc)) from exc
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise ImageRejected(ImageProblem.NOT_AN_IMAGE, repr(exc)) from exc
+        fmt = img.format or "?"
+        if fmt not in rules.formats:
+            raise ImageRejected(ImageProblem.UNSUPPORTED_FORMAT, fmt)
+        width, height = img.size
+        if width * height > rules.max_pixels:
+            raise ImageRejected(ImageProblem.BOMB, f"{width}x{height} > {rules.max_pixels} px")
+        if min(width, height) < rules.min_side:
+            raise ImageRejected(ImageProblem.TOO_SMALL, f"{width}x{height}")
+        if fmt == "JPEG" and rules.max_width > 0:
+            # Let libjpeg decode at 1/2..1/8 scale when the photo is far larger than needed;
+            # a square target keeps both sides >= max_width whatever the EXIF rotation.
+            img.draft(None, (rules.max_width, rules.max_width))
+        try:
+            img.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageRejected(ImageProblem.BOMB, str(exc)) from exc
+        except Exception as exc:  # truncated/corrupt streams raise many different types
+            raise ImageRejected(ImageProblem.BROKEN, repr(exc)) from exc
+    return img, fmt
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Upright RGB copy: EXIF rotation applied, transparency flattened on white."""
+    try:
+        img = ImageOps.exif_transpose(img) or img
+    except Exception:  # malformed EXIF must not block an otherwise valid photo
+        pass
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        img = flat
+    elif img.mode != "RGB":
+        img = img.convert("RGB")
+    img.info = {}  # JPEG save would otherwise carry over e.g. the COM comment
+    return img
+
+
+def _encode_jpeg(img: Image.Image, quality: int = JPEG_QUALITY) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
+
+
+def normalize_image(data: bytes, rules: ImageRules = ImageRules()) -> tuple[bytes, int, int, str]:
+    """Validate and re-encode an upload; returns (jpeg bytes, width, height, original format).
+
+    Raises ImageRejected. The output is deterministic for the same input, which is what makes
+    content-addressed storage deduplicate repeated uploads of the same photo.
+    """
+    img, fmt = _decode(data, rules)
+    try:
+        rgb = _to_rgb(img)
+    except Exception as exc:  # exotic modes that fail to convert are as good as broken
+        raise ImageRejected(ImageProblem.BROKEN, repr(exc)) from exc
+    if rules.max_width > 0 and rgb.width > rules.max_width:
+        height = max(1, round(rgb.height * rules.max_width / rgb.width))
+        rgb = rgb.resize((rules.max_width, height), Image.Resampling.LANCZOS)
+    return _encode_jpeg(rgb), rgb.width, rgb.height, fmt
+
+
+def thumbnail(data: bytes, size: int = 320) -> bytes:
+    """Small JPEG (longest side <= size) for staff summaries and albums."""
+    img, _ = _decode(data, ImageRules(min_side=1, max_width=0))
+    rgb = _to_rgb(img)
+    rgb.thumbnail((size, size), Image.Resampling.LANCZOS)
+    return _encode_jpeg(rgb, quality=80)
+
+
+class MediaStore:
+    """Content-addressed JPEG store: root/ab/cd/<sha256>.jpg.
+
+    The same photo uploaded twice maps to one file, so `delete` must only be called once no
+    record references the path any more.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def save(self, data: bytes, rules: ImageRules = ImageRules()) -> StoredImage:
+        """Normalize and store `data` (raises ImageRejected); idempotent and atomic."""
+        jpeg, width, height, fmt = normalize_image(data, rules)
+        sha = hashlib.sha256(jpeg).hexdigest()
+        relative = f"{sha[:2]}/{sha[2:4]}/{sha}.jpg"
+        target = self.path(relative)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Write next to the target then rename, so readers never see a half-written file.
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(jpeg)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return StoredImage(sha, width, height, len(jpeg), relative, fmt)
+
+    def path(self, relative_path: str | os.PathLike[str]) -> Path:
+        """Absolute path for a stored file; refuses anything escaping the root."""
+        rel = PurePosixPath(os.fspath(relative_path))
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            raise ValueError(f"invalid media path: {relative_path!r}")
+        return self.root.joinpath(*rel.parts)
+
+    def read(self, relative_path: str | os.PathLike[str]) -> bytes:
+        return self.path(relative_path).read_bytes()
+
+    def delete(self, relative_path: str | os.PathLike[str]) -> None:
+        """Remove a stored file; missing files are fine (retries, concurrent cleanup)."""
+        self.path(relative_path).unlink(missing_ok=True)

@@ -1,0 +1,136 @@
+"""Starts and stops everything one bot process runs: database, application, updates source."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import Update
+
+from bot.application import BotApplication, build_application
+from bot.commands_menu import publish_commands
+from bot.config import Settings
+from bot.i18n import Translator
+from bot.media import MediaStore
+from bot.outbox import OutboxDispatcher
+from bot.reminders import send_due_reminders
+from bot.services import Services
+from bot.webhook import webhook_app
+from storage import migrate
+from storage.clock import Clock, SystemClock
+from storage.db import create_engine, make_session_factory
+
+log = logging.getLogger(__name__)
+Mode = Literal["polling", "webhook"]
+
+
+@dataclass
+class BotRuntime:
+    """One bot process. `start()` returns once updates flow; `stop()` undoes it in reverse."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    poll_timeout: int = 10
+    services: Services | None = None
+    application: BotApplication | None = None
+    outbox_interval: float = 1.0
+    reminder_interval: float = 60.0
+    _site_runner: web.AppRunner | None = None
+    _dispatcher: OutboxDispatcher | None = None
+    _workers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self, mode: Mode = "polling") -> None:
+        try:
+            await self._start(mode)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, mode: Mode) -> None:
+        settings = self.settings
+        await migrate.upgrade(settings.database_url)
+        engine = create_engine(settings.database_url)
+        self.services = Services(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            translator=Translator(settings.default_language),
+            clock=self.clock,
+            media=MediaStore(settings.media_dir),
+        )
+        self.application = application = build_application(self.services)
+        await application.initialize()
+        await publish_commands(application.bot, self.services.translator, settings.staff_chat_id)
+        await application.start()
+        if mode == "webhook":
+            await self._start_webhook(application)
+        else:
+            await application.bot.delete_webhook()
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES)
+        self._dispatcher = OutboxDispatcher(self.services, application.bot)
+        await self._dispatcher.recover()
+        self._workers = [
+            asyncio.create_task(self._every(self.outbox_interval, self._dispatcher.drain_once), name="outbox"),
+            asyncio.create_task(self._every(self.reminder_interval, self._remind), name="reminders"),
+        ]
+        log.info("bot @%s is running (%s)", application.bot.username, mode)
+
+    async def _remind(self) -> int:
+        assert self.services is not None
+        return await send_due_reminders(self.services)
+
+    @staticmethod
+    async def _every(seconds: float, job: Callable[[], Awaitable[int]]) -> None:
+        """Runs a background job forever; a failure is logged and the loop goes on."""
+        while True:
+            try:
+                await job()
+            except Exception:
+                log.exception("background job %s failed", getattr(job, "__name__", job))
+            await asyncio.sleep(seconds)
+
+    async def tick(self) -> None:
+        """Runs the background jobs once now (tests call this after moving the fake clock)."""
+        assert self._dispatcher is not None
+        await self._remind()
+        await self._dispatcher.drain_once()
+
+    async def _start_webhook(self, application: BotApplication) -> None:
+        public_url, secret = self.settings.require_webhook()
+        assert self.services is not None
+        path = urlsplit(public_url).path or "/telegram"
+        app = webhook_app(application, secret=secret, path=path, sessions=self.services.sessions)
+        self._site_runner = web.AppRunner(app, access_log=None)
+        await self._site_runner.setup()
+        host, port = self.settings.listen_host_port
+        await web.TCPSite(self._site_runner, host, port).start()
+        await application.bot.set_webhook(public_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+
+    async def stop(self) -> None:
+        """Stops taking updates, lets running handlers finish, then closes the database."""
+        for task in self._workers:
+            task.cancel()
+        for task in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._workers = []
+        application = self.application
+        if application is not None:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if self._site_runner is not None:
+                await self._site_runner.cleanup()
+            if application.running:
+                await application.stop()
+            with contextlib.suppress(RuntimeError):  # never initialized: nothing to shut down
+                await application.shutdown()
+        if self.services is not None:
+            await self.services.engine.dispose()
+        self.application = None

@@ -1,0 +1,84 @@
+"""Receiving a customer's image: a Telegram photo or an image sent as a file.
+
+Shared by every step that asks for a photo (invoice, S/N label, re-uploads). The caller stores the
+bytes with `turn.services.media.save`, which does the full validation (size, decompression bombs,
+format, dimensions) and says why with `ImageRejected`; this module only does what must happen
+before or instead of that: the download limit and refusing documents that are not images.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+
+from PIL import Image
+from telegram import Document, PhotoSize
+from telegram.error import BadRequest
+
+from bot.media import ImageProblem, ImageRules
+from conversations.turn import Turn
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD_BYTES = ImageRules().max_bytes  # getFile refuses files over 20 MB anyway
+
+
+def sniff(data: bytes, rules: ImageRules = ImageRules()) -> ImageProblem | None:
+    """Judges a file by its bytes (not its name or MIME hint): None when it is an image format
+    the media rules accept. Only the header is read; the full check is MediaStore.save's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                fmt = img.format
+        except Image.DecompressionBombError:
+            return None  # an image after all: save() refuses it as a bomb, with that message
+        except Exception:
+            return ImageProblem.NOT_AN_IMAGE
+    if fmt not in rules.formats:
+        return ImageProblem.UNSUPPORTED_FORMAT
+    return None
+
+
+def _largest(photo: tuple[PhotoSize, ...]) -> PhotoSize:
+    return max(photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+
+
+async def received_image(turn: Turn) -> bytes | None:
+    """The bytes of the image in this message, or None after queuing the reason it was refused.
+
+    Picks the largest size of a photo, or the document; refuses files over 20 MB before
+    downloading them (by `file_size`, and again by what getFile reports), and documents whose
+    bytes are not an accepted image format.
+    """
+    message = turn.update.effective_message
+    source: PhotoSize | Document | None = None
+    if message is not None and message.photo:
+        source = _largest(message.photo)
+    elif message is not None and message.document is not None:
+        source = message.document
+    if source is None:
+        turn.say("errors.expected_photo")
+        return None
+    if source.file_size is not None and source.file_size > MAX_DOWNLOAD_BYTES:
+        turn.say(f"images.{ImageProblem.TOO_BIG.value}")
+        return None
+    try:
+        file = await turn.context.bot.get_file(source.file_id)
+    except BadRequest as exc:
+        if "too big" in str(exc).lower():
+            turn.say(f"images.{ImageProblem.TOO_BIG.value}")
+            return None
+        raise
+    if file.file_size is not None and file.file_size > MAX_DOWNLOAD_BYTES:
+        turn.say(f"images.{ImageProblem.TOO_BIG.value}")
+        return None
+    data = bytes(await file.download_as_bytearray())
+    if isinstance(source, Document):
+        problem = sniff(data)
+        if problem is not None:
+            log.info("refused a document (%s, %s bytes): %s", source.mime_type, len(data), problem.value)
+            turn.say(f"images.{problem.value}")
+            return None
+    return data

@@ -1,0 +1,238 @@
+"""My products: the member's registered products with warranty, their details, and replacing an invoice.
+
+`/products` (or the menu button) lists every product with its warranty and invoice status; one
+global button per product ("g:product:<id>") opens its details with the invoice photo; "Replace
+invoice" ("g:invoice:<id>") starts the one-step journey `replace_invoice`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime
+
+from babel.dates import format_date
+from telegram import InlineKeyboardMarkup
+
+from bot.countries import country_name
+from bot.i18n import Raw
+from bot.media import ImageRejected
+from conversations.flow import Flow, Step
+from conversations.photos import received_image
+from conversations.replies import main_menu
+from conversations.router import Router
+from conversations.turn import Turn
+from storage import products
+from storage.eligibility import customer_today
+from storage.models import RegisteredProduct
+
+log = logging.getLogger(__name__)
+
+FLOW = "replace_invoice"
+STEP = "photo"
+MESSAGE_BUDGET = 3800  # stay clear of Telegram's 4096 characters per message
+
+
+# ---- formatting shared with the FAQ ---------------------------------------------------------
+def format_day(turn: Turn, day: date) -> str:
+    """A date as the user's language writes it (Babel, medium: "Mar 3, 2026", "2026年3月3日")."""
+    return format_date(day, "medium", locale=turn.language.replace("-", "_"))
+
+
+def today_for(turn: Turn) -> date:
+    """The member's calendar date, from the country they live in."""
+    return customer_today(turn.now, turn.member.country if turn.member is not None else None)
+
+
+def product_label(turn: Turn, product: RegisteredProduct) -> str:
+    """'PRO MP241 (BA9H040230046)', escaped for HTML."""
+    return turn.t("products.label", name=product.catalogue_product.name, serial=product.serial)
+
+
+# ---- profile gate ---------------------------------------------------------------------------
+async def profile_ready(turn: Turn, then: str) -> bool:
+    """The profile journey's gate when it exists; a member without a profile is sent there first."""
+    try:
+        from conversations.profile import require_profile  # type: ignore[attr-defined]
+    except ImportError:  # the profile journey is not wired in yet
+        return True
+    return bool(await require_profile(turn, then=then))
+
+
+# ---- the list -------------------------------------------------------------------------------
+def _entry(turn: Turn, index: int, product: RegisteredProduct, today: date) -> str:
+    catalogue = product.catalogue_product
+    warranty = products.warranty(product, today)
+    return turn.t(
+        "products.entry",
+        index=index,
+        name=catalogue.name,
+        category=turn.t(f"categories.{catalogue.category}"),
+        serial=product.serial,
+        purchased=format_day(turn, product.purchase_date),
+        months=warranty.months,
+        warranty_end=format_day(turn, warranty.ends_on),
+        warranty_status=Raw(turn.t("products.in_warranty" if warranty.active else "products.expired")),
+        invoice_status=Raw(turn.t("products.invoice_uploaded" if product.invoice_path else "products.invoice_missing")),
+    )
+
+
+def _pack(parts: list[str], budget: int = MESSAGE_BUDGET) -> list[str]:
+    """Joins parts into as few messages as fit the budget, never splitting a part."""
+    messages: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current}\n\n{part}" if current else part
+        if current and len(candidate) > budget:
+            messages.append(current)
+            candidate = part
+        current = candidate
+    if current:
+        messages.append(current)
+    return messages
+
+
+async def show_products(turn: Turn) -> None:
+    """/products: every registered product with warranty and invoice status, and a button each."""
+    if not await profile_ready(turn, then="products"):
+        return
+    items = await products.for_member(turn.session, turn.member.id) if turn.member is not None else []
+    if not items:
+        turn.say("products.none", markup=main_menu(turn))
+        return
+    today = today_for(turn)
+    parts = [turn.t("products.title", count=len(items))]
+    parts += [_entry(turn, index, product, today) for index, product in enumerate(items, start=1)]
+    parts.append(turn.t("products.open_hint"))
+    messages = _pack(parts)
+    buttons = [[turn.global_button(turn.t("products.button", name=Raw(p.catalogue_product.name), serial=Raw(p.serial)), f"product:{p.id}")] for p in items]
+    for text in messages[:-1]:
+        turn.say_text(text)
+    turn.say_text(messages[-1], markup=InlineKeyboardMarkup(buttons))
+
+
+# ---- one product ----------------------------------------------------------------------------
+async def _owned(turn: Turn, argument: str) -> RegisteredProduct | None:
+    """The product a button names, if it is this member's; otherwise a toast says it is gone."""
+    product = None
+    if turn.member is not None and argument.isdigit():
+        product = await products.of_member(turn.session, turn.member.id, int(argument))
+    if product is None:
+        turn.notify("products.not_found")
+    return product
+
+
+def _invoice_photo(turn: Turn, product: RegisteredProduct) -> bytes | None:
+    if not product.invoice_path:
+        return None
+    try:
+        return turn.services.media.read(product.invoice_path)
+    except (OSError, ValueError) as exc:  # the file went missing: show the facts without it
+        log.warning("invoice of product %s unreadable: %s", product.id, exc)
+        return None
+
+
+def _registered_on(turn: Turn, at: datetime) -> date:
+    return customer_today(at, turn.member.country if turn.member is not None else None)
+
+
+async def open_product(turn: Turn, argument: str) -> None:
+    """g:product:<id> — the details, with the invoice photo when there is one."""
+    product = await _owned(turn, argument)
+    if product is None:
+        return
+    catalogue = product.catalogue_product
+    warranty = products.warranty(product, today_for(turn))
+    photo = _invoice_photo(turn, product)
+    caption = turn.t(
+        "products.details",
+        name=catalogue.name,
+        category=turn.t(f"categories.{catalogue.category}"),
+        model=catalogue.model,
+        serial=product.serial,
+        purchased=format_day(turn, product.purchase_date),
+        store=product.store_name,
+        country=country_name(product.purchase_country, turn.language),
+        channel=turn.t(f"channels.{product.channel}") if turn.services.translator.has(f"channels.{product.channel}") else product.channel,
+        months=warranty.months,
+        warranty_end=format_day(turn, warranty.ends_on),
+        warranty_status=Raw(turn.t("products.in_warranty" if warranty.active else "products.expired")),
+        registered=format_day(turn, _registered_on(turn, product.registered_at)),
+        invoice_status=Raw(turn.t("products.invoice_uploaded" if photo is not None else "products.invoice_missing")),
+    )
+    label = turn.t("products.replace_invoice" if product.invoice_path else "products.add_invoice")
+    markup = InlineKeyboardMarkup([[turn.global_button(label, f"invoice:{product.id}")]])
+    turn.say_text(caption, markup=markup, photo=photo)
+
+
+# ---- replace the invoice: a one-step journey --------------------------------------------------
+def start_replace(router: Router):  # type: ignore[no-untyped-def]
+    async def handler(turn: Turn, argument: str) -> None:
+        """g:invoice:<id> — asks for the new invoice photo (not in the middle of another journey)."""
+        if turn.state is not None and turn.state.flow in router.flows and turn.state.flow != FLOW:
+            turn.notify("products.finish_first", alert=True)
+            return
+        product = await _owned(turn, argument)
+        if product is None:
+            return
+        await turn.finish()  # a replacement already asked for another product is dropped
+        await turn.move(FLOW, STEP, product_id=product.id)
+        await ask_invoice(turn)
+
+    return handler
+
+
+async def _pending_product(turn: Turn) -> RegisteredProduct | None:
+    product_id = turn.data.get("product_id")
+    product = None
+    if turn.member is not None and isinstance(product_id, int):
+        product = await products.of_member(turn.session, turn.member.id, product_id)
+    if product is None:
+        await turn.finish()
+        turn.say("products.not_found", markup=main_menu(turn))
+    return product
+
+
+async def ask_invoice(turn: Turn) -> None:
+    product = await _pending_product(turn)
+    if product is None:
+        return
+    turn.say("products.ask_invoice", product=Raw(product_label(turn, product)), markup=turn.keyboard([], back=False))
+
+
+async def on_invoice(turn: Turn) -> None:
+    """Stores the photo (normalized by the media store), points the product at it, confirms."""
+    product = await _pending_product(turn)
+    if product is None:
+        return
+    data = await received_image(turn)
+    if data is None:
+        return
+    try:
+        stored = await asyncio.to_thread(turn.services.media.save, data)
+    except ImageRejected as rejected:
+        turn.say(f"images.{rejected.problem.value}")
+        return
+    assert turn.member is not None
+    await products.replace_invoice(
+        turn.session,
+        member_id=turn.member.id,
+        product_id=product.id,
+        invoice_path=stored.relative_path,
+        invoice_sha256=stored.sha256,
+        now=turn.now,
+        actor_user_id=turn.user_id,
+    )
+    await turn.finish()
+    turn.say("products.invoice_saved", product=Raw(product_label(turn, product)), markup=main_menu(turn))
+
+
+def setup(router: Router) -> None:
+    """/products and the menu button; the product and replace-invoice buttons; the journey."""
+    flow = Flow(FLOW)
+    flow.step(STEP, Step(ask_invoice, on_photo=on_invoice, expects="photo"))
+    router.add_flow(flow)
+    router.commands["products"] = show_products
+    router.actions["product"] = open_product
+    router.actions["invoice"] = start_replace(router)
+

@@ -1,0 +1,172 @@
+"""Routes every private-chat update to a command, a global button or the current step.
+
+One unit of work per update: the turn's answers and next step are committed, then the
+queued replies are delivered. Anything unexpected gets a clear answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.context import BotContext
+from conversations.flow import Flow, Handler
+from conversations.turn import GLOBAL, Turn
+from storage import conversations, members
+from storage.db import unit_of_work
+
+log = logging.getLogger(__name__)
+GlobalAction = Callable[[Turn, str], Awaitable[None]]
+
+
+@dataclass
+class Router:
+    flows: dict[str, Flow] = field(default_factory=dict)
+    commands: dict[str, Handler] = field(default_factory=dict)
+    anytime: set[str] = field(default_factory=lambda: {"cancel", "help"})  # allowed mid-journey
+    menu: dict[str, str] = field(default_factory=dict)  # locale key of a menu label -> command
+    actions: dict[str, GlobalAction] = field(default_factory=dict)
+    fallback: Handler | None = None
+
+    def add_flow(self, flow: Flow) -> None:
+        self.flows[flow.name] = flow
+
+    async def handle(self, update: Update, context: BotContext) -> None:
+        """PTB callback for every private message and button press."""
+        services = context.services
+        user = update.effective_user
+        if user is None or update.effective_chat is None:
+            return
+        async with unit_of_work(services.sessions) as session:
+            member = await members.by_telegram_id(session, user.id)
+            language = member.language if member is not None else services.translator.resolve(user.language_code)
+            state = await conversations.load(session, user.id)
+            turn = Turn(update, context, session, language, member, state, services.clock.now())
+            await self.dispatch(turn)
+        await deliver(turn)
+
+    async def dispatch(self, turn: Turn) -> None:
+        query = turn.update.callback_query
+        if query is not None:
+            await self._on_button(turn, query.data or "")
+            return
+        text = (turn.text or "").strip()
+        command = self._command_of(turn, text)
+        if command is not None:
+            await self._on_command(turn, command)
+        elif turn.state is not None and turn.state.flow in self.flows:
+            await self._on_answer(turn)
+        elif self.fallback is not None:
+            await self.fallback(turn)
+
+    def _command_of(self, turn: Turn, text: str) -> str | None:
+        if text.startswith("/"):
+            return text[1:].split()[0].split("@")[0].lower() if len(text) > 1 else ""
+        for key, command in self.menu.items():
+            if text in turn.services.translator.every(key).values():
+                return command
+        return None
+
+    async def _on_command(self, turn: Turn, command: str) -> None:
+        handler = self.commands.get(command)
+        if handler is None:
+            turn.say("errors.unknown_command", command=command)
+            return
+        if turn.state is not None and turn.state.flow in self.flows and command not in self.anytime:
+            turn.say("errors.busy", command=command)
+            await self.reprompt(turn)
+            return
+        await handler(turn)
+
+    async def _on_button(self, turn: Turn, data: str) -> None:
+        version, _, action = data.partition(":")
+        if version == GLOBAL:
+            name, _, argument = action.partition(":")
+            handler = self.actions.get(name)
+            if handler is None:
+                turn.notify("errors.stale_button")
+                return
+            turn.action = action
+            await handler(turn, argument)
+            return
+        if turn.state is None or turn.state.flow not in self.flows or str(turn.version) != version:
+            turn.notify("errors.stale_button")
+            return
+        turn.action = action
+        if action == "cancel":
+            await self.commands["cancel"](turn)
+        elif action == "back":
+            if await turn.back() is None:
+                turn.notify("errors.first_step")
+            await self.reprompt(turn)
+        else:
+            step = self._current_step(turn)
+            if step is None or step.on_action is None:
+                turn.notify("errors.stale_button")
+                return
+            await step.on_action(turn, action)
+
+    async def _on_answer(self, turn: Turn) -> None:
+        step = self._current_step(turn)
+        if step is None:
+            await turn.finish()
+            return
+        message = turn.update.effective_message
+        assert message is not None
+        handler = None
+        if message.text is not None:
+            handler = step.on_text
+        elif message.photo or (message.document is not None):
+            handler = step.on_photo
+        elif message.contact is not None:
+            handler = step.on_contact
+        if handler is None:
+            turn.say(f"errors.expected_{step.expects}")
+            await self.reprompt(turn)
+            return
+        await handler(turn)
+
+    def _current_step(self, turn: Turn):  # type: ignore[no-untyped-def]
+        assert turn.state is not None
+        return self.flows[turn.state.flow].steps.get(turn.state.step)
+
+    async def reprompt(self, turn: Turn) -> None:
+        """Asks the current step's question again (after a stray command, Back or a restart)."""
+        if turn.state is None or turn.state.flow not in self.flows:
+            return
+        step = self._current_step(turn)
+        if step is not None:
+            await step.prompt(turn)
+
+
+async def deliver(turn: Turn) -> None:
+    """Sends what the turn queued, after its unit of work was committed."""
+    bot = turn.context.bot
+    query = turn.update.callback_query
+    if query is not None:
+        try:
+            await query.answer(turn.toast, show_alert=turn.toast_alert)
+        except BadRequest as exc:  # answered too late: the replies below still matter
+            log.info("callback answer failed: %s", exc)
+    for reply in turn.replies:
+        if reply.edit and query is not None and query.message is not None and reply.photo is None:
+            try:
+                await bot.edit_message_text(reply.text, chat_id=turn.chat_id, message_id=query.message.message_id, parse_mode=ParseMode.HTML, reply_markup=reply.markup)  # type: ignore[arg-type]
+                continue
+            except BadRequest as exc:
+                if "not modified" in str(exc):
+                    continue
+                log.info("edit failed (%s); sending a new message instead", exc)
+        if reply.photo is not None:
+            photo = reply.photo.read_bytes() if hasattr(reply.photo, "read_bytes") else reply.photo
+            await bot.send_photo(turn.chat_id, photo, caption=reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)  # type: ignore[arg-type]
+        elif reply.document is not None:
+            data, name = reply.document
+            await bot.send_document(turn.chat_id, data, filename=name, caption=reply.text, parse_mode=ParseMode.HTML)
+        else:
+            await bot.send_message(turn.chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)

@@ -1,0 +1,168 @@
+"""One update's worth of conversation: what came in, the state, and the replies to send.
+
+Handlers never send: they queue replies on the turn. The router commits the unit of work
+first and delivers the replies after, so an answer is never shown before it is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import (
+    Contact,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+
+from bot.context import BotContext
+from bot.services import Services
+from storage import conversations
+from storage.models import ConversationState, Member
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+GLOBAL = "g"  # prefix of buttons that work whatever step the user is in
+
+
+@dataclass
+class Outgoing:
+    text: str
+    markup: Markup | None = None
+    photo: bytes | Path | None = None
+    document: tuple[bytes, str] | None = None
+    edit: bool = False  # replace the message whose button was pressed
+
+
+@dataclass
+class Turn:
+    update: Update
+    context: BotContext
+    session: AsyncSession
+    language: str
+    member: Member | None
+    state: ConversationState | None
+    now: datetime
+    replies: list[Outgoing] = field(default_factory=list)
+    toast: str | None = None
+    toast_alert: bool = False
+    action: str | None = None
+
+    # ---- what came in -------------------------------------------------------------------
+    @property
+    def services(self) -> Services:
+        return self.context.services
+
+    @property
+    def user_id(self) -> int:
+        assert self.update.effective_user is not None
+        return self.update.effective_user.id
+
+    @property
+    def chat_id(self) -> int:
+        assert self.update.effective_chat is not None
+        return self.update.effective_chat.id
+
+    @property
+    def text(self) -> str | None:
+        message = self.update.effective_message
+        return message.text if message is not None and self.update.callback_query is None else None
+
+    @property
+    def contact(self) -> Contact | None:
+        message = self.update.effective_message
+        return message.contact if message is not None else None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """Answers given so far in the current journey."""
+        return dict(self.state.data) if self.state is not None else {}
+
+    # ---- replies ------------------------------------------------------------------------
+    def t(self, key: str, /, **values: object) -> str:
+        return self.services.translator.t(self.language, key, **values)
+
+    def say(self, key: str, /, *, markup: Markup | None = None, photo: bytes | Path | None = None, edit: bool = False, **values: object) -> None:
+        """Queues the localized message `key`."""
+        self.say_text(self.t(key, **values), markup=markup, photo=photo, edit=edit)
+
+    def say_text(self, text: str, *, markup: Markup | None = None, photo: bytes | Path | None = None, edit: bool = False) -> None:
+        """Queues text already rendered from locale messages."""
+        self.replies.append(Outgoing(text, markup, photo, edit=edit and self.update.callback_query is not None))
+
+    def send_document(self, data: bytes, file_name: str, caption_key: str, **values: object) -> None:
+        self.replies.append(Outgoing(self.t(caption_key, **values), document=(data, file_name)))
+
+    def notify(self, key: str, /, *, alert: bool = False, **values: object) -> None:
+        """A toast for the pressed button (or a message when the user typed)."""
+        if self.update.callback_query is not None:
+            self.toast, self.toast_alert = self.t(key, **values), alert
+        else:
+            self.say(key, **values)
+
+    # ---- buttons ------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        return int(self.data.get("_v", 0))
+
+    def button(self, label: str, action: str) -> InlineKeyboardButton:
+        """A button tied to the current step: pressed after the step moved on, it is refused."""
+        return InlineKeyboardButton(label, callback_data=f"{self.version}:{action}")
+
+    def global_button(self, label: str, action: str) -> InlineKeyboardButton:
+        """A button that works from any old message (open a product, an FAQ answer…)."""
+        return InlineKeyboardButton(label, callback_data=f"{GLOBAL}:{action}")
+
+    def keyboard(self, rows: list[list[tuple[str, str]]], *, back: bool = True, cancel: bool = True) -> InlineKeyboardMarkup:
+        """Rows of (label, action), plus Back and Cancel so every step has a way out."""
+        buttons = [[self.button(label, action) for label, action in row] for row in rows if row]
+        extras = [self.button(self.t("buttons.back"), "back")] if back else []
+        extras += [self.button(self.t("buttons.cancel"), "cancel")] if cancel else []
+        if extras:
+            buttons.append(extras)
+        return InlineKeyboardMarkup(buttons)
+
+    def contact_keyboard(self, label_key: str, skip_key: str) -> ReplyKeyboardMarkup:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(self.t(label_key), request_contact=True)], [KeyboardButton(self.t(skip_key))]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+
+    # ---- state --------------------------------------------------------------------------
+    async def move(self, flow: str, step: str, **answers: Any) -> None:
+        """Records answers and the next step; the buttons of older messages go stale."""
+        data = self.data | answers
+        data["_v"] = self.version + 1
+        path = list(data.get("_path", [])) if self.state is not None and self.state.flow == flow else []
+        data["_path"] = path if path and path[-1] == step else [*path, step]
+        self.state = await conversations.save(self.session, user_id=self.user_id, chat_id=self.chat_id, flow=flow, step=step, data=data, now=self.now)
+
+    async def back(self) -> str | None:
+        """Returns to the step before this one; None when this was the first."""
+        if self.state is None:
+            return None
+        path = list(self.data.get("_path", []))
+        if len(path) < 2:
+            return None
+        data = self.data | {"_v": self.version + 1, "_path": path[:-1]}
+        self.state = await conversations.save(self.session, user_id=self.user_id, chat_id=self.chat_id, flow=self.state.flow, step=path[-2], data=data, now=self.now)
+        return path[-2]
+
+    async def forget(self, *keys: str) -> None:
+        """Drops answers, e.g. those that depend on one being changed."""
+        if self.state is None:
+            return
+        data = {k: v for k, v in self.data.items() if k not in keys}
+        self.state = await conversations.save(self.session, user_id=self.user_id, chat_id=self.chat_id, flow=self.state.flow, step=self.state.step, data=data, now=self.now)
+
+    async def finish(self) -> None:
+        """The journey is over: nothing left to resume."""
+        await conversations.clear(self.session, self.user_id)
+        self.state = None

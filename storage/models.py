@@ -1,0 +1,310 @@
+"""The database schema as typed SQLAlchemy models. Every time is UTC-aware."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Category(enum.StrEnum):
+    """The ten product categories of the vendor's guide."""
+
+    LAPTOP = "laptop"
+    AIO = "aio"
+    DESKTOP = "desktop"
+    MONITOR = "monitor"
+    MOTHERBOARD = "motherboard"
+    GRAPHICS_CARD = "graphics_card"
+    PC_CASE = "pc_case"
+    GAMING_GEAR = "gaming_gear"
+    GAMING_CHAIR = "gaming_chair"
+    LIQUID_COOLING = "liquid_cooling"
+
+
+class Channel(enum.StrEnum):
+    RETAIL = "retail"
+    ONLINE = "online"
+    RESELLER = "reseller"
+
+
+class ClaimStatus(enum.StrEnum):
+    REVIEW = "review"
+    MISSING_INFO = "missing_info"  # fixable: the customer may redeem again
+    REJECTED = "rejected"  # final
+    APPROVED = "approved"
+
+
+class PrizeKind(enum.StrEnum):
+    DIGITAL_CODE = "digital_code"
+    CASHBACK = "cashback"
+    PHYSICAL = "physical"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher; if it stays so after a crash it is not resent
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Member(Base):
+    """A customer; the Telegram account is the login."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    consent_at: Mapped[datetime | None]
+    consent_refused_at: Mapped[datetime | None]
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email_shared_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(2))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    newsletter: Mapped[bool] = mapped_column(Boolean, default=False)
+    profile_completed_at: Mapped[datetime | None]
+    bot_blocked_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    products: Mapped[list[RegisteredProduct]] = relationship(back_populates="member")
+
+
+class CatalogueProduct(Base):
+    """A model the vendor sells, with how its serials look and how long its warranty runs."""
+
+    __tablename__ = "catalogue_products"
+    __table_args__ = (UniqueConstraint("model"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(120))
+    model: Mapped[str] = mapped_column(String(64))
+    warranty_months: Mapped[int] = mapped_column(Integer, default=24)
+    launch_date: Mapped[date | None] = mapped_column(Date)
+    serial_pattern: Mapped[str | None] = mapped_column(String(200))
+    chk_mode: Mapped[str] = mapped_column(String(8), default="list")  # "list" or "keyed"
+
+
+class CatalogueSerial(Base):
+    """An individual serial the vendor shipped, with the CHK printed beside it."""
+
+    __tablename__ = "catalogue_serials"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("catalogue_products.id", ondelete="CASCADE"))
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    chk: Mapped[str | None] = mapped_column(String(3))
+
+
+class Store(Base):
+    __tablename__ = "stores"
+    __table_args__ = (UniqueConstraint("country", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class RegisteredProduct(Base):
+    """A product a member registered; a serial can be registered once."""
+
+    __tablename__ = "registered_products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    catalogue_product_id: Mapped[int] = mapped_column(ForeignKey("catalogue_products.id"))
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    purchase_country: Mapped[str] = mapped_column(String(2))
+    store_name: Mapped[str] = mapped_column(String(120))
+    purchase_date: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))
+    invoice_path: Mapped[str | None] = mapped_column(String(200))
+    invoice_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    registered_at: Mapped[datetime]
+
+    member: Mapped[Member] = relationship(back_populates="products")
+    catalogue_product: Mapped[CatalogueProduct] = relationship(lazy="joined")
+
+
+class SerialAttempt(Base):
+    """Failed CHK tries and refused duplicates, for the lockout rule and for staff."""
+
+    __tablename__ = "serial_attempts"
+    __table_args__ = (Index("ix_serial_attempts_lookup", "member_id", "serial", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    serial: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16))  # "wrong_chk" | "duplicate"
+    at: Mapped[datetime]
+
+
+class Promotion(Base):
+    __tablename__ = "promotions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    names: Mapped[dict[str, Any]] = mapped_column(JSON)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    invoice_from: Mapped[date] = mapped_column(Date)
+    invoice_to: Mapped[date] = mapped_column(Date)
+    redeem_limit_per_email: Mapped[int] = mapped_column(Integer, default=1)
+    eligible_models: Mapped[list[Any]] = mapped_column(JSON)
+    eligible_countries: Mapped[list[Any]] = mapped_column(JSON)
+    prize_kind: Mapped[str] = mapped_column(String(16))
+    cashback_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    prize_description: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    landing_url: Mapped[str | None] = mapped_column(String(300))
+    guide_url: Mapped[str | None] = mapped_column(String(300))
+    lucky_draw: Mapped[bool] = mapped_column(Boolean, default=False)
+    draw_prize: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    draw_date: Mapped[date | None] = mapped_column(Date)
+    processing_days_min: Mapped[int] = mapped_column(Integer, default=7)
+    processing_days_max: Mapped[int] = mapped_column(Integer, default=14)
+    code_pattern: Mapped[str] = mapped_column(String(200), default=r"^[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}$")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class Claim(Base):
+    """A redemption: one member, one promotion, one or more registered products."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(12), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ClaimStatus.REVIEW)
+    lucky_draw_opt_in: Mapped[bool | None]
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    submitted_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    items: Mapped[list[ClaimItem]] = relationship(back_populates="claim", cascade="all, delete-orphan")
+
+
+class ClaimItem(Base):
+    __tablename__ = "claim_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    registered_product_id: Mapped[int] = mapped_column(ForeignKey("registered_products.id"))
+    sn_photo_path: Mapped[str | None] = mapped_column(String(200))
+    sn_photo_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    claim: Mapped[Claim] = relationship(back_populates="items")
+
+
+class ClaimEvent(Base):
+    """The history of a claim: submissions, decisions, re-submissions."""
+
+    __tablename__ = "claim_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ActivationCode(Base):
+    __tablename__ = "activation_codes"
+    __table_args__ = (UniqueConstraint("promotion_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), unique=True)
+    assigned_at: Mapped[datetime | None]
+    imported_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A message to send, committed with the decision that caused it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_pending", "status", "chat_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(48))
+    subject: Mapped[str | None] = mapped_column(String(120))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ConversationState(Base):
+    """Where a user is in a journey and what they answered so far; survives restarts."""
+
+    __tablename__ = "conversation_states"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(48))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+    reminded_at: Mapped[datetime | None]

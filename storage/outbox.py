@@ -1,0 +1,81 @@
+"""The outbox: messages committed with the change that caused them, sent later by a dispatcher."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage, OutboxStatus
+
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback_data)
+
+
+async def enqueue(session: AsyncSession, *, chat_id: int, kind: str, text: str, now: datetime, buttons: Buttons | None = None) -> OutboxMessage:
+    """Queues a rendered message; it is sent only if the surrounding transaction commits."""
+    payload: dict[str, Any] = {"text": text, "buttons": [[list(b) for b in row] for row in buttons or []]}
+    message = OutboxMessage(chat_id=chat_id, kind=kind, payload=payload, status=OutboxStatus.PENDING, attempts=0, not_before=now, created_at=now)
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+    """Claims pending messages that are due, oldest first, keeping each chat's order.
+
+    A chat whose oldest pending message must still wait (retry_after) gets nothing sent,
+    so a later message never overtakes an earlier one. Claimed rows are SENDING; other
+    dispatcher processes skip the rows locked here (FOR UPDATE SKIP LOCKED on PostgreSQL).
+    """
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    waiting: set[int] = set()
+    claimed: list[OutboxMessage] = []
+    for message in (await session.scalars(query)).all():
+        if message.chat_id in waiting or message.not_before > now:
+            waiting.add(message.chat_id)
+            continue
+        message.status = OutboxStatus.SENDING
+        claimed.append(message)
+    return claimed
+
+
+async def release(session: AsyncSession, message_id: int) -> None:
+    """Puts a claimed message back in the queue unsent."""
+    message = await session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status = OutboxStatus.PENDING
+
+
+async def fail_interrupted(session: AsyncSession) -> int:
+    """Messages left SENDING by a crash may have reached the user: never resend, mark them failed."""
+    rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING))).all()
+    for message in rows:
+        message.status, message.last_error = OutboxStatus.FAILED, "interrupted while sending; not resent to avoid a duplicate"
+    return len(rows)
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+    message = await session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status, message.sent_at, message.attempts = OutboxStatus.SENT, now, message.attempts + 1
+
+
+async def mark_retry(session: AsyncSession, message_id: int, not_before: datetime, error: str) -> None:
+    message = await session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status = OutboxStatus.PENDING
+        message.not_before, message.last_error, message.attempts = not_before, error, message.attempts + 1
+
+
+async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:
+    message = await session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.status, message.last_error, message.attempts = OutboxStatus.FAILED, error, message.attempts + 1

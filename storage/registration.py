@@ -1,0 +1,136 @@
+"""Registering a product: who may claim a serial, the CHK lockout, dates, and the final save."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit
+from storage.models import CatalogueProduct, Channel, RegisteredProduct, SerialAttempt
+
+CHK_TRIES = 5
+CHK_WINDOW = timedelta(hours=1)
+LOCK_FOR = timedelta(hours=1)
+
+
+class SerialOwner(enum.StrEnum):
+    NOBODY = "nobody"
+    YOU = "you"
+    SOMEONE_ELSE = "someone_else"
+
+
+class DateProblem(enum.StrEnum):
+    IN_FUTURE = "in_future"
+    BEFORE_LAUNCH = "before_launch"
+
+
+class RegistrationError(Exception):
+    """The draft cannot be saved; `reason` says why in a word the caller localizes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Everything the customer answered, as kept in the conversation state."""
+
+    catalogue_product_id: int
+    serial: str
+    purchase_country: str
+    store_name: str
+    purchase_date: date
+    channel: str
+    invoice_path: str
+    invoice_sha256: str
+    invoice_number: str | None = None
+
+
+async def serial_owner(session: AsyncSession, member_id: int, serial: str, now: datetime) -> SerialOwner:
+    """Who registered the serial; someone else's serial is logged as a refused attempt for staff."""
+    owner = await session.scalar(select(RegisteredProduct.member_id).where(RegisteredProduct.serial == serial))
+    if owner is None:
+        return SerialOwner.NOBODY
+    if owner == member_id:
+        return SerialOwner.YOU
+    session.add(SerialAttempt(member_id=member_id, serial=serial, kind="duplicate", at=now))
+    await audit.record(session, now=now, actor_user_id=None, action="serial.duplicate_refused", subject=serial, details={"member_id": member_id, "owner_member_id": owner})
+    return SerialOwner.SOMEONE_ELSE
+
+
+async def locked_until(session: AsyncSession, member_id: int, serial: str, now: datetime) -> datetime | None:
+    """After CHK_TRIES wrong CHKs within CHK_WINDOW the serial is locked for this member for LOCK_FOR."""
+    recent = (
+        await session.scalars(
+            select(SerialAttempt.at)
+            .where(SerialAttempt.member_id == member_id, SerialAttempt.serial == serial, SerialAttempt.kind == "wrong_chk", SerialAttempt.at > now - CHK_WINDOW - LOCK_FOR)
+            .order_by(SerialAttempt.at)
+        )
+    ).all()
+    for index in range(len(recent) - CHK_TRIES + 1):
+        window = recent[index : index + CHK_TRIES]
+        if window[-1] - window[0] <= CHK_WINDOW and window[-1] + LOCK_FOR > now:
+            return window[-1] + LOCK_FOR
+    return None
+
+
+async def record_wrong_chk(session: AsyncSession, member_id: int, serial: str, now: datetime) -> int:
+    """Counts a wrong CHK; returns how many tries are left before the lock."""
+    session.add(SerialAttempt(member_id=member_id, serial=serial, kind="wrong_chk", at=now))
+    await session.flush()
+    count = await session.scalar(
+        select(func.count()).select_from(SerialAttempt).where(SerialAttempt.member_id == member_id, SerialAttempt.serial == serial, SerialAttempt.kind == "wrong_chk", SerialAttempt.at > now - CHK_WINDOW)
+    )
+    return max(CHK_TRIES - int(count or 0), 0)
+
+
+def purchase_date_problem(purchase: date, today: date, launch: date | None) -> DateProblem | None:
+    """A purchase cannot be in the future nor before the product existed."""
+    if purchase > today:
+        return DateProblem.IN_FUTURE
+    if launch is not None and purchase < launch:
+        return DateProblem.BEFORE_LAUNCH
+    return None
+
+
+async def complete(session: AsyncSession, member_id: int, draft: Draft, now: datetime, today: date) -> RegisteredProduct:
+    """Saves the registration after checking the draft once more (it may be days old)."""
+    product = await session.get(CatalogueProduct, draft.catalogue_product_id)
+    if product is None:
+        raise RegistrationError("unknown_product")
+    if draft.channel not in set(Channel):
+        raise RegistrationError("bad_channel")
+    if purchase_date_problem(draft.purchase_date, today, product.launch_date) is not None:
+        raise RegistrationError("bad_date")
+    if not draft.invoice_path:
+        raise RegistrationError("invoice_missing")
+    owner = await serial_owner(session, member_id, draft.serial, now)
+    if owner is not SerialOwner.NOBODY:
+        raise RegistrationError(f"serial_{owner.value}")
+    registered = RegisteredProduct(
+        member_id=member_id,
+        catalogue_product_id=product.id,
+        serial=draft.serial,
+        purchase_country=draft.purchase_country,
+        store_name=draft.store_name,
+        purchase_date=draft.purchase_date,
+        channel=draft.channel,
+        invoice_path=draft.invoice_path,
+        invoice_sha256=draft.invoice_sha256,
+        invoice_number=draft.invoice_number,
+        registered_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(registered)
+            await session.flush()
+    except IntegrityError:
+        raise RegistrationError("serial_someone_else") from None  # lost a race for the same serial
+    await audit.record(session, now=now, actor_user_id=None, action="product.registered", subject=draft.serial, details={"member_id": member_id, "model": product.model})
+    return registered

@@ -1,0 +1,138 @@
+"""Fixtures: a fresh database per test (on SQLite and PostgreSQL), the emulator, the bot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.emulator import Emulator
+from bot.runtime import BotRuntime
+from storage.clock import FakeClock
+from storage.db import SessionFactory, create_engine, make_session_factory, unit_of_work
+from storage.demo import load_demo_data
+from tests.databases import PG_ENV, PostgresTemplate, SqliteTemplate, postgres_url
+from tests.harness import Person
+
+TOKEN = "123456:TEST-TOKEN"
+STAFF_ID = 9001
+ADMIN_ID = 9000
+STAFF_CHAT_ID = -100900
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate | None]:
+    url = postgres_url()
+    if url is None:
+        yield None
+        return
+    template = PostgresTemplate(url)
+    yield template
+    template.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate) -> AsyncIterator[str]:
+    """A migrated, empty database; the PostgreSQL run is skipped, with the reason, without a server."""
+    if request.param == "sqlite":
+        yield sqlite_template.fresh(tmp_path)
+        return
+    template: PostgresTemplate | None = request.getfixturevalue("postgres_template")
+    if template is None:
+        pytest.skip(f"PostgreSQL run skipped: {PG_ENV} is not set (python3 dev.py test sets it when 127.0.0.1:5432 answers)")
+    url, name = await template.fresh()
+    yield url
+    await template.drop(name)
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[SessionFactory]:
+    """A session factory on the test database, for service-level tests and assertions."""
+    engine = create_engine(db_url)
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """One transaction, committed at the end of the test (services flush, they do not commit)."""
+    async with unit_of_work(sessions) as s:
+        yield s
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    emu = Emulator(token=TOKEN, port=0)
+    await emu.start()
+    emu.add_user(STAFF_ID, "Sam", username="sam_staff")
+    emu.add_user(ADMIN_ID, "Ada", username="ada_admin")
+    emu.add_group(STAFF_CHAT_ID, "Redemption staff", [STAFF_ID, ADMIN_ID])
+    yield emu
+    await emu.stop()
+
+
+def make_settings(emulator: Emulator, db_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "bot_api_base_url": emulator.api_base_url,
+        "bot_api_file_url": emulator.file_base_url,
+        "database_url": db_url,
+        "media_dir": tmp_path / "media",
+        "staff_user_ids": [STAFF_ID],
+        "admin_user_ids": [ADMIN_ID],
+        "staff_chat_id": STAFF_CHAT_ID,
+        "chk_secret": "test-chk-secret",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class BotHarness:
+    """The emulator and a running bot process on one test database."""
+
+    emulator: Emulator
+    settings: Settings
+    clock: FakeClock
+    runtime: BotRuntime
+    people: dict[int, Person] = field(default_factory=dict)
+
+    @property
+    def sessions(self) -> SessionFactory:
+        assert self.runtime.services is not None
+        return self.runtime.services.sessions
+
+    def person(self, user_id: int, first_name: str, language_code: str = "en") -> Person:
+        person = Person(self.emulator, user_id, first_name, language_code)
+        self.people[user_id] = person
+        return person
+
+    async def restart(self) -> None:
+        """Stops the bot process and starts a new one on the same database, as after a crash."""
+        await self.runtime.stop()
+        self.runtime = BotRuntime(self.settings, clock=self.clock, poll_timeout=1)
+        await self.runtime.start()
+
+
+@pytest.fixture
+async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    """The real bot, polling the emulator over loopback HTTP, with demo data loaded."""
+    settings = make_settings(emulator, db_url, tmp_path)
+    clock = FakeClock()
+    runtime = BotRuntime(settings, clock=clock, poll_timeout=1)
+    await runtime.start()
+    harness = BotHarness(emulator, settings, clock, runtime)
+    async with unit_of_work(harness.sessions) as s:
+        await load_demo_data(s)
+    yield harness
+    await harness.runtime.stop()
