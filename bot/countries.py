@@ -16,11 +16,11 @@ from functools import cache
 
 from babel import Locale, UnknownLocaleError
 
+from storage.catalogue import ISO_COUNTRIES
+
 # Shown as buttons before the user types anything.
 COMMON_COUNTRIES: tuple[str, ...] = ("SG", "TW", "US", "DE", "FR", "GB", "HK", "MY", "JP")
 
-# CLDR "territories" that are not countries a customer lives in.
-_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ", "EA", "IC", "CP", "DG", "CQ"})
 
 # Names also searched, beyond the bot's own languages (people type what they know).
 _SEARCH_LOCALES = ("en", "zh_Hant", "zh_Hans", "ja", "ko", "ms", "de", "fr", "es", "it", "nl", "pt", "id", "th", "vi")
@@ -63,9 +63,9 @@ def _babel_locale(language: str) -> str:
 
 @cache
 def _names(locale: str) -> dict[str, str]:
-    """Code → name in one Babel locale, countries only."""
+    """Code → name in one Babel locale, for the ISO 3166-1 codes storage accepts (no "EU", "UN"…)."""
     territories = Locale.parse(locale).territories
-    names = {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES}
+    names = {code: name for code, name in territories.items() if code in ISO_COUNTRIES}
     names.update(_SHORT_NAMES.get(locale, {}))
     return names
 

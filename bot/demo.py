@@ -6,7 +6,7 @@ from bot.config import Settings
 from bot.emulator import Emulator
 from bot.runtime import BotRuntime
 from storage.db import unit_of_work
-from storage.demo import load_demo_data
+from storage.demo import DEMO_CHK_SECRET, load_demo_data
 
 DEMO_TOKEN = "123456:DEMO-TOKEN"
 CUSTOMERS = ((1001, "Alice", "en"), (1002, "Bao", "zh-hant"))
@@ -24,6 +24,8 @@ def demo_settings(settings: Settings, emulator: Emulator) -> Settings:
         "admin_user_ids": [STAFF_USER_ID],
         "staff_chat_id": STAFF_GROUP_ID,
     }
+    if settings.chk_secret is None:
+        overrides["chk_secret"] = DEMO_CHK_SECRET
     if "database_url" not in settings.model_fields_set:
         overrides["database_url"] = "sqlite+aiosqlite:///./data/demo.db"
     if "media_dir" not in settings.model_fields_set:

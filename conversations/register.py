@@ -17,7 +17,7 @@ from bot.assets import asset_path, serial_asset
 from bot.countries import COMMON_COUNTRIES, country_name, search_countries
 from bot.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
-# TEMP-LAZY from conversations.photos import received_image
+from conversations.photos import received_image
 from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
@@ -351,8 +351,6 @@ async def ask_invoice(turn: Turn) -> None:
 
 async def on_invoice(turn: Turn) -> None:
     """Stores the invoice normalized (orientation, ≤1600 px, no metadata) and shows the summary."""
-    from conversations.photos import received_image  # TEMP-LAZY
-
     data = await received_image(turn)
     if data is None:
         return

@@ -110,6 +110,13 @@ def clean_serial(raw: str) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
 
 
+def _typed_and_upper(raw: str) -> tuple[str, str]:
+    """The cleaned serial as typed and upper-cased, position for position (so "ß" is not kept)."""
+    typed = clean_serial(raw)
+    upper = typed.upper()
+    return (typed if len(typed) == len(upper) else upper), upper
+
+
 @lru_cache(maxsize=64)
 def _compile_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     """Patterns come from the database, where the loader already checked them; a bad one is skipped."""
@@ -154,8 +161,7 @@ def normalize_serial(raw: str, patterns: Sequence[str]) -> NormalizedSerial:
     A serial that already matches a pattern is left alone, and so is one that several corrected
     readings would fit: guessing wrong is worse than asking again.
     """
-    typed = clean_serial(raw)
-    value = typed.upper()
+    typed, value = _typed_and_upper(raw)
     compiled = _compile_patterns(tuple(patterns))
     if not value or not compiled or _matches_any(value, compiled):
         return NormalizedSerial(value)
@@ -195,8 +201,7 @@ async def find_serial(session: AsyncSession, raw: str) -> SerialMatch | None:
     """The catalogue product a customer's serial belongs to, with any look-alike fixes made."""
     products = {p.id: p for p in await session.scalars(select(CatalogueProduct).order_by(CatalogueProduct.id))}
     patterns = [p.serial_pattern for p in products.values() if p.serial_pattern]
-    typed = clean_serial(raw)
-    plain = typed.upper()
+    typed, plain = _typed_and_upper(raw)
     if not plain:
         return None
     normalized = normalize_serial(raw, patterns)
@@ -447,6 +452,8 @@ def _product(fields: _Fields, chk_key: str) -> _Product | None:
     )
     if product.serial_pattern and len(product.serial_pattern) > 200:
         fields.fail("serial_pattern: is longer than 200 characters")
+    if product.chk_mode == "keyed" and not product.serial_pattern and fields.ok:
+        fields.fail("serial_pattern: is missing (a keyed product is recognised by its pattern)")
     return product if fields.ok else None
 
 

@@ -15,7 +15,7 @@ from bot.emulator import Emulator
 from bot.runtime import BotRuntime
 from storage.clock import FakeClock
 from storage.db import SessionFactory, create_engine, make_session_factory, unit_of_work
-from storage.demo import load_demo_data
+from storage.demo import DEMO_CHK_SECRET, load_demo_data
 from tests.databases import PG_ENV, PostgresTemplate, SqliteTemplate, postgres_url
 from tests.harness import Person
 
@@ -42,12 +42,12 @@ def postgres_template() -> Iterator[PostgresTemplate | None]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate) -> AsyncIterator[str]:
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate, postgres_template: PostgresTemplate | None) -> AsyncIterator[str]:
     """A migrated, empty database; the PostgreSQL run is skipped, with the reason, without a server."""
     if request.param == "sqlite":
         yield sqlite_template.fresh(tmp_path)
         return
-    template: PostgresTemplate | None = request.getfixturevalue("postgres_template")
+    template = postgres_template
     if template is None:
         pytest.skip(f"PostgreSQL run skipped: {PG_ENV} is not set (python3 dev.py test sets it when 127.0.0.1:5432 answers)")
     url, name = await template.fresh()
@@ -91,7 +91,7 @@ def make_settings(emulator: Emulator, db_url: str, tmp_path: Path, **overrides: 
         "staff_user_ids": [STAFF_ID],
         "admin_user_ids": [ADMIN_ID],
         "staff_chat_id": STAFF_CHAT_ID,
-        "chk_secret": "test-chk-secret",
+        "chk_secret": DEMO_CHK_SECRET,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -181,6 +181,7 @@ serials = [{ serial = "BA9H040230046", chk = "318" }]
         ("launch_date", "lauch_date", "products[1] (model 9S6-3PA2CT-038)", "unknown field 'lauch_date'"),
         ('chk = "318" }]', 'chk = "318" }]\nchk = "hashed"', "products[1] (model 9S6-3PA2CT-038): chk", "must be 'list' or 'keyed'"),
         ('serials = [{ serial = "BA9H040230046", chk = "318" }]', 'serials = [{ serial = "BA9H040230046" }]', "serials[1]: chk", "is missing"),
+        ("serial_pattern = '^BA9H[0-9]{9}$'", 'chk = "keyed"', "products[1] (model 9S6-3PA2CT-038): serial_pattern", "is missing (a keyed product"),
         ("[[products]]", '[[stores]]\ncountry = "UK"\nnames = ["Currys"]\n[[products]]', "stores[1]: country", "did you mean 'GB'"),
         ("warranty_months = 36", "warranty_months = 36\nwarranty_months = 24", "TOML syntax error", "line 6"),
     ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from .media import extension_for, photo_variants
+from .media import extension_for, photo_variants, sniff_image_mime
 from .models import FileRecord
 
 
@@ -35,7 +35,7 @@ class FileStore:
                 kind="photo",
                 data=variant.data,
                 file_path=f"photos/file_{n}.jpg",
-                mime_type="image/jpeg",
+                mime_type=sniff_image_mime(variant.data),
                 width=variant.width,
                 height=variant.height,
             )

@@ -22,9 +22,9 @@ async def get_updates(state: EmulatorState, p: Params) -> Any:
     if queue.webhook is None:
         queue.set_allowed(allowed)
     offset = p.int("offset", 0) or 0
-    limit = p.int("limit", 100) or 100
-    timeout = p.int("timeout", 0) or 0
-    return await queue.get_updates(offset, limit, float(timeout))
+    limit = p.int("limit", 100)
+    timeout = p.int("timeout", 0)
+    return await queue.get_updates(offset, 100 if limit is None else limit, float(timeout or 0))
 
 
 async def set_webhook(state: EmulatorState, p: Params) -> Any:

@@ -42,6 +42,7 @@ class UpdateQueue:
         self.webhook: WebhookConfig | None = None
         self.notifier = Notifier()
         self._poll_generation = 0
+        self.waiting_polls = 0  # getUpdates calls now waiting (lets tests await a parked poll)
 
     # -- producing -------------------------------------------------------------------------
     def allows(self, kind: str) -> bool:
@@ -91,10 +92,11 @@ class UpdateQueue:
             raise ApiError(409, CONFLICT_WEBHOOK)
         self._poll_generation += 1
         generation = self._poll_generation
-        self.notifier.notify()  # a waiting older poll wakes up and sees it was superseded
+        self.waiting_polls += 1
         self.confirm(offset)
         limit = min(max(limit, 1), 100)
         timeout = min(max(timeout, 0.0), 50.0)
+        self.notifier.notify()  # a waiting older poll wakes up and sees it was superseded
 
         def ready() -> list[dict[str, Any]] | None:
             if generation != self._poll_generation:
@@ -107,6 +109,9 @@ class UpdateQueue:
             return await self.notifier.wait_for(ready, timeout)
         except (asyncio.TimeoutError, Closed):
             return []
+        finally:
+            self.waiting_polls -= 1
+            self.notifier.notify()
 
     # -- webhook ---------------------------------------------------------------------------
     def set_webhook(self, config: WebhookConfig, drop_pending: bool) -> None:

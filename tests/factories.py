@@ -1,0 +1,50 @@
+"""Test data: members with a finished profile, and images made on the fly."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageDraw
+
+from storage.db import SessionFactory, unit_of_work
+from storage.models import Member
+from tests.conftest import BotHarness
+
+
+def invoice_jpeg(width: int = 1200, height: int = 900, text: str = "INVOICE INV-2026-0042 PRO MP241") -> bytes:
+    image = Image.new("RGB", (width, height), "white")
+    ImageDraw.Draw(image).text((40, 40), text, fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def make_member(sessions: SessionFactory, user_id: int, *, email: str | None = None, country: str = "SG", language: str = "en", now=None) -> int:  # type: ignore[no-untyped-def]
+    """A member who already agreed to the privacy policy and completed the profile."""
+    from datetime import UTC, datetime
+
+    moment = now or datetime(2026, 3, 1, tzinfo=UTC)
+    async with unit_of_work(sessions) as session:
+        member = Member(
+            telegram_user_id=user_id,
+            chat_id=user_id,
+            language=language,
+            consent_at=moment,
+            email=email or f"user{user_id}@example.com",
+            first_name="Test",
+            last_name=f"User{user_id}",
+            country=country,
+            newsletter=False,
+            profile_completed_at=moment,
+            created_at=moment,
+            updated_at=moment,
+        )
+        session.add(member)
+        await session.flush()
+        return member.id
+
+
+async def customer(bot: BotHarness, user_id: int, name: str, language_code: str = "en", **member: object):  # type: ignore[no-untyped-def]
+    """A person with a complete profile, ready to register products."""
+    await make_member(bot.sessions, user_id, **member)  # type: ignore[arg-type]
+    return bot.person(user_id, name, language_code)

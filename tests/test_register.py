@@ -1,0 +1,240 @@
+"""Registering a product through the chat, as a customer would (issue: customer journey 1)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from storage.db import unit_of_work
+from storage.models import ConversationState, RegisteredProduct, SerialAttempt
+from tests.conftest import BotHarness
+from tests.factories import customer, invoice_jpeg
+from tests.harness import Person
+
+SERIAL, CHK = "BA9H040230046", "318"
+
+
+async def _count(bot: BotHarness, model: type, **where: object) -> int:  # type: ignore[type-arg]
+    async with unit_of_work(bot.sessions) as s:
+        query = select(func.count()).select_from(model)
+        for key, value in where.items():
+            query = query.where(getattr(model, key) == value)
+        return int(await s.scalar(query) or 0)
+
+
+async def _to_serial(alice: Person) -> None:
+    await alice.send("/register")
+    await alice.expect("Which kind of product")
+    await alice.press("Monitor")
+    reply = await alice.expect("serial number")
+    assert reply.has_photo  # the picture of where to find the S/N
+
+
+async def _to_region(alice: Person, serial: str = SERIAL, chk: str = CHK) -> None:
+    await _to_serial(alice)
+    await alice.send(serial)
+    await alice.expect("PRO MP241", "9S6-3PA2CT-038", serial)
+    await alice.press("✅ Yes, that's mine")
+    await alice.expect("CHK")
+    await alice.send(chk)
+    await alice.expect("where did you buy it")
+
+
+async def _to_invoice(alice: Person) -> None:
+    await _to_region(alice)
+    await alice.press("Singapore")
+    await alice.expect("Choose the store in Singapore")
+    await alice.press("Courts")
+    await alice.expect("When did you buy it")
+    await alice.send("03/03/2026")
+    await alice.expect("where did you purchase")
+    await alice.press("Online retailer")
+    await alice.expect("invoice", "model name", "invoice number")
+
+
+async def test_full_registration(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_invoice(alice)
+    await alice.send_photo(invoice_jpeg())
+    summary = await alice.expect("Please check your registration", "PRO MP241", SERIAL, "Courts", "Online retailer", "Singapore")
+    assert summary.has_photo
+    await alice.press("✅ Confirm")
+    await alice.expect("is registered", SERIAL)
+    async with unit_of_work(bot.sessions) as s:
+        product = await s.scalar(select(RegisteredProduct).where(RegisteredProduct.serial == SERIAL))
+        assert product is not None
+        assert (product.store_name, product.channel, product.purchase_country, str(product.purchase_date)) == ("Courts", "online", "SG", "2026-03-03")
+        assert product.invoice_path and bot.runtime.services.media.path(product.invoice_path).exists()  # type: ignore[union-attr]
+        assert await s.get(ConversationState, 1001) is None
+
+
+async def test_serial_is_normalized_and_corrections_are_told(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_serial(alice)
+    await alice.send("ba9h O4O23OO46")
+    await alice.expect("corrected", "BA9H040230046")
+    await alice.expect("Is this your product", "PRO MP241")
+
+
+async def test_unknown_serial_gets_a_retry(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_serial(alice)
+    await alice.send("ZZ0000000000")
+    await alice.expect("can't find the serial number")
+    await alice.send(SERIAL)  # the same step takes a second try
+    await alice.expect("Is this your product")
+
+
+async def test_wrong_chk_then_lockout(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_serial(alice)
+    await alice.send(SERIAL)
+    await alice.press("✅ Yes, that's mine")
+    await alice.expect("CHK")
+    for left in (4, 3, 2, 1):
+        await alice.send("000")
+        await alice.expect(f"{left} tries left")
+    await alice.send("000")
+    await alice.expect("locked")
+    # Locked even with the right code, until an hour has passed.
+    await _to_serial(alice)
+    await alice.send(SERIAL)
+    await alice.press("✅ Yes, that's mine")
+    await alice.expect("CHK")
+    await alice.send(CHK)
+    await alice.expect("locked")
+    bot.clock.advance(timedelta(minutes=61))
+    await _to_region(alice)
+    assert await _count(bot, SerialAttempt, kind="wrong_chk") == 5
+
+
+async def test_serial_of_another_account_is_refused_and_logged(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_invoice(alice)
+    await alice.send_photo(invoice_jpeg())
+    await alice.expect("Please check")
+    await alice.press("✅ Confirm")
+    await alice.expect("is registered")
+
+    bob = await customer(bot, 1002, "Bob")
+    await _to_serial(bob)
+    await bob.send(SERIAL)
+    await bob.expect("already registered to another account")
+    assert await _count(bot, SerialAttempt, kind="duplicate") == 1
+    assert await _count(bot, RegisteredProduct) == 1
+
+    await _to_serial(alice)
+    await alice.send(SERIAL)
+    await alice.expect("You have already registered")
+
+
+async def test_bad_dates_are_refused(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_region(alice)
+    await alice.press("Singapore")
+    await alice.press("Courts")
+    await alice.expect("When did you buy it")
+    await alice.send("2027-01-01")
+    await alice.expect("is in the future")
+    await alice.send("2019-01-01")
+    await alice.expect("before the PRO MP241 went on sale")
+    await alice.send("next tuesday")
+    await alice.expect("couldn't read that date")
+    await alice.press("Yesterday")
+    await alice.expect("where did you purchase")
+    async with unit_of_work(bot.sessions) as s:
+        state = await s.get(ConversationState, 1001)
+        assert state is not None and state.data["purchase_date"] == str((bot.clock.now() - timedelta(days=1)).date())
+
+
+async def test_calendar_picker(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_region(alice)
+    await alice.press("Singapore")
+    await alice.press("Courts")
+    await alice.expect("When did you buy it")
+    await alice.press("📅 Pick a date")
+    await alice.expect("Choose the day of purchase")
+    await alice.press("◀")
+    await alice.expect("February 2026")
+    await alice.press("14")
+    await alice.expect("where did you purchase")
+
+
+async def test_bad_invoice_inputs_change_nothing(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_invoice(alice)
+    await alice.send("here is my invoice")
+    await alice.expect("Please send a photo")
+    await alice.send_document(b"%PDF-1.4 not an image", "invoice.pdf", "application/pdf")
+    await alice.expect("not an image")
+    await alice.send_photo(invoice_jpeg()[:2000])
+    await alice.expect("damaged")
+    await alice.send_photo(invoice_jpeg(120, 90))
+    await alice.expect("too small")
+    async with unit_of_work(bot.sessions) as s:
+        state = await s.get(ConversationState, 1001)
+        assert state is not None and state.step == "invoice" and "invoice_path" not in state.data
+    assert await _count(bot, RegisteredProduct) == 0
+
+
+async def test_stale_button_and_command_mid_step(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_serial(alice)
+    await alice.send("/products")
+    await alice.expect("in the middle of something")
+    await alice.expect("serial number")  # the question is asked again
+    await alice.press("Laptop")  # the category keyboard from earlier
+    assert "earlier message" in await alice.next_toast()
+    async with unit_of_work(bot.sessions) as s:
+        state = await s.get(ConversationState, 1001)
+        assert state is not None and state.step == "serial" and state.data["category"] == "monitor"
+
+
+async def test_back_and_cancel(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_serial(alice)
+    await alice.press("⬅️ Back")
+    await alice.expect("Which kind of product")
+    await alice.press("✖️ Cancel")
+    await alice.expect("Stopped")
+    async with unit_of_work(bot.sessions) as s:
+        assert await s.get(ConversationState, 1001) is None
+
+
+async def test_resume_after_restart(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_region(alice)
+    await bot.restart()
+    await alice.press("Singapore")  # the button of the message sent before the restart still works
+    await alice.expect("Choose the store in Singapore")
+
+
+async def test_edit_from_summary(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_invoice(alice)
+    await alice.send_photo(invoice_jpeg())
+    await alice.expect("Please check")
+    await alice.press("✏️ Channel")
+    await alice.expect("where did you purchase")
+    await alice.press("Reseller")
+    await alice.expect("Please check", "Reseller")
+
+
+async def test_reminder_after_idle_and_continue(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_region(alice)
+    await bot.runtime.tick()
+    bot.clock.advance(timedelta(hours=23))
+    await bot.runtime.tick()  # not yet: the default delay is 24 h
+    bot.clock.advance(timedelta(hours=2))
+    await bot.runtime.tick()
+    await alice.expect("didn't finish")
+    await bot.runtime.tick()  # one reminder only
+    await alice.press("▶️ Continue")
+    await alice.expect("where did you buy it")
+    async with unit_of_work(bot.sessions) as s:
+        from storage.models import OutboxMessage
+
+        assert await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reminder")) == 1
