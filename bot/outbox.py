@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from typing import Any
+
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.i18n import Translator
 from bot.services import Services
 from storage import outbox
 from storage.db import unit_of_work
@@ -16,11 +19,13 @@ from storage.db import unit_of_work
 log = logging.getLogger(__name__)
 
 
-def _markup(payload: dict[str, object]) -> InlineKeyboardMarkup | None:
+def render(translator: Translator, payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The message text and buttons in the recipient's language."""
+    language = str(payload.get("language") or translator.default_language)
+    text = translator.t(language, str(payload["key"]), **dict(payload.get("values") or {}))
     rows = payload.get("buttons") or []
-    if not rows:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])  # type: ignore[union-attr]
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(translator.t(language, key), callback_data=data) for key, data in row] for row in rows]) if rows else None
+    return text, markup
 
 
 class OutboxDispatcher:
@@ -58,10 +63,11 @@ class OutboxDispatcher:
                     await outbox.mark_failed(session, message_id, outcome)
         return sent
 
-    async def _send(self, chat_id: int, payload: dict[str, object]) -> timedelta | str | None:
+    async def _send(self, chat_id: int, payload: dict[str, Any]) -> timedelta | str | None:
         """None when sent, a delay to retry after, or the reason it can never be sent."""
+        text, markup = render(self.services.translator, payload)
         try:
-            await self.bot.send_message(chat_id, str(payload["text"]), parse_mode=ParseMode.HTML, reply_markup=_markup(payload))
+            await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
         except RetryAfter as exc:
             delay = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=float(exc.retry_after))
             return delay

@@ -10,12 +10,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
 
-Buttons = list[list[tuple[str, str]]]  # rows of (label, callback_data)
+Buttons = list[list[tuple[str, str]]]  # rows of (label's locale key, callback_data)
 
 
-async def enqueue(session: AsyncSession, *, chat_id: int, kind: str, text: str, now: datetime, buttons: Buttons | None = None) -> OutboxMessage:
-    """Queues a rendered message; it is sent only if the surrounding transaction commits."""
-    payload: dict[str, Any] = {"text": text, "buttons": [[list(b) for b in row] for row in buttons or []]}
+async def enqueue(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: str,
+    key: str,
+    language: str,
+    now: datetime,
+    values: dict[str, Any] | None = None,
+    buttons: Buttons | None = None,
+) -> OutboxMessage:
+    """Queues a message as a locale key and its values; it is sent only if the transaction commits.
+
+    The dispatcher renders it at send time, so storage never holds user-facing text.
+    """
+    payload: dict[str, Any] = {"key": key, "language": language, "values": values or {}, "buttons": [[list(b) for b in row] for row in buttons or []]}
     message = OutboxMessage(chat_id=chat_id, kind=kind, payload=payload, status=OutboxStatus.PENDING, attempts=0, not_before=now, created_at=now)
     session.add(message)
     await session.flush()

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from .answer import Handler
-from .errors import DELETE_NOT_FOUND, EDIT_NOT_FOUND, NOT_MODIFIED, QUERY_TOO_OLD, bad_request
+from .errors import CHAT_NOT_FOUND, DELETE_NOT_FOUND, EDIT_NOT_FOUND, NOT_MODIFIED, QUERY_TOO_OLD
+from .errors import bad_request
 from .formatting import format_text
 from .keyboards import BAD_MARKUP, inline_markup, parse_reply_markup
 from .models import ChatState, StoredMessage
@@ -222,8 +223,66 @@ async def send_chat_action(state: EmulatorState, p: Params) -> Any:
     return True
 
 
+COPIED_FIELDS = ("text", "entities", "photo", "document", "caption", "caption_entities", "contact")
+
+
+def _source_message(state: EmulatorState, p: Params, missing: str) -> StoredMessage:
+    """The message forwardMessage/copyMessage read from ``from_chat_id``."""
+    from_chat_id = p.int("from_chat_id")
+    if not from_chat_id:
+        raise bad_request("from_chat_id is empty")
+    chat = state.chats.get(from_chat_id)
+    if chat is None:
+        raise bad_request(CHAT_NOT_FOUND)
+    stored = chat.live_message(p.int("message_id") or 0)
+    if stored is None:
+        raise bad_request(missing)
+    return stored
+
+
+async def forward_message(state: EmulatorState, p: Params) -> Any:
+    source = _source_message(state, p, "message to forward not found")
+    chat = state.chat_for_bot(p.chat_id())
+    state.check_flood(chat)
+    content = {k: v for k, v in source.snapshot().items() if k in COPIED_FIELDS}
+    origin_chat = source.data["chat"]
+    if origin_chat["type"] == "private" or source.from_bot:
+        content["forward_origin"] = {"type": "user", "sender_user": source.data["from"], "date": source.data["date"]}
+    else:
+        content["forward_origin"] = {
+            "type": "chat", "sender_chat": origin_chat, "date": source.data["date"]
+        }  # fmt: skip
+    stored = store_bot_message(state, chat, content, None)
+    state.log_send("forwardMessage", chat.id)
+    return stored.snapshot()
+
+
+async def copy_message(state: EmulatorState, p: Params) -> Any:
+    """A copy without a link to the original; media captions may be replaced. Returns MessageId."""
+    source = _source_message(state, p, "message to copy not found")
+    content = {k: v for k, v in source.snapshot().items() if k in COPIED_FIELDS}
+    if p.has("caption") and ("photo" in content or "document" in content):
+        caption, entities = format_text(
+            p.str("caption"), p.str("parse_mode"), p.json("caption_entities", ENTITIES_ERROR), kind="caption"
+        )
+        content.pop("caption", None)
+        content.pop("caption_entities", None)
+        if caption:
+            content.update(text_fields(caption, entities, key="caption"))
+    markup = read_markup(p)
+    reply = read_reply_parameters(p)
+    chat = state.chat_for_bot(p.chat_id())
+    state.check_flood(chat)
+    content.update(reply_content(chat, reply))
+    stored = store_bot_message(state, chat, content, markup)
+    state.log_send("copyMessage", chat.id)
+    return {"message_id": stored.message_id}
+
+
 METHODS: dict[str, Handler] = {
     "sendMessage": send_message,
+    "forwardMessage": forward_message,
+    "copyMessage": copy_message,
     "editMessageText": edit_message_text,
     "editMessageCaption": edit_message_caption,
     "editMessageReplyMarkup": edit_message_reply_markup,

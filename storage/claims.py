@@ -1,0 +1,219 @@
+"""Redemptions: submitting a claim, the limits that guard it, the customer's records, redeem again."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage import audit, eligibility
+from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
+from storage.workdays import add_working_days
+
+ORDER_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: read aloud or typed without doubt
+ORDER_LENGTH = 10
+CLAIMS_PER_DAY_PER_MEMBER = 5
+CLAIMS_PER_DAY_PER_EMAIL = 5
+COUNTED = (ClaimStatus.REVIEW, ClaimStatus.MISSING_INFO, ClaimStatus.APPROVED)  # a final rejection frees its place
+
+
+class Refusal(enum.StrEnum):
+    NO_PROFILE = "no_profile"
+    NO_PRODUCTS = "no_products"
+    NOT_ELIGIBLE = "not_eligible"
+    ALREADY_REDEEMED = "already_redeemed"
+    LIMIT_REACHED = "limit_reached"
+    RATE_LIMITED = "rate_limited"
+    LUCKY_DRAW_ANSWER_MISSING = "lucky_draw_answer_missing"
+    ADDRESS_MISSING = "address_missing"
+    PHOTO_MISSING = "photo_missing"
+    NOT_FIXABLE = "not_fixable"
+
+
+class ClaimRefused(Exception):
+    def __init__(self, refusal: Refusal, **details: Any) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
+        self.details = details
+
+
+@dataclass(frozen=True)
+class ItemDraft:
+    registered_product_id: int
+    sn_photo_path: str
+    sn_photo_sha256: str
+
+
+@dataclass(frozen=True)
+class ClaimDraft:
+    promotion_id: int
+    items: list[ItemDraft]
+    lucky_draw_opt_in: bool | None
+    shipping_address: dict[str, str] | None
+    idempotency_key: str
+
+
+@dataclass
+class Submitted:
+    claim: Claim
+    created: bool  # False when the same submission arrived again
+    expected_by: date
+
+
+@dataclass
+class Record:
+    """One line of the customer's redeem history."""
+
+    claim: Claim
+    promotion: Promotion
+    products: list[RegisteredProduct] = field(default_factory=list)
+    code: str | None = None
+
+
+def new_order_id() -> str:
+    return "".join(secrets.choice(ORDER_ALPHABET) for _ in range(ORDER_LENGTH))
+
+
+def expected_decision(submitted: datetime, promotion: Promotion) -> date:
+    """The promised answer date: the upper end of the processing time, in working days."""
+    return add_working_days(submitted.date(), promotion.processing_days_max)
+
+
+async def _lock_email(session: AsyncSession, promotion_id: int, email: str) -> None:
+    """Serializes submits of one e-mail on one promotion (PostgreSQL; SQLite serializes writers)."""
+    if session.bind.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"{promotion_id}:{email}".encode()).digest()[:8], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def redeemed_count(session: AsyncSession, promotion_id: int, email: str) -> int:
+    """Products redeemed (or in review) for the promotion under this e-mail, across all accounts."""
+    query = (
+        select(func.count(ClaimItem.id))
+        .join(Claim, Claim.id == ClaimItem.claim_id)
+        .where(Claim.promotion_id == promotion_id, func.lower(Claim.email) == email.lower(), Claim.status.in_(COUNTED))
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def claimed_product_ids(session: AsyncSession, promotion_id: int) -> set[int]:
+    """Registered products already in a live claim of this promotion."""
+    query = select(ClaimItem.registered_product_id).join(Claim).where(Claim.promotion_id == promotion_id, Claim.status.in_(COUNTED))
+    return set((await session.scalars(query)).all())
+
+
+async def _recent_claims(session: AsyncSession, since: datetime, *, member_id: int | None = None, email: str | None = None) -> int:
+    query = select(func.count()).select_from(Claim).where(Claim.submitted_at >= since)
+    if member_id is not None:
+        query = query.where(Claim.member_id == member_id)
+    if email is not None:
+        query = query.where(func.lower(Claim.email) == email.lower())
+    return int(await session.scalar(query) or 0)
+
+
+async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: datetime) -> Submitted:
+    """Creates the claim after checking everything again, in this transaction."""
+    promotion = await session.get(Promotion, draft.promotion_id)
+    if promotion is None or not member.email or member.profile_completed_at is None:
+        raise ClaimRefused(Refusal.NO_PROFILE)
+    existing = await session.scalar(select(Claim).where(Claim.idempotency_key == draft.idempotency_key))
+    if existing is not None:
+        return Submitted(existing, False, expected_decision(existing.submitted_at, promotion))
+    if not draft.items:
+        raise ClaimRefused(Refusal.NO_PRODUCTS)
+    if promotion.lucky_draw and draft.lucky_draw_opt_in is None:
+        raise ClaimRefused(Refusal.LUCKY_DRAW_ANSWER_MISSING)
+    if promotion.prize_kind == PrizeKind.PHYSICAL and not draft.shipping_address:
+        raise ClaimRefused(Refusal.ADDRESS_MISSING)
+    if any(not item.sn_photo_path for item in draft.items):
+        raise ClaimRefused(Refusal.PHOTO_MISSING)
+    await _lock_email(session, promotion.id, member.email)
+    day = now - timedelta(days=1)
+    if await _recent_claims(session, day, member_id=member.id) >= CLAIMS_PER_DAY_PER_MEMBER or await _recent_claims(session, day, email=member.email) >= CLAIMS_PER_DAY_PER_EMAIL:
+        raise ClaimRefused(Refusal.RATE_LIMITED, per_day=CLAIMS_PER_DAY_PER_MEMBER)
+    taken = await claimed_product_ids(session, promotion.id)
+    for item in draft.items:
+        product = await session.get(RegisteredProduct, item.registered_product_id)
+        if product is None or product.member_id != member.id:
+            raise ClaimRefused(Refusal.NOT_ELIGIBLE)
+        if product.id in taken:
+            raise ClaimRefused(Refusal.ALREADY_REDEEMED, serial=product.serial)
+        if reasons := eligibility.reasons(product, member.country, promotion, now):
+            raise ClaimRefused(Refusal.NOT_ELIGIBLE, serial=product.serial, reasons=[r.value for r in reasons])
+    used = await redeemed_count(session, promotion.id, member.email)
+    if used + len(draft.items) > promotion.redeem_limit_per_email:
+        raise ClaimRefused(Refusal.LIMIT_REACHED, limit=promotion.redeem_limit_per_email, used=used)
+    claim = Claim(
+        order_id=new_order_id(),
+        member_id=member.id,
+        promotion_id=promotion.id,
+        email=member.email,
+        status=ClaimStatus.REVIEW,
+        lucky_draw_opt_in=draft.lucky_draw_opt_in if promotion.lucky_draw else None,
+        shipping_address=draft.shipping_address,
+        attempt=1,
+        idempotency_key=draft.idempotency_key,
+        submitted_at=now,
+        items=[ClaimItem(registered_product_id=i.registered_product_id, sn_photo_path=i.sn_photo_path, sn_photo_sha256=i.sn_photo_sha256) for i in draft.items],
+    )
+    for _ in range(5):
+        try:
+            async with session.begin_nested():
+                session.add(claim)
+                await session.flush()
+            break
+        except IntegrityError:
+            claim.order_id = new_order_id()  # an order-id collision: astronomically rare, retried
+    session.add(ClaimEvent(claim_id=claim.id, at=now, kind="submitted", actor_user_id=member.telegram_user_id, details={"items": [i.registered_product_id for i in draft.items]}))
+    await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="claim.submitted", subject=claim.order_id, details={"promotion": promotion.slug})
+    return Submitted(claim, True, expected_decision(now, promotion))
+
+
+async def records(session: AsyncSession, member_id: int) -> list[Record]:
+    """The member's claims, newest first, with their promotion, products and code."""
+    from storage.models import ActivationCode
+
+    claims = (await session.scalars(select(Claim).where(Claim.member_id == member_id).options(selectinload(Claim.items)).order_by(Claim.submitted_at.desc(), Claim.id.desc()))).all()
+    result: list[Record] = []
+    for claim in claims:
+        promotion = await session.get(Promotion, claim.promotion_id)
+        assert promotion is not None
+        products = [p for p in [await session.get(RegisteredProduct, i.registered_product_id) for i in claim.items] if p is not None]
+        code = await session.scalar(select(ActivationCode.code).where(ActivationCode.claim_id == claim.id))
+        result.append(Record(claim, promotion, products, code))
+    return result
+
+
+async def claim_of_member(session: AsyncSession, member_id: int, order_id: str) -> Claim | None:
+    return await session.scalar(select(Claim).where(Claim.member_id == member_id, Claim.order_id == order_id).options(selectinload(Claim.items)))
+
+
+async def resubmit(session: AsyncSession, member: Member, order_id: str, photos: dict[int, tuple[str, str]], lucky_draw_opt_in: bool | None, now: datetime) -> Claim:
+    """Puts a claim that staff sent back (missing information) into review again, same order id.
+
+    `photos` maps registered product id → (path, sha256) for the S/N photos taken again;
+    invoices are replaced on the product itself. History of both attempts stays in claim_events.
+    """
+    claim = await claim_of_member(session, member.id, order_id)
+    if claim is None or claim.status != ClaimStatus.MISSING_INFO:
+        raise ClaimRefused(Refusal.NOT_FIXABLE)
+    for item in claim.items:
+        if item.registered_product_id in photos:
+            item.sn_photo_path, item.sn_photo_sha256 = photos[item.registered_product_id]
+    if lucky_draw_opt_in is not None:
+        claim.lucky_draw_opt_in = lucky_draw_opt_in
+    previous = {"reason": claim.reason, "decided_by": claim.decided_by, "decided_at": claim.decided_at.isoformat() if claim.decided_at else None}
+    claim.status, claim.attempt, claim.submitted_at = ClaimStatus.REVIEW, claim.attempt + 1, now
+    claim.decided_at = claim.decided_by = claim.reason = None
+    session.add(ClaimEvent(claim_id=claim.id, at=now, kind="resubmitted", actor_user_id=member.telegram_user_id, details={"previous": previous, "new_photos": sorted(photos)}))
+    await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="claim.resubmitted", subject=claim.order_id)
+    await session.flush()
+    return claim
