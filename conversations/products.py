@@ -8,15 +8,17 @@ invoice" ("g:invoice:<id>") starts the one-step journey `replace_invoice`.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from datetime import date, datetime
 
 from babel.dates import format_date
+from PIL import Image
 from telegram import InlineKeyboardMarkup
 
 from bot.countries import country_name
 from bot.i18n import Raw
-from bot.media import ImageRejected
+from bot.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
 from conversations.photos import received_image
 from conversations.replies import main_menu
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 FLOW = "replace_invoice"
 STEP = "photo"
 MESSAGE_BUDGET = 3800  # stay clear of Telegram's 4096 characters per message
+BUTTONS_PER_MESSAGE = 50  # Telegram allows 100 inline buttons per message
+PHOTO_SIDE = 1280  # the invoice as shown to the customer: readable, and always a valid photo
 
 
 # ---- formatting shared with the FAQ ---------------------------------------------------------
@@ -77,19 +81,21 @@ def _entry(turn: Turn, index: int, product: RegisteredProduct, today: date) -> s
     )
 
 
-def _pack(parts: list[str], budget: int = MESSAGE_BUDGET) -> list[str]:
-    """Joins parts into as few messages as fit the budget, never splitting a part."""
-    messages: list[str] = []
-    current = ""
-    for part in parts:
-        candidate = f"{current}\n\n{part}" if current else part
-        if current and len(candidate) > budget:
-            messages.append(current)
-            candidate = part
-        current = candidate
-    if current:
-        messages.append(current)
-    return messages
+def _pages(turn: Turn, items: list[RegisteredProduct], today: date) -> list[tuple[str, list[RegisteredProduct]]]:
+    """The list cut into messages under Telegram's limits (text length, 100 buttons), never
+    splitting an entry; each message carries the buttons of its own products."""
+    pages: list[tuple[str, list[RegisteredProduct]]] = []
+    text, shown = turn.t("products.title", count=len(items)), []
+    for index, product in enumerate(items, start=1):
+        entry = _entry(turn, index, product, today)
+        if shown and (len(text) + 2 + len(entry) > MESSAGE_BUDGET or len(shown) >= BUTTONS_PER_MESSAGE):
+            pages.append((text, shown))
+            text, shown = entry, []
+        else:
+            text = f"{text}\n\n{entry}"
+        shown.append(product)
+    pages.append((f"{text}\n\n{turn.t('products.open_hint')}", shown))
+    return pages
 
 
 async def show_products(turn: Turn) -> None:
@@ -100,15 +106,9 @@ async def show_products(turn: Turn) -> None:
     if not items:
         turn.say("products.none", markup=main_menu(turn))
         return
-    today = today_for(turn)
-    parts = [turn.t("products.title", count=len(items))]
-    parts += [_entry(turn, index, product, today) for index, product in enumerate(items, start=1)]
-    parts.append(turn.t("products.open_hint"))
-    messages = _pack(parts)
-    buttons = [[turn.global_button(turn.t("products.button", name=Raw(p.catalogue_product.name), serial=Raw(p.serial)), f"product:{p.id}")] for p in items]
-    for text in messages[:-1]:
-        turn.say_text(text)
-    turn.say_text(messages[-1], markup=InlineKeyboardMarkup(buttons))
+    for text, shown in _pages(turn, items, today_for(turn)):
+        buttons = [[turn.global_button(turn.t("products.button", name=Raw(p.catalogue_product.name), serial=Raw(p.serial)), f"product:{p.id}")] for p in shown]
+        turn.say_text(text, markup=InlineKeyboardMarkup(buttons))
 
 
 # ---- one product ----------------------------------------------------------------------------
@@ -122,13 +122,23 @@ async def _owned(turn: Turn, argument: str) -> RegisteredProduct | None:
     return product
 
 
-def _invoice_photo(turn: Turn, product: RegisteredProduct) -> bytes | None:
+def _viewable(data: bytes) -> bytes | None:
+    """A copy Telegram accepts as a photo: a stored invoice is at most 1600 px wide but a long
+    receipt can be very tall (sendPhoto wants width + height <= 10000, sides within 1:20)."""
+    small = thumbnail(data, PHOTO_SIDE)
+    with Image.open(io.BytesIO(small)) as img:
+        width, height = img.size
+    return small if max(width, height) <= 20 * min(width, height) else None
+
+
+async def _invoice_photo(turn: Turn, product: RegisteredProduct) -> bytes | None:
     if not product.invoice_path:
         return None
     try:
-        return turn.services.media.read(product.invoice_path)
-    except (OSError, ValueError) as exc:  # the file went missing: show the facts without it
-        log.warning("invoice of product %s unreadable: %s", product.id, exc)
+        data = turn.services.media.read(product.invoice_path)
+        return await asyncio.to_thread(_viewable, data)
+    except (OSError, ValueError, ImageRejected) as exc:  # the file went missing or is damaged
+        log.warning("invoice of product %s cannot be shown: %s", product.id, exc)
         return None
 
 
@@ -143,7 +153,7 @@ async def open_product(turn: Turn, argument: str) -> None:
         return
     catalogue = product.catalogue_product
     warranty = products.warranty(product, today_for(turn))
-    photo = _invoice_photo(turn, product)
+    photo = await _invoice_photo(turn, product)
     caption = turn.t(
         "products.details",
         name=catalogue.name,
@@ -158,7 +168,7 @@ async def open_product(turn: Turn, argument: str) -> None:
         warranty_end=format_day(turn, warranty.ends_on),
         warranty_status=Raw(turn.t("products.in_warranty" if warranty.active else "products.expired")),
         registered=format_day(turn, _registered_on(turn, product.registered_at)),
-        invoice_status=Raw(turn.t("products.invoice_uploaded" if photo is not None else "products.invoice_missing")),
+        invoice_status=Raw(turn.t("products.invoice_uploaded" if product.invoice_path else "products.invoice_missing")),
     )
     label = turn.t("products.replace_invoice" if product.invoice_path else "products.add_invoice")
     markup = InlineKeyboardMarkup([[turn.global_button(label, f"invoice:{product.id}")]])

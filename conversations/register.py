@@ -421,8 +421,10 @@ async def on_summary(turn: Turn, action: str) -> None:
         turn.say(f"register.failed_{error.reason}", serial=draft.serial, markup=main_menu(turn))
         await turn.finish()
         return
+    product = await _product(turn)
     await turn.finish()
-    turn.say("register.done", name=saved.catalogue_product.name, serial=saved.serial, markup=main_menu(turn))
+    assert product is not None
+    turn.say("register.done", name=product.name, serial=saved.serial, markup=main_menu(turn))
 
 
 STEPS: dict[S, Step] = {

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from telegram import Update
+from telegram import InputMediaPhoto, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -162,7 +162,10 @@ async def deliver(turn: Turn) -> None:
                 if "not modified" in str(exc):
                     continue
                 log.info("edit failed (%s); sending a new message instead", exc)
-        if reply.photo is not None:
+        if reply.album is not None:
+            media = [InputMediaPhoto(photo, caption=reply.text if i == 0 else None, parse_mode=ParseMode.HTML) for i, photo in enumerate(reply.album)]
+            await bot.send_media_group(turn.chat_id, media)
+        elif reply.photo is not None:
             photo = reply.photo.read_bytes() if hasattr(reply.photo, "read_bytes") else reply.photo
             await bot.send_photo(turn.chat_id, photo, caption=reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)  # type: ignore[arg-type]
         elif reply.document is not None:

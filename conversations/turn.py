@@ -37,6 +37,7 @@ class Outgoing:
     markup: Markup | None = None
     photo: bytes | Path | None = None
     document: tuple[bytes, str] | None = None
+    album: list[bytes] | None = None  # 2-10 photos sent together, `text` as the first caption
     edit: bool = False  # replace the message whose button was pressed
 
 
@@ -98,6 +99,13 @@ class Turn:
 
     def send_document(self, data: bytes, file_name: str, caption_key: str, **values: object) -> None:
         self.replies.append(Outgoing(self.t(caption_key, **values), document=(data, file_name)))
+
+    def send_album(self, photos: list[bytes], caption_key: str, **values: object) -> None:
+        """Photos as one album (a single photo is sent as such)."""
+        if len(photos) == 1:
+            self.replies.append(Outgoing(self.t(caption_key, **values), photo=photos[0]))
+        elif photos:
+            self.replies.append(Outgoing(self.t(caption_key, **values), album=photos[:10]))
 
     def notify(self, key: str, /, *, alert: bool = False, **values: object) -> None:
         """A toast for the pressed button (or a message when the user typed)."""

@@ -631,3 +631,14 @@ async def test_optional_flood_limits_answer_429_per_group(emu: Emulator, bot: te
     assert (await bot.send_message(ALICE, "private chats are not limited per minute")).chat.id == ALICE
     stamps = [t for t, _, chat in emu.send_log if chat == GROUP]
     assert len(stamps) == 20 and stamps[-1] - stamps[0] < 60
+
+
+async def test_staff_reply_to_a_card_carries_reply_to_message(emu: Emulator, bot: telegram.Bot) -> None:
+    card = await bot.send_message(GROUP, "Claim 7", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("OK", callback_data="ok")]]))
+    await bot.get_updates(offset=emu.state.updates.next_update_id)
+    await emu.user_sends_text(STAFF, "/reject blurry photo", chat_id=GROUP, reply_to=card.message_id)
+    (update,) = await bot.get_updates()
+    assert update.message is not None and update.message.reply_to_message is not None
+    assert update.message.reply_to_message.message_id == card.message_id
+    with pytest.raises(ValueError, match="does not exist"):
+        await emu.user_sends_text(STAFF, "x", chat_id=GROUP, reply_to=999)

@@ -140,6 +140,21 @@ async def test_no_products(bot: BotHarness) -> None:
     assert bot.emulator.reply_keyboard(1002), "the main menu is shown"
 
 
+async def test_a_long_list_is_split_under_telegrams_limits(bot: BotHarness) -> None:
+    many = [Owned(MP241, f"BA9H9{n:08d}", date(2026, 1, 1) + timedelta(days=n)) for n in range(60)]
+    await member_with_products(bot, 1008, *many)
+    gina = bot.person(1008, "Gina")
+    await gina.send("/products")
+    pages = [await gina.next_reply()]
+    while sum(len(page.buttons) for page in pages) < 60:
+        pages.append(await gina.next_reply())
+    assert all(len(page.text) <= 4096 and len(page.buttons) <= 100 for page in pages)
+    assert "Your registered products (60)" in pages[0].text
+    assert "60. PRO MP241 — Monitor" in pages[-1].text and "Tap a product below" in pages[-1].text
+    first = pages[0]
+    assert first.buttons[0] == "PRO MP241 · BA9H900000059"  # newest purchase first
+
+
 async def test_details_with_invoice_then_replace_it(bot: BotHarness) -> None:
     original = picture("ORIGINAL INVOICE")
     _, (product_id,) = await member_with_products(bot, 1003, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=original, store="Courts", channel="online"))

@@ -90,6 +90,7 @@ async def test_wrong_chk_then_lockout(bot: BotHarness) -> None:
     alice = await customer(bot, 1001, "Alice")
     await _to_serial(alice)
     await alice.send(SERIAL)
+    await alice.expect("Is this your product")
     await alice.press("✅ Yes, that's mine")
     await alice.expect("CHK")
     for left in (4, 3, 2, 1):
@@ -100,6 +101,7 @@ async def test_wrong_chk_then_lockout(bot: BotHarness) -> None:
     # Locked even with the right code, until an hour has passed.
     await _to_serial(alice)
     await alice.send(SERIAL)
+    await alice.expect("Is this your product")
     await alice.press("✅ Yes, that's mine")
     await alice.expect("CHK")
     await alice.send(CHK)
@@ -133,6 +135,7 @@ async def test_bad_dates_are_refused(bot: BotHarness) -> None:
     alice = await customer(bot, 1001, "Alice")
     await _to_region(alice)
     await alice.press("Singapore")
+    await alice.expect("Choose the store")
     await alice.press("Courts")
     await alice.expect("When did you buy it")
     await alice.send("2027-01-01")
@@ -152,6 +155,7 @@ async def test_calendar_picker(bot: BotHarness) -> None:
     alice = await customer(bot, 1001, "Alice")
     await _to_region(alice)
     await alice.press("Singapore")
+    await alice.expect("Choose the store")
     await alice.press("Courts")
     await alice.expect("When did you buy it")
     await alice.press("📅 Pick a date")
@@ -167,6 +171,7 @@ async def test_bad_invoice_inputs_change_nothing(bot: BotHarness) -> None:
     await _to_invoice(alice)
     await alice.send("here is my invoice")
     await alice.expect("Please send a photo")
+    await alice.expect("invoice number")  # and the question is asked again
     await alice.send_document(b"%PDF-1.4 not an image", "invoice.pdf", "application/pdf")
     await alice.expect("not an image")
     await alice.send_photo(invoice_jpeg()[:2000])

@@ -27,7 +27,7 @@ def _parse_args() -> argparse.Namespace:
         action="append",
         default=[],
         metavar="ID:TITLE:MEMBER,MEMBER",
-        help="add a supergroup with members (repeatable)",
+        help="add a supergroup with members, e.g. --group=-100123:Staff:9001 (repeatable)",
     )
     parser.add_argument("--flood-limits", action="store_true", help="answer 429 past Telegram's limits")
     return parser.parse_args()
@@ -53,6 +53,9 @@ async def _main(args: argparse.Namespace) -> None:
     print(f"Files:    {emu.file_base_url}<token>/<file_path>")
     for user_id in emu.state.users:
         print(f"Chat as user {user_id}: {emu.page_url}?user={user_id}")
+    for chat in emu.state.chats.values():
+        if chat.member_ids:
+            print(f"Group {chat.chat['title']}: {emu.page_url}?chat={chat.id}&user={chat.member_ids[0]}")
     try:
         await asyncio.Event().wait()
     finally:

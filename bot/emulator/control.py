@@ -138,7 +138,10 @@ class ControlApi:
         body = await self._body(request)
         user_id = int(body["user_id"])
         content = actions.text_content(str(body["text"]))
-        message = actions.send_user_message(self.state, user_id, self._chat_arg(request, user_id), content)
+        reply_to = int(body["reply_to_message_id"]) if body.get("reply_to_message_id") else None
+        message = actions.send_user_message(
+            self.state, user_id, self._chat_arg(request, user_id), content, reply_to
+        )
         return _json(message)
 
     async def press(self, request: web.Request) -> web.StreamResponse:

@@ -126,8 +126,12 @@ class Emulator:
         self.state.user(user_id).blocked = blocked
 
     # -- users act --------------------------------------------------------------------------
-    async def user_sends_text(self, user_id: int, text: str, *, chat_id: int | None = None) -> dict[str, Any]:
-        return actions.send_user_message(self.state, user_id, chat_id, actions.text_content(text))
+    async def user_sends_text(
+        self, user_id: int, text: str, *, chat_id: int | None = None, reply_to: int | None = None
+    ) -> dict[str, Any]:
+        """A text message; "/cmd" words get bot_command entities; ``reply_to`` quotes a message."""
+        content = actions.text_content(text)
+        return actions.send_user_message(self.state, user_id, chat_id, content, reply_to)
 
     async def user_sends_photo(
         self,
@@ -137,9 +141,11 @@ class Emulator:
         caption: str | None = None,
         chat_id: int | None = None,
         media_group_id: str | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
+        """A photo stored as sizes (smallest first, the original bytes last)."""
         content = actions.photo_content(self.state, data, caption, media_group_id)
-        return actions.send_user_message(self.state, user_id, chat_id, content)
+        return actions.send_user_message(self.state, user_id, chat_id, content, reply_to)
 
     async def user_sends_document(
         self,
@@ -150,9 +156,10 @@ class Emulator:
         *,
         caption: str | None = None,
         chat_id: int | None = None,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
         content = actions.document_content(self.state, data, file_name, mime_type, caption)
-        return actions.send_user_message(self.state, user_id, chat_id, content)
+        return actions.send_user_message(self.state, user_id, chat_id, content, reply_to)
 
     async def user_sends_contact(
         self,
@@ -162,6 +169,7 @@ class Emulator:
         first_name: str | None = None,
         chat_id: int | None = None,
     ) -> dict[str, Any]:
+        """A shared contact whose ``user_id`` is the sender (what a request_contact button sends)."""
         content = actions.contact_content(self.state, user_id, phone_number, first_name)
         return actions.send_user_message(self.state, user_id, chat_id, content)
 

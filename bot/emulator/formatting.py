@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .errors import ApiError, bad_request
+from .errors import bad_request
 from .errors import CAPTION_TOO_LONG, TEXT_EMPTY, TEXT_MUST_BE_NON_EMPTY, TEXT_TOO_LONG
 from .errors import UNSUPPORTED_PARSE_MODE
 from .html_entities import EntityParseError, parse_html, sort_entities
@@ -89,7 +89,7 @@ def format_text(
     *,
     kind: Literal["text", "caption"] = "text",
 ) -> tuple[str, list[dict[str, Any]]]:
-    """Validated (text, entities) for a message text or caption; raises :class:`ApiError`."""
+    """Validated (text, entities) for a message text or caption; raises ``ApiError``."""
     if kind == "text" and not text:
         raise bad_request(TEXT_EMPTY)
     text = text or ""
@@ -107,5 +107,3 @@ def format_text(
         raise bad_request(CAPTION_TOO_LONG)
     return parsed, found
 
-
-__all__ = ["ApiError", "format_text", "utf16_len", "apply_parse_mode", "trim"]

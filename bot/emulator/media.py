@@ -77,11 +77,11 @@ def _thumbnail(data: bytes, box: int) -> PhotoVariant | None:
         from PIL import Image
 
         with Image.open(io.BytesIO(data)) as img:
-            img = img.convert("RGB")
-            img.thumbnail((box, box))
-            out = io.BytesIO()
-            img.save(out, format="JPEG", quality=80)
-            return PhotoVariant(out.getvalue(), img.width, img.height)
+            rgb = img.convert("RGB")
+        rgb.thumbnail((box, box))
+        out = io.BytesIO()
+        rgb.save(out, format="JPEG", quality=80)
+        return PhotoVariant(out.getvalue(), rgb.width, rgb.height)
     except Exception:  # noqa: BLE001
         return None
 

@@ -70,20 +70,20 @@ def media_content(records: list[FileRecord], kind: FileKind) -> dict[str, Any]:
 
 async def _send_file(state: EmulatorState, p: Params, kind: FileKind, method: str) -> Any:
     caption, entities = format_text(
-        p.str("caption"), p.str("parse_mode"), p.json("caption_entities", ENTITIES_ERROR), kind="caption"
+        p.string("caption"), p.string("parse_mode"), p.json("caption_entities", ENTITIES_ERROR), kind="caption"
     )
     markup = read_markup(p)
     reply = read_reply_parameters(p)
-    value: Any = p.files.get(kind) if kind in p.files else p.str(kind)
+    value: Any = p.files.get(kind) if kind in p.files else p.string(kind)
     records = resolve_file(state, p, value, kind, missing=f"there is no {kind} in the request")
     chat = state.chat_for_bot(p.chat_id())
     state.check_flood(chat)
     content = {**reply_content(chat, reply), **media_content(records, kind)}
     if caption:
         content.update(text_fields(caption, entities, key="caption"))
-    if p.bool("has_spoiler"):
+    if p.boolean("has_spoiler"):
         content["has_media_spoiler"] = True
-    if p.bool("show_caption_above_media"):
+    if p.boolean("show_caption_above_media"):
         content["show_caption_above_media"] = True
     stored = store_bot_message(state, chat, content, markup)
     state.log_send(method, chat.id)
@@ -102,8 +102,10 @@ def _album_kind(item: Any) -> FileKind:
     if not isinstance(item, dict):
         raise bad_request("can't parse InputMedia: Object expected")
     kind = item.get("type")
-    if kind in ("photo", "document"):
-        return kind  # type: ignore[return-value]
+    if kind == "photo":
+        return "photo"
+    if kind == "document":
+        return "document"
     if kind == "animation":
         raise bad_request('can\'t parse InputMedia: type "animation" can\'t be used in sendMediaGroup')
     raise bad_request(f'can\'t parse InputMedia: type "{kind}" is unsupported')
@@ -149,7 +151,7 @@ async def send_media_group(state: EmulatorState, p: Params) -> Any:
 
 
 async def get_file(state: EmulatorState, p: Params) -> Any:
-    record = state.files.get((p.str("file_id") or "").strip())
+    record = state.files.get((p.string("file_id") or "").strip())
     if record is None:
         raise bad_request("invalid file_id")
     if record.size > DOWNLOAD_MAX_BYTES:

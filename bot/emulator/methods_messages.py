@@ -34,8 +34,8 @@ def read_reply_parameters(p: Params) -> dict[str, Any] | None:
     reply = p.json("reply_parameters", "can't parse reply parameters JSON object")
     if reply is None and p.has("reply_to_message_id"):
         reply = {
-            "message_id": p.int("reply_to_message_id"),
-            "allow_sending_without_reply": p.bool("allow_sending_without_reply"),
+            "message_id": p.integer("reply_to_message_id"),
+            "allow_sending_without_reply": p.boolean("allow_sending_without_reply"),
         }
     if reply is not None and not isinstance(reply, dict):
         raise bad_request("can't parse reply parameters JSON object")
@@ -86,7 +86,7 @@ def target_message(state: EmulatorState, p: Params, *, missing: str) -> tuple[Ch
     if p.has("inline_message_id"):
         raise bad_request(missing)  # the emulator has no inline mode
     chat_id = p.chat_id()
-    message_id = p.int("message_id")
+    message_id = p.integer("message_id")
     if message_id is None:
         raise bad_request("message identifier is not specified")
     chat = state.chat_for_bot(chat_id)
@@ -131,13 +131,13 @@ def apply_edit(
 
 # -- methods ----------------------------------------------------------------------------------
 async def send_message(state: EmulatorState, p: Params) -> Any:
-    text, entities = format_text(p.str("text"), p.str("parse_mode"), p.json("entities", ENTITIES_ERROR))
+    text, entities = format_text(p.string("text"), p.string("parse_mode"), p.json("entities", ENTITIES_ERROR))
     markup = read_markup(p)
     reply = read_reply_parameters(p)
     chat = state.chat_for_bot(p.chat_id())
     state.check_flood(chat)
     content = {**reply_content(chat, reply), **text_fields(text, entities)}
-    if p.bool("protect_content"):
+    if p.boolean("protect_content"):
         content["has_protected_content"] = True
     stored = store_bot_message(state, chat, content, markup)
     state.log_send("sendMessage", chat.id)
@@ -145,7 +145,7 @@ async def send_message(state: EmulatorState, p: Params) -> Any:
 
 
 async def edit_message_text(state: EmulatorState, p: Params) -> Any:
-    text, entities = format_text(p.str("text"), p.str("parse_mode"), p.json("entities", ENTITIES_ERROR))
+    text, entities = format_text(p.string("text"), p.string("parse_mode"), p.json("entities", ENTITIES_ERROR))
     markup = editable_markup(p)
     chat, stored = target_message(state, p, missing=EDIT_NOT_FOUND)
     if not stored.from_bot:
@@ -158,8 +158,8 @@ async def edit_message_text(state: EmulatorState, p: Params) -> Any:
 
 async def edit_message_caption(state: EmulatorState, p: Params) -> Any:
     caption, entities = format_text(
-        p.str("caption"),
-        p.str("parse_mode"),
+        p.string("caption"),
+        p.string("parse_mode"),
         p.json("caption_entities", ENTITIES_ERROR),
         kind="caption",
     )
@@ -204,20 +204,20 @@ async def delete_messages(state: EmulatorState, p: Params) -> Any:
 
 
 async def answer_callback_query(state: EmulatorState, p: Params) -> Any:
-    query = state.callback_queries.get(p.str("callback_query_id") or "")
+    query = state.callback_queries.get(p.string("callback_query_id") or "")
     if query is None or query.answered:
         raise bad_request(QUERY_TOO_OLD)
-    text = p.str("text") or None
+    text = p.string("text") or None
     if text is not None and len(text) > 200:
         raise bad_request("MESSAGE_TOO_LONG")
     query.answered = True
-    state.record_event(query.chat_id, "callback_answer", text=text, show_alert=p.bool("show_alert"))
+    state.record_event(query.chat_id, "callback_answer", text=text, show_alert=p.boolean("show_alert"))
     return True
 
 
 async def send_chat_action(state: EmulatorState, p: Params) -> Any:
     chat_id = p.chat_id()
-    if p.str("action") not in CHAT_ACTIONS:
+    if p.string("action") not in CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
     state.chat_for_bot(chat_id)
     return True
@@ -228,13 +228,13 @@ COPIED_FIELDS = ("text", "entities", "photo", "document", "caption", "caption_en
 
 def _source_message(state: EmulatorState, p: Params, missing: str) -> StoredMessage:
     """The message forwardMessage/copyMessage read from ``from_chat_id``."""
-    from_chat_id = p.int("from_chat_id")
+    from_chat_id = p.integer("from_chat_id")
     if not from_chat_id:
         raise bad_request("from_chat_id is empty")
     chat = state.chats.get(from_chat_id)
     if chat is None:
         raise bad_request(CHAT_NOT_FOUND)
-    stored = chat.live_message(p.int("message_id") or 0)
+    stored = chat.live_message(p.integer("message_id") or 0)
     if stored is None:
         raise bad_request(missing)
     return stored
@@ -247,11 +247,10 @@ async def forward_message(state: EmulatorState, p: Params) -> Any:
     content = {k: v for k, v in source.snapshot().items() if k in COPIED_FIELDS}
     origin_chat = source.data["chat"]
     if origin_chat["type"] == "private" or source.from_bot:
-        content["forward_origin"] = {"type": "user", "sender_user": source.data["from"], "date": source.data["date"]}
+        origin = {"type": "user", "sender_user": source.data["from"]}
     else:
-        content["forward_origin"] = {
-            "type": "chat", "sender_chat": origin_chat, "date": source.data["date"]
-        }  # fmt: skip
+        origin = {"type": "chat", "sender_chat": origin_chat}
+    content["forward_origin"] = {**origin, "date": source.data["date"]}
     stored = store_bot_message(state, chat, content, None)
     state.log_send("forwardMessage", chat.id)
     return stored.snapshot()
@@ -263,7 +262,7 @@ async def copy_message(state: EmulatorState, p: Params) -> Any:
     content = {k: v for k, v in source.snapshot().items() if k in COPIED_FIELDS}
     if p.has("caption") and ("photo" in content or "document" in content):
         caption, entities = format_text(
-            p.str("caption"), p.str("parse_mode"), p.json("caption_entities", ENTITIES_ERROR), kind="caption"
+            p.string("caption"), p.string("parse_mode"), p.json("caption_entities", ENTITIES_ERROR), kind="caption"
         )
         content.pop("caption", None)
         content.pop("caption_entities", None)

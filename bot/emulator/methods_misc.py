@@ -57,7 +57,7 @@ def scope_key(state: EmulatorState, p: Params) -> str:
 
 
 def language(p: Params) -> str:
-    code = p.str("language_code") or ""
+    code = p.string("language_code") or ""
     if code and not re.fullmatch(r"[a-z]{2}", code):
         raise bad_request("invalid language code specified")
     return code
@@ -118,7 +118,7 @@ async def get_chat(state: EmulatorState, p: Params) -> Any:
 async def get_chat_member(state: EmulatorState, p: Params) -> Any:
     chat_id = p.chat_id()
     _known_chat(state, chat_id)
-    user_id = p.int("user_id")
+    user_id = p.integer("user_id")
     user = state.users.get(user_id or 0)
     if user is None:
         raise bad_request("user not found")
@@ -128,7 +128,7 @@ async def get_chat_member(state: EmulatorState, p: Params) -> Any:
 
 
 async def set_chat_menu_button(state: EmulatorState, p: Params) -> Any:
-    chat_id = p.int("chat_id")
+    chat_id = p.integer("chat_id")
     button = p.json("menu_button", "can't parse menu button JSON object") or {"type": "default"}
     if not isinstance(button, dict) or button.get("type") not in ("commands", "web_app", "default"):
         raise bad_request("can't parse menu button JSON object")
@@ -139,7 +139,7 @@ async def set_chat_menu_button(state: EmulatorState, p: Params) -> Any:
 
 
 async def get_chat_menu_button(state: EmulatorState, p: Params) -> Any:
-    button = state.menu_buttons.get(p.int("chat_id")) or state.menu_buttons.get(None)
+    button = state.menu_buttons.get(p.integer("chat_id")) or state.menu_buttons.get(None)
     if not button or button.get("type") == "default":
         return {"type": "commands"}
     return button

@@ -21,43 +21,43 @@ async def get_updates(state: EmulatorState, p: Params) -> Any:
     allowed = p.json("allowed_updates", ALLOWED_ERROR)
     if queue.webhook is None:
         queue.set_allowed(allowed)
-    offset = p.int("offset", 0) or 0
-    limit = p.int("limit", 100)
-    timeout = p.int("timeout", 0)
+    offset = p.integer("offset", 0) or 0
+    limit = p.integer("limit", 100)
+    timeout = p.integer("timeout", 0)
     return await queue.get_updates(offset, 100 if limit is None else limit, float(timeout or 0))
 
 
 async def set_webhook(state: EmulatorState, p: Params) -> Any:
     """Validate and store the webhook; plain http is allowed, since the bot runs locally."""
-    url = (p.str("url") or "").strip()
-    drop = p.bool("drop_pending_updates")
+    url = (p.string("url") or "").strip()
+    drop = p.boolean("drop_pending_updates")
     if not url:
         had = state.updates.delete_webhook(drop)
         return Answer(True, "Webhook was deleted" if had else "Webhook is already deleted")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-    secret = p.str("secret_token") or ""
+    secret = p.string("secret_token") or ""
     if len(secret) > 256:
         raise bad_request("secret token is too long")
     if not SECRET_RE.fullmatch(secret):
         raise bad_request("secret token contains unallowed characters")
     state.updates.set_allowed(p.json("allowed_updates", ALLOWED_ERROR))
-    max_connections = min(max(p.int("max_connections", 40) or 40, 1), 100)
+    max_connections = min(max(p.integer("max_connections", 40) or 40, 1), 100)
     previous = state.updates.webhook
     same = previous is not None and previous.url == url and previous.secret_token == (secret or None)
     config = WebhookConfig(
         url=url,
         secret_token=secret or None,
         max_connections=max_connections,
-        ip_address=p.str("ip_address") or None,
+        ip_address=p.string("ip_address") or None,
     )
     state.updates.set_webhook(config, drop)
     return Answer(True, "Webhook is already set" if same else "Webhook was set")
 
 
 async def delete_webhook(state: EmulatorState, p: Params) -> Any:
-    had = state.updates.delete_webhook(p.bool("drop_pending_updates"))
+    had = state.updates.delete_webhook(p.boolean("drop_pending_updates"))
     return Answer(True, "Webhook was deleted" if had else "Webhook is already deleted")
 
 

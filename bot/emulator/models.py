@@ -89,7 +89,7 @@ class ChatState:
 
     @property
     def is_private(self) -> bool:
-        return self.chat["type"] == "private"
+        return bool(self.chat["type"] == "private")
 
     def live_message(self, message_id: int) -> StoredMessage | None:
         """The message if it exists and was not deleted."""

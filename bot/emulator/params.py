@@ -41,7 +41,7 @@ class Params:
     def raw(self, name: str) -> Any:
         return self.values.get(name)
 
-    def str(self, name: str) -> str | None:
+    def string(self, name: str) -> str | None:
         """A string parameter; numbers and objects are given back as their JSON text."""
         value = self.values.get(name)
         if value is None or isinstance(value, str):
@@ -50,7 +50,7 @@ class Params:
             return "true" if value else "false"
         return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def integer(self, name: str, default: int | None = None) -> int | None:
         """An integer parameter, or ``default`` when it is absent or empty."""
         value = self.values.get(name)
         if value is None or value == "":
@@ -64,7 +64,7 @@ class Params:
         except ValueError:
             raise bad_request(f"invalid {name} specified") from None
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def boolean(self, name: str, default: bool = False) -> bool:
         value = self.values.get(name)
         if value is None or value == "":
             return default
@@ -90,7 +90,7 @@ class Params:
         if value is None or value == "" or value == 0 or value == "0":
             raise bad_request("chat_id is empty")
         try:
-            return int(value) if not isinstance(value, bool) else int(value)
+            return int(value)
         except (TypeError, ValueError):
             raise bad_request("chat not found") from None
 

@@ -28,14 +28,26 @@ def command_entities(text: str) -> list[dict[str, Any]]:
 
 
 def send_user_message(
-    state: EmulatorState, user_id: int, chat_id: int | None, content: dict[str, Any]
+    state: EmulatorState,
+    user_id: int,
+    chat_id: int | None,
+    content: dict[str, Any],
+    reply_to: int | None = None,
 ) -> dict[str, Any]:
     """Store a user's message, record it and queue the "message" update.
 
     Writing in a private chat starts it and lifts a block, as pressing "Restart" does.
+    ``reply_to`` makes it a reply to that message of the chat.
     """
     user = state.user(user_id)
     chat = state.chat_for_user_action(user_id, chat_id)
+    if reply_to is not None:
+        target = chat.live_message(reply_to)
+        if target is None:
+            raise ValueError(f"message {reply_to} does not exist in chat {chat.id}")
+        quoted = target.snapshot()
+        quoted.pop("reply_to_message", None)
+        content = {"reply_to_message": quoted, **content}
     if chat.is_private:
         chat.started = True
         user.blocked = False

@@ -26,7 +26,6 @@ class WebhookDeliverer:
 
     def __init__(self, updates: UpdateQueue) -> None:
         self.updates = updates
-        self.delivered: list[dict[str, Any]] = []
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -75,7 +74,6 @@ class WebhookDeliverer:
             error = await self._post(update, config)
             if error is None:
                 self.updates.drop(update["update_id"])
-                self.delivered.append(update)
                 backoff = MIN_BACKOFF
                 continue
             self.updates.record_webhook_error(error)

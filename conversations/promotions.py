@@ -1,0 +1,216 @@
+"""Promotions: the guide's "Promotion Redeem" page, one message per running promotion.
+
+`/promotions` (or the 🎁 menu button) shows each running promotion open to the member's country
+of residence with its facts: period, invoice dates, redeem limit per e-mail and how much of it
+this e-mail used, prize, lucky draw, processing time, and which of the member's products can be
+redeemed now. Buttons (global, "g:promo:<id>:<what>"): Eligible products, Eligible countries,
+Redeem; Landing page and Redeem guide are URL buttons. Promotions running only for other
+countries are counted in a closing line.
+
+Redeem prefers the redeem module's promotion button action ("redeem", preselecting this
+promotion), then its `/redeem` command; without either, the user is told to send /redeem.
+"""
+
+from __future__ import annotations
+
+from babel.numbers import format_currency
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.countries import country_name
+from bot.i18n import Raw
+from conversations.faq import promotion_name
+from conversations.products import format_day, product_label
+from conversations.replies import main_menu
+from conversations.router import Router
+from conversations.turn import Turn
+from storage import promotions
+from storage.models import PrizeKind, Promotion
+from storage.promotions import Offer
+
+WHAT = ("products", "countries", "redeem")
+
+
+# ---- formatting shared with /status ----------------------------------------------------------
+def localized(turn: Turn, texts: dict[str, object] | None) -> str:
+    """A per-language text of a promotion (prize description, draw prize): the user's, else English."""
+    texts = texts or {}
+    return str(texts.get(turn.language) or texts.get("en") or "")
+
+
+def money(turn: Turn, promotion: Promotion) -> str:
+    """The cashback amount as the user's language writes money ("SGD 50.00", "US$50.00")."""
+    amount, currency = promotion.cashback_amount, promotion.currency or ""
+    if amount is None:
+        return ""
+    try:
+        return format_currency(amount, currency, locale=turn.language.replace("-", "_"))
+    except (ValueError, KeyError):  # an unusual currency code: plain is fine
+        return f"{amount} {currency}".strip()
+
+
+# ---- one promotion ---------------------------------------------------------------------------
+def _prize_line(turn: Turn, promotion: Promotion) -> str:
+    description = localized(turn, promotion.prize_description)
+    if promotion.prize_kind == PrizeKind.CASHBACK:
+        return turn.t("promotions.prize_cashback", amount=money(turn, promotion))
+    if promotion.prize_kind == PrizeKind.PHYSICAL:
+        return turn.t("promotions.prize_physical", description=description) if description else turn.t("promotions.prize_physical_plain")
+    return turn.t("promotions.prize_code", description=description) if description else turn.t("promotions.prize_code_plain")
+
+
+def _processing_lines(turn: Turn, promotion: Promotion) -> list[str]:
+    low, high = promotion.processing_days_min, promotion.processing_days_max
+    review = turn.t("promotions.review_days", min=low, max=high) if low != high else turn.t("promotions.review_days_fixed", days=high)
+    delivery = {PrizeKind.CASHBACK: "promotions.delivery_cashback", PrizeKind.PHYSICAL: "promotions.delivery_physical"}.get(promotion.prize_kind, "promotions.delivery_code")
+    weeks = promotions.PHYSICAL_DELIVERY_WEEKS
+    return [review, turn.t(delivery, days=promotions.CASHBACK_WORKING_DAYS, min_weeks=weeks[0], max_weeks=weeks[1])]
+
+
+def _for_you(turn: Turn, offer: Offer) -> str:
+    if offer.ready and offer.remaining:
+        separator = turn.t("promotions.list_separator")
+        return turn.t("promotions.ready", products=Raw(separator.join(product_label(turn, p) for p in offer.ready)))
+    if offer.remaining == 0:
+        return turn.t("promotions.limit_used_up")
+    if offer.others:
+        return turn.t("promotions.not_ready")
+    return turn.t("promotions.no_products")
+
+
+def render_card(turn: Turn, offer: Offer) -> str:
+    """The facts of one promotion, as the guide's Promotion Redeem page lists them."""
+    promotion = offer.promotion
+    assert turn.member is not None
+    limit_key = "promotions.limit" if offer.remaining else "promotions.limit_reached"
+    lines = [
+        turn.t("promotions.name", name=promotion_name(turn, promotion)),
+        turn.t("promotions.period", start=format_day(turn, promotion.starts_on), end=format_day(turn, promotion.ends_on)),
+        turn.t("promotions.invoice_dates", start=format_day(turn, promotion.invoice_from), end=format_day(turn, promotion.invoice_to)),
+        turn.t(limit_key, limit=promotion.redeem_limit_per_email, used=offer.used, email=turn.member.email or ""),
+        _prize_line(turn, promotion),
+    ]
+    if promotion.lucky_draw:
+        prize = localized(turn, promotion.draw_prize)
+        if promotion.draw_date is not None:
+            lines.append(turn.t("promotions.lucky_draw", prize=prize, date=format_day(turn, promotion.draw_date)))
+        else:
+            lines.append(turn.t("promotions.lucky_draw_undated", prize=prize))
+    lines += _processing_lines(turn, promotion)
+    lines.append("")
+    lines.append(_for_you(turn, offer))
+    return "\n".join(lines)
+
+
+def card_buttons(turn: Turn, promotion: Promotion) -> InlineKeyboardMarkup:
+    def action(key: str, what: str) -> InlineKeyboardButton:
+        return turn.global_button(turn.t(key), f"promo:{promotion.id}:{what}")
+
+    rows = [[action("promotions.button_products", "products"), action("promotions.button_countries", "countries")]]
+    links = []
+    if promotion.landing_url:
+        links.append(InlineKeyboardButton(turn.t("promotions.button_landing"), url=promotion.landing_url))
+    if promotion.guide_url:
+        links.append(InlineKeyboardButton(turn.t("promotions.button_guide"), url=promotion.guide_url))
+    if links:
+        rows.append(links)
+    rows.append([action("promotions.button_redeem", "redeem")])
+    return InlineKeyboardMarkup(rows)
+
+
+# ---- /promotions -----------------------------------------------------------------------------
+async def _profile_ready(turn: Turn) -> bool:
+    from conversations.profile import require_profile
+
+    return bool(await require_profile(turn, then="promotions"))
+
+
+async def show_promotions(turn: Turn) -> None:
+    """/promotions: one card per running promotion the member can take part in."""
+    if not await _profile_ready(turn):
+        return
+    member = turn.member
+    assert member is not None
+    offers = await promotions.offers_for_member(turn.session, member, turn.now)
+    country = country_name(member.country, turn.language) if member.country else turn.t("promotions.unknown_country")
+    if offers.running == 0:
+        turn.say("promotions.none", markup=main_menu(turn))
+        return
+    if not offers.open:
+        turn.say("promotions.none_for_country", count=offers.running, country=country, markup=main_menu(turn))
+        return
+    turn.say("promotions.title", count=len(offers.open))
+    for offer in offers.open:
+        turn.say_text(render_card(turn, offer), markup=card_buttons(turn, offer.promotion))
+    if offers.closed:
+        turn.say("promotions.others_closed", count=offers.closed, country=country)
+
+
+# ---- the buttons -----------------------------------------------------------------------------
+async def _eligible_products(turn: Turn, promotion: Promotion) -> None:
+    items = await promotions.eligible_products(turn.session, promotion)
+    lines = []
+    for item in items:
+        if item.name is None:
+            lines.append(turn.t("promotions.product_unknown", model=item.model))
+        else:
+            category = turn.t(f"categories.{item.category}") if turn.services.translator.has(f"categories.{item.category}") else item.category
+            lines.append(turn.t("promotions.product_line", name=item.name, model=item.model, category=category or ""))
+    body = "\n".join(lines) if lines else turn.t("promotions.products_none")
+    turn.say("promotions.products_title", promotion=promotion_name(turn, promotion), lines=Raw(body))
+
+
+async def _eligible_countries(turn: Turn, promotion: Promotion) -> None:
+    names = sorted((country_name(str(code), turn.language) for code in promotion.eligible_countries or []), key=str.casefold)
+    member_country = turn.member.country if turn.member is not None else None
+    if member_country:
+        yours_key = "promotions.country_yours_in" if promotions.open_to_residents_of(promotion, member_country) else "promotions.country_yours_out"
+        yours = turn.t(yours_key, country=country_name(member_country, turn.language))
+    else:
+        yours = ""
+    turn.say(
+        "promotions.countries_title",
+        promotion=promotion_name(turn, promotion),
+        countries=Raw("\n".join(turn.t("promotions.country_line", country=name) for name in names)),
+        yours=Raw(yours),
+    )
+
+
+def on_button(router: Router):  # type: ignore[no-untyped-def]
+    async def handler(turn: Turn, argument: str) -> None:
+        """g:promo:<id>:products | countries | redeem"""
+        raw_id, _, what = argument.partition(":")
+        promotion = await promotions.get(turn.session, int(raw_id)) if raw_id.isdigit() else None
+        if promotion is None or what not in WHAT:
+            turn.notify("promotions.not_found", alert=True)
+            return
+        if what == "products":
+            await _eligible_products(turn, promotion)
+        elif what == "countries":
+            await _eligible_countries(turn, promotion)
+        else:
+            await _redeem(router, turn, promotion)
+
+    return handler
+
+
+async def _redeem(router: Router, turn: Turn, promotion: Promotion) -> None:
+    """Starts redeeming this promotion, the way the redeem module offers."""
+    from_button = router.actions.get("redeem")
+    if from_button is not None:
+        await from_button(turn, str(promotion.id))
+        return
+    command = router.commands.get("redeem")
+    if command is None:
+        turn.say("promotions.redeem_unavailable")
+        return
+    if turn.state is not None and turn.state.flow in router.flows and "redeem" not in router.anytime:
+        turn.say("errors.busy", command="redeem")
+        await router.reprompt(turn)
+        return
+    await command(turn)
+
+
+def setup(router: Router) -> None:
+    """/promotions and the menu button; the promotion card's buttons."""
+    router.commands["promotions"] = show_promotions
+    router.actions["promo"] = on_button(router)

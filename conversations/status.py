@@ -1,0 +1,142 @@
+"""My redemptions: the guide's "Redeem Records", newest first, with each status in words.
+
+`/status` (or the 📋 menu button) lists every claim: redeem date, order ID, promotion, product
+name / serial, and the status — under review (with the promised answer date, and an apology when
+it is late), missing information (the staff's reason and a "Redeem again" button,
+"g:again:<order_id>", handled by the redeem module), not qualified (final, with the reason), or
+success (the activation code with how to use it and the landing page; the cashback amount and its
+latest payment date; the physical prize's shipping promise).
+
+Records are sent STATUS_PER_MESSAGE to a message and never more than MESSAGE_BUDGET characters,
+so a long history becomes several messages; each message carries the Redeem-again buttons of its
+own records. The button reads `status.redeem_again` (as on the decision message) when a message
+has one such record, and names the order ID when it has several.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup
+
+from bot.i18n import Raw
+from conversations.faq import promotion_name
+from conversations.products import format_day, today_for
+from conversations.promotions import localized, money
+from conversations.replies import main_menu
+from conversations.router import Router
+from conversations.turn import Turn
+from storage import claims, promotions
+from storage.claims import Record
+from storage.eligibility import customer_today
+from storage.models import ClaimStatus, PrizeKind
+
+STATUS_PER_MESSAGE = 10
+MESSAGE_BUDGET = 3800  # below Telegram's 4096 characters per message
+MAX_REASON = 600  # a very long staff reason is shortened in the list (the decision message has it all)
+
+
+def _reason(turn: Turn, record: Record) -> str:
+    reason = (record.claim.reason or "").strip()
+    if not reason:
+        return turn.t("status.no_reason")
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1].rstrip() + "…"
+
+
+def _approved(turn: Turn, record: Record) -> str:
+    claim, promotion = record.claim, record.promotion
+    if promotion.prize_kind == PrizeKind.CASHBACK:
+        due = promotions.cashback_due(claim)
+        return turn.t("status.approved_cashback", amount=money(turn, promotion), date=format_day(turn, due) if due else "—")
+    if promotion.prize_kind == PrizeKind.PHYSICAL:
+        due = promotions.delivery_due(claim)
+        description = localized(turn, promotion.prize_description) or turn.t("status.physical_prize")
+        weeks = promotions.PHYSICAL_DELIVERY_WEEKS
+        return turn.t("status.approved_physical", prize=description, min_weeks=weeks[0], max_weeks=weeks[1], date=format_day(turn, due) if due else "—")
+    if record.code is None:
+        return turn.t("status.approved_code_missing")
+    text = turn.t("status.approved_code", code=record.code)
+    if promotion.landing_url:
+        text += "\n" + turn.t("status.landing", url=promotion.landing_url)
+    return text
+
+
+def render_status(turn: Turn, record: Record) -> str:
+    """The status of one claim in words, with what the customer can do about it."""
+    claim, promotion = record.claim, record.promotion
+    if claim.status == ClaimStatus.REVIEW:
+        expected = claims.expected_decision(claim.submitted_at, promotion)
+        late = promotions.review_overdue(claim, promotion, today_for(turn))
+        return turn.t("status.review_late" if late else "status.review", date=format_day(turn, expected))
+    if claim.status == ClaimStatus.MISSING_INFO:
+        return turn.t("status.missing_info", reason=_reason(turn, record))
+    if claim.status == ClaimStatus.REJECTED:
+        return turn.t("status.rejected", reason=_reason(turn, record))
+    if claim.status == ClaimStatus.APPROVED:
+        return _approved(turn, record)
+    return turn.t("status.unknown")
+
+
+def render_record(turn: Turn, index: int, record: Record) -> str:
+    claim, promotion = record.claim, record.promotion
+    country = turn.member.country if turn.member is not None else None
+    products = "\n".join(turn.t("status.product", name=p.catalogue_product.name, serial=p.serial) for p in record.products) or turn.t("status.no_product")
+    text = turn.t(
+        "status.entry",
+        index=index,
+        promotion=promotion_name(turn, promotion),
+        date=format_day(turn, customer_today(claim.submitted_at, country)),
+        order_id=claim.order_id,
+        products=Raw(products),
+        status=Raw(render_status(turn, record)),
+    )
+    if promotion.lucky_draw and claim.lucky_draw_opt_in is not None:
+        text += "\n" + turn.t("status.lucky_draw_joined" if claim.lucky_draw_opt_in else "status.lucky_draw_declined")
+    return text
+
+
+def _chunks(turn: Turn, entries: list[tuple[str, Record]]) -> list[list[tuple[str, Record]]]:
+    """At most STATUS_PER_MESSAGE records and MESSAGE_BUDGET characters (header included) a message."""
+    header_room = len(turn.t("status.title_part", first=999, last=999, count=999)) + 2
+    chunks: list[list[tuple[str, Record]]] = []
+    size = 0
+    for entry in entries:
+        extra = len(entry[0]) + 2
+        if not chunks or len(chunks[-1]) >= STATUS_PER_MESSAGE or size + extra > MESSAGE_BUDGET - header_room:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += extra
+    return chunks
+
+
+def _again_buttons(turn: Turn, records: list[Record]) -> InlineKeyboardMarkup | None:
+    fixable = [r.claim.order_id for r in records if r.claim.status == ClaimStatus.MISSING_INFO]
+    if not fixable:
+        return None
+    if len(fixable) == 1:
+        return InlineKeyboardMarkup([[turn.global_button(turn.t("status.redeem_again"), f"again:{fixable[0]}")]])
+    return InlineKeyboardMarkup([[turn.global_button(turn.t("status.redeem_again_order", order_id=order_id), f"again:{order_id}")] for order_id in fixable])
+
+
+async def show_status(turn: Turn) -> None:
+    """/status: every claim, newest first, split over as many messages as it takes."""
+    items = await claims.records(turn.session, turn.member.id) if turn.member is not None else []
+    if not items:
+        turn.say("status.none", markup=main_menu(turn))
+        return
+    entries = [(render_record(turn, index, record), record) for index, record in enumerate(items, start=1)]
+    chunks = _chunks(turn, entries)
+    first = 1
+    for chunk in chunks:
+        last = first + len(chunk) - 1
+        if len(chunks) == 1:
+            header = turn.t("status.title", count=len(items))
+        else:
+            header = turn.t("status.title_part", first=first, last=last, count=len(items))
+        body = "\n\n".join(text for text, _ in chunk)
+        turn.say_text(f"{header}\n\n{body}", markup=_again_buttons(turn, [record for _, record in chunk]))
+        first = last + 1
+
+
+def setup(router: Router) -> None:
+    """/status and the menu button."""
+    router.commands["status"] = show_status
