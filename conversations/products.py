@@ -21,8 +21,9 @@ from bot.i18n import Raw
 from bot.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
 from conversations.photos import received_image
+from conversations.profile import require_profile
 from conversations.replies import main_menu
-from conversations.router import Router
+from conversations.router import GlobalAction, Router
 from conversations.turn import Turn
 from storage import products
 from storage.eligibility import customer_today
@@ -55,12 +56,8 @@ def product_label(turn: Turn, product: RegisteredProduct) -> str:
 
 # ---- profile gate ---------------------------------------------------------------------------
 async def profile_ready(turn: Turn, then: str) -> bool:
-    """The profile journey's gate when it exists; a member without a profile is sent there first."""
-    try:
-        from conversations.profile import require_profile  # type: ignore[attr-defined]
-    except ImportError:  # the profile journey is not wired in yet
-        return True
-    return bool(await require_profile(turn, then=then))
+    """True with a complete profile; otherwise the profile journey starts and runs `then` after."""
+    return await require_profile(turn, then=then)
 
 
 # ---- the list -------------------------------------------------------------------------------
@@ -176,7 +173,7 @@ async def open_product(turn: Turn, argument: str) -> None:
 
 
 # ---- replace the invoice: a one-step journey --------------------------------------------------
-def start_replace(router: Router):  # type: ignore[no-untyped-def]
+def start_replace(router: Router) -> GlobalAction:
     async def handler(turn: Turn, argument: str) -> None:
         """g:invoice:<id> — asks for the new invoice photo (not in the middle of another journey)."""
         if turn.state is not None and turn.state.flow in router.flows and turn.state.flow != FLOW:

@@ -38,12 +38,12 @@ def localized(turn: Turn, texts: dict[str, object] | None) -> str:
 
 
 def money(turn: Turn, promotion: Promotion) -> str:
-    """The cashback amount as the user's language writes money ("SGD 50.00", "US$50.00")."""
+    """The cashback amount in the user's language, the currency named ("50.00 Singapore dollars")."""
     amount, currency = promotion.cashback_amount, promotion.currency or ""
     if amount is None:
         return ""
     try:
-        return format_currency(amount, currency, locale=turn.language.replace("-", "_"))
+        return format_currency(amount, currency, locale=turn.language.replace("-", "_"), format_type="name")
     except (ValueError, KeyError):  # an unusual currency code: plain is fine
         return f"{amount} {currency}".strip()
 

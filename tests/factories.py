@@ -48,3 +48,47 @@ async def customer(bot: BotHarness, user_id: int, name: str, language_code: str 
     """A person with a complete profile, ready to register products."""
     await make_member(bot.sessions, user_id, **member)  # type: ignore[arg-type]
     return bot.person(user_id, name, language_code)
+
+
+async def add_product(bot: BotHarness, member_id: int, serial: str, *, purchase: str = "2026-03-03", country: str = "SG", with_invoice: bool = True) -> int:
+    """A registered product with a stored invoice, as if the registration journey had run."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+
+    from storage.models import CatalogueProduct, CatalogueSerial, RegisteredProduct
+
+    services = bot.runtime.services
+    assert services is not None
+    stored = services.media.save(invoice_jpeg(text=f"INVOICE {serial}")) if with_invoice else None
+    async with unit_of_work(bot.sessions) as session:
+        catalogue_id = await session.scalar(select(CatalogueSerial.product_id).where(CatalogueSerial.serial == serial))
+        assert catalogue_id is not None and await session.get(CatalogueProduct, catalogue_id) is not None
+        product = RegisteredProduct(
+            member_id=member_id,
+            catalogue_product_id=catalogue_id,
+            serial=serial,
+            purchase_country=country,
+            store_name="Courts",
+            purchase_date=date.fromisoformat(purchase),
+            channel="retail",
+            invoice_path=stored.relative_path if stored else None,
+            invoice_sha256=stored.sha256 if stored else None,
+            registered_at=datetime(2026, 3, 5, tzinfo=UTC),
+        )
+        session.add(product)
+        await session.flush()
+        return product.id
+
+
+async def set_promotion(bot: BotHarness, slug: str = "spring-2026", **changes: object) -> None:
+    """Changes fields of a loaded promotion (limit, lucky draw, prize kind…)."""
+    from sqlalchemy import select
+
+    from storage.models import Promotion
+
+    async with unit_of_work(bot.sessions) as session:
+        promotion = await session.scalar(select(Promotion).where(Promotion.slug == slug))
+        assert promotion is not None
+        for key, value in changes.items():
+            setattr(promotion, key, value)

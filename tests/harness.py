@@ -37,6 +37,10 @@ class Reply:
         return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
 
     @property
+    def is_album(self) -> bool:
+        return bool(self.message.get("media_group_id"))
+
+    @property
     def has_photo(self) -> bool:
         return bool(self.message.get("photo"))
 
@@ -59,6 +63,7 @@ class Person:
     chat_id: int = 0
     cursor: int = 0
     toasts: list[str] = field(default_factory=list)
+    album: str | None = None  # media_group_id of the album last returned: its other photos are skipped
 
     def __post_init__(self) -> None:
         self.emulator.add_user(self.user_id, self.first_name, language_code=self.language_code, username=self.first_name.lower())
@@ -106,6 +111,10 @@ class Person:
                     self.toasts.append(event.text)
                 continue
             if event.kind in ("message", "edit") and event.message and event.message.get("from", {}).get("is_bot"):
+                group = event.message.get("media_group_id")
+                if group is not None and group == self.album:
+                    continue  # an album is one reply to the person
+                self.album = group
                 return Reply(event, event.message)
 
     async def expect(self, *fragments: str, timeout: float = REPLY_TIMEOUT) -> Reply:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from PIL import Image, ImageDraw
+
+from bot.media import thumbnail
 from sqlalchemy import select
 
 from storage import products
@@ -167,7 +169,7 @@ async def test_details_with_invoice_then_replace_it(bot: BotHarness) -> None:
     details = await carol.next_reply()
     assert details.has_photo
     sent = bot.emulator.file_bytes(details.message["photo"][-1]["file_id"])
-    assert sent == bot.runtime.services.media.read(before.invoice_path)  # type: ignore[union-attr,arg-type]
+    assert sent == thumbnail(bot.runtime.services.media.read(before.invoice_path), 1280)  # type: ignore[union-attr,arg-type]
     shown = lines(details.text)
     for line in (
         "PRO MP241 — Monitor",
@@ -218,6 +220,31 @@ async def test_details_with_invoice_then_replace_it(bot: BotHarness) -> None:
     assert audit.subject == f"registered_product:{product_id}" and audit.details["old_path"] == before.invoice_path
 
 
+async def test_a_long_receipt_is_shown_as_a_valid_photo(bot: BotHarness) -> None:
+    # Stored as is (1000 px wide), but 1000 + 9500 px is more than sendPhoto accepts.
+    await member_with_products(bot, 1009, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=picture("LONG RECEIPT", size=(1000, 9500))))
+    hank = bot.person(1009, "Hank")
+    await hank.send("/products")
+    await hank.next_reply()
+    await hank.press("PRO MP241 · BA9H040230046")
+    details = await hank.next_reply()
+    assert details.has_photo and max(details.message["photo"][-1]["width"], details.message["photo"][-1]["height"]) <= 1280
+
+
+async def test_replace_is_refused_in_the_middle_of_another_journey(bot: BotHarness) -> None:
+    _, (product_id,) = await member_with_products(bot, 1010, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=picture()))
+    ivy = bot.person(1010, "Ivy")
+    await ivy.send("/products")
+    await ivy.next_reply()
+    await ivy.press("PRO MP241 · BA9H040230046")
+    await ivy.next_reply()
+    async with unit_of_work(bot.sessions) as session:  # as if a registration had been started meanwhile
+        session.add(ConversationState(user_id=1010, chat_id=1010, flow="register", step="category", data={"_v": 3}, updated_at=bot.clock.now()))
+    await ivy.press("🧾 Replace invoice")
+    assert "in the middle of something else" in await ivy.next_toast()
+    assert await journey_of(bot, 1010) == "register"
+
+
 async def test_upload_a_missing_invoice_as_an_image_file(bot: BotHarness) -> None:
     _, (product_id,) = await member_with_products(bot, 1004, Owned(PRESTIGE, "K2415N8813998", date(2026, 2, 20)))
     dave = bot.person(1004, "Dave")
@@ -231,6 +258,14 @@ async def test_upload_a_missing_invoice_as_an_image_file(bot: BotHarness) -> Non
     await dave.send_document(picture("PNG INVOICE", fmt="PNG"), "invoice.png", "image/png")
     await dave.expect("is saved")
     assert (await product_row(bot, product_id)).invoice_path
+
+
+async def test_without_a_profile_the_profile_journey_comes_first(bot: BotHarness) -> None:
+    stranger = bot.person(1011, "Stranger")
+    await stranger.send("/products")
+    reply = await stranger.next_reply()
+    assert "no registered products" not in reply.text
+    assert await journey_of(bot, 1011) == "profile"
 
 
 async def test_a_product_is_only_found_for_its_owner(bot: BotHarness) -> None:
