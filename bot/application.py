@@ -9,6 +9,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.context import BotContext
 from bot.errors import on_error
 from bot.services import Services
+from bot.staff import staff_handlers
 from bot.transport import AiohttpRequest
 from bot.update_processor import PerUserOrderProcessor
 from conversations import customer_handlers
@@ -33,9 +34,14 @@ def build_application(services: Services) -> BotApplication:
     )
     application.bot_data["services"] = services
 
-    # Group 0 is the customer's journey. PTB runs the first matching handler of a group,
-    # so inside it commands come before the catch-all step router (see conversations/).
-    for handler in customer_handlers():
+    # PTB runs the first matching handler of a group, so order matters within group 0:
+    # 1. staff commands and buttons ("s:" callbacks), in the staff group and private chats.
+    #    They come first so a staff command typed by a customer is refused and audited,
+    #    and so staff buttons are never mistaken for a customer's step (DESIGN: a
+    #    ConversationHandler keyed per user would not route a button pressed by another).
+    # 2. the customer's router, which takes every other private message and button,
+    #    commands included, so a command typed mid-journey is answered, not lost.
+    for handler in [*staff_handlers(), *customer_handlers()]:
         application.add_handler(handler)
 
     application.add_error_handler(on_error)  # type: ignore[arg-type]

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     webhook_public_url: str | None = None
     webhook_secret: SecretStr | None = None
     reminder_delay_hours: float = Field(default=24.0, gt=0)
+    outbox_rate_per_second: float = Field(default=25.0, gt=0)
+    outbox_chat_interval_seconds: float = Field(default=1.0, ge=0)
+    outbox_group_interval_seconds: float = Field(default=3.0, ge=0)
     chk_secret: SecretStr | None = None
     privacy_policy_url: str = "https://example.com/privacy"
     log_level: str = "INFO"

@@ -1,39 +1,74 @@
-"""Sends what the outbox holds, in order per chat, at most once, honouring retry_after."""
+"""Sends what the outbox holds: in order per chat, paced, at most once, honouring retry_after.
+
+Each kind of message has a renderer (text, buttons, photos in the recipient's language);
+the default renders a locale key. Chats are served side by side, each chat's messages in
+order. A message is claimed (SENDING) before the request and settled after it, so a crash
+in between leaves it SENDING and it is marked failed, never sent twice.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
-
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.i18n import Translator
+from bot.pacing import Pacer
 from bot.services import Services
 from storage import outbox
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
+MAX_BACKOFF = timedelta(minutes=10)
 
 
-def render(translator: Translator, payload: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The message text and buttons in the recipient's language."""
+@dataclass
+class Rendered:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    photos: list[bytes] = field(default_factory=list)  # sent first, as an album when several
+
+
+Renderer = Callable[[Services, dict[str, Any]], Awaitable[Rendered]]
+AfterSend = Callable[[AsyncSession, dict[str, Any], int, int], Awaitable[None]]  # (session, payload, chat_id, message_id)
+
+
+def _translated(services: Services, language: str, value: object) -> object:
+    """A value may itself be a message: {"$key": "reasons.x"} is rendered in the same language."""
+    if isinstance(value, dict) and "$key" in value:
+        return services.translator.t(language, str(value["$key"]))
+    return value
+
+
+async def render_message(services: Services, payload: dict[str, Any]) -> Rendered:
+    """The default: a locale key with its values and buttons, in the recipient's language."""
+    translator = services.translator
     language = str(payload.get("language") or translator.default_language)
-    text = translator.t(language, str(payload["key"]), **dict(payload.get("values") or {}))
+    values = {k: _translated(services, language, v) for k, v in dict(payload.get("values") or {}).items()}
+    text = translator.t(language, str(payload["key"]), **values)
     rows = payload.get("buttons") or []
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(translator.t(language, key), callback_data=data) for key, data in row] for row in rows]) if rows else None
-    return text, markup
+    return Rendered(text, markup)
 
 
 class OutboxDispatcher:
-    """One pass (`drain_once`) sends every due message; the runtime calls it in a loop."""
+    """`drain_once` sends every due message; the runtime calls it in a loop."""
 
     def __init__(self, services: Services, bot: Bot) -> None:
         self.services = services
         self.bot = bot
+        settings = services.settings
+        self.pacer = Pacer(settings.outbox_rate_per_second, settings.outbox_chat_interval_seconds, settings.outbox_group_interval_seconds)
+        self.renderers: dict[str, Renderer] = {}
+        self.after_send: dict[str, AfterSend] = {}
+        self._running = asyncio.Lock()
 
     async def recover(self) -> None:
         async with unit_of_work(self.services.sessions) as session:
@@ -41,43 +76,67 @@ class OutboxDispatcher:
                 log.warning("%d outbox message(s) were interrupted mid-send and marked failed", count)
 
     async def drain_once(self) -> int:
-        """Sends due messages; returns how many were sent."""
-        now = self.services.clock.now()
-        async with unit_of_work(self.services.sessions) as session:
-            claimed = [(m.id, m.chat_id, dict(m.payload)) for m in await outbox.claim_due(session, now)]
-        sent, held = 0, set[int]()
-        for message_id, chat_id, payload in claimed:
-            if chat_id in held:
-                async with unit_of_work(self.services.sessions) as session:
-                    await outbox.release(session, message_id)
-                continue
-            outcome = await self._send(chat_id, payload)
+        """Sends the due messages, chats side by side; returns how many were sent."""
+        async with self._running:  # the loop and a test's tick() must not claim concurrently
+            now = self.services.clock.now()
             async with unit_of_work(self.services.sessions) as session:
-                if outcome is None:
-                    await outbox.mark_sent(session, message_id, self.services.clock.now())
+                claimed = [(m.id, m.chat_id, m.kind, dict(m.payload)) for m in await outbox.claim_due(session, now)]
+            by_chat: dict[int, list[tuple[int, str, dict[str, Any]]]] = {}
+            for message_id, chat_id, kind, payload in claimed:
+                by_chat.setdefault(chat_id, []).append((message_id, kind, payload))
+            counts = await asyncio.gather(*(self._drain_chat(chat_id, queue) for chat_id, queue in by_chat.items()))
+            return sum(counts)
+
+    async def _drain_chat(self, chat_id: int, queue: list[tuple[int, str, dict[str, Any]]]) -> int:
+        sent = 0
+        for index, (message_id, kind, payload) in enumerate(queue):
+            outcome = await self._send(chat_id, kind, payload)
+            async with unit_of_work(self.services.sessions) as session:
+                now = self.services.clock.now()
+                if isinstance(outcome, int):
+                    await outbox.mark_sent(session, message_id, now, outcome)
+                    if hook := self.after_send.get(kind):
+                        await hook(session, payload, chat_id, outcome)
                     sent += 1
-                elif isinstance(outcome, timedelta):
-                    held.add(chat_id)
-                    await outbox.mark_retry(session, message_id, self.services.clock.now() + outcome, "retry later")
+                    continue
+                if isinstance(outcome, timedelta):
+                    await outbox.mark_retry(session, message_id, now + outcome, "retry later")
                 else:
                     await outbox.mark_failed(session, message_id, outcome)
+                    if "blocked" in outcome or "deactivated" in outcome:
+                        continue  # the rest will fail too, but each is settled on its own turn
+                for later_id, _, _ in queue[index + 1 :]:  # keep the chat's order: the rest waits
+                    await outbox.release(session, later_id)
+            break
         return sent
 
-    async def _send(self, chat_id: int, payload: dict[str, Any]) -> timedelta | str | None:
-        """None when sent, a delay to retry after, or the reason it can never be sent."""
-        text, markup = render(self.services.translator, payload)
+    async def _send(self, chat_id: int, kind: str, payload: dict[str, Any]) -> int | timedelta | str:
+        """The sent message's id, a delay to retry after, or why it can never be sent."""
         try:
-            await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            rendered = await self.renderers.get(kind, render_message)(self.services, payload)
+        except Exception as exc:  # a message that cannot be built must not stall the queue
+            log.exception("outbox: could not render a %s message", kind)
+            return f"render failed: {type(exc).__name__}: {exc}"
+        try:
+            if len(rendered.photos) > 1:
+                await self.pacer.wait(chat_id)
+                await self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]])
+            elif rendered.photos:
+                await self.pacer.wait(chat_id)
+                await self.bot.send_photo(chat_id, rendered.photos[0])
+            await self.pacer.wait(chat_id)
+            message = await self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup)
         except RetryAfter as exc:
             delay = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=float(exc.retry_after))
+            self.pacer.pause(delay.total_seconds(), chat_id)
             return delay
         except (Forbidden, BadRequest) as exc:  # blocked, chat not found, bad message: retrying cannot help
             log.warning("outbox: message to chat %s refused for good: %s", chat_id, exc)
             return str(exc)
         except NetworkError as exc:
+            attempts = int(payload.get("_attempts", 0))
             log.info("outbox: network error for chat %s: %s", chat_id, exc)
-            return timedelta(seconds=5)
+            return min(timedelta(seconds=2 ** min(attempts + 1, 10)), MAX_BACKOFF)
         except TelegramError as exc:
             return str(exc)
-        return None
-
+        return message.message_id

@@ -21,6 +21,7 @@ from bot.media import MediaStore
 from bot.outbox import OutboxDispatcher
 from bot.reminders import send_due_reminders
 from bot.services import Services
+from bot.staff import register_outbox
 from bot.webhook import webhook_app
 from storage import migrate
 from storage.clock import Clock, SystemClock
@@ -75,6 +76,7 @@ class BotRuntime:
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES)
         self._dispatcher = OutboxDispatcher(self.services, application.bot)
+        register_outbox(self._dispatcher)
         await self._dispatcher.recover()
         self._workers = [
             asyncio.create_task(self._every(self.outbox_interval, self._dispatcher.drain_once), name="outbox"),

@@ -28,6 +28,7 @@ from storage.models import PrizeKind, Promotion
 from storage.promotions import Offer
 
 WHAT = ("products", "countries", "redeem")
+READY_SHOWN = 10  # products named on a card; more are counted (the card stays far below 4096 characters)
 
 
 # ---- formatting shared with /status ----------------------------------------------------------
@@ -69,7 +70,10 @@ def _processing_lines(turn: Turn, promotion: Promotion) -> list[str]:
 def _for_you(turn: Turn, offer: Offer) -> str:
     if offer.ready and offer.remaining:
         separator = turn.t("promotions.list_separator")
-        return turn.t("promotions.ready", products=Raw(separator.join(product_label(turn, p) for p in offer.ready)))
+        shown = [product_label(turn, p) for p in offer.ready[:READY_SHOWN]]
+        if len(offer.ready) > READY_SHOWN:
+            shown.append(turn.t("promotions.ready_more", count=len(offer.ready) - READY_SHOWN))
+        return turn.t("promotions.ready", products=Raw(separator.join(shown)))
     if offer.remaining == 0:
         return turn.t("promotions.limit_used_up")
     if offer.others:
@@ -138,9 +142,11 @@ async def show_promotions(turn: Turn) -> None:
     if not offers.open:
         turn.say("promotions.none_for_country", count=offers.running, country=country, markup=main_menu(turn))
         return
-    turn.say("promotions.title", count=len(offers.open))
-    for offer in offers.open:
-        turn.say_text(render_card(turn, offer), markup=card_buttons(turn, offer.promotion))
+    for number, offer in enumerate(offers.open):
+        card = render_card(turn, offer)
+        if number == 0:  # the heading rides on the first card: one message less
+            card = f"{turn.t('promotions.title', count=len(offers.open))}\n\n{card}"
+        turn.say_text(card, markup=card_buttons(turn, offer.promotion))
     if offers.closed:
         turn.say("promotions.others_closed", count=offers.closed, country=country)
 

@@ -464,7 +464,7 @@ async def _submit(turn: Turn) -> None:
         idempotency_key=f"{member.id}:{data['nonce']}",
     )
     try:
-        submitted = await claims.submit(turn.session, member, draft, turn.now)
+        submitted = await claims.submit(turn.session, member, draft, turn.now, turn.services.settings.staff_chat_id)
     except claims.ClaimRefused as refused:
         await turn.finish()
         turn.say(f"redeem.refused_{refused.refusal.value}", limit=refused.details.get("limit", ""), per_day=refused.details.get("per_day", ""), markup=main_menu(turn))
@@ -483,7 +483,7 @@ async def _resubmit(turn: Turn) -> None:
         await products.replace_invoice(turn.session, member_id=member.id, product_id=int(pid), invoice_path=path, invoice_sha256=sha, now=turn.now, actor_user_id=member.telegram_user_id)
     photos = {int(pid): (path, sha) for pid, (path, sha) in data.get("photos", {}).items()}
     try:
-        claim = await claims.resubmit(turn.session, member, data["again_order"], photos, data.get("lucky"), turn.now)
+        claim = await claims.resubmit(turn.session, member, data["again_order"], photos, data.get("lucky"), turn.now, turn.services.settings.staff_chat_id)
     except claims.ClaimRefused:
         await turn.finish()
         turn.say("redeem.again_not_possible", markup=main_menu(turn))

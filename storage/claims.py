@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import audit, eligibility
+from storage import audit, eligibility, outbox
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
 from storage.workdays import add_working_days
 
@@ -119,7 +119,13 @@ async def _recent_claims(session: AsyncSession, since: datetime, *, member_id: i
     return int(await session.scalar(query) or 0)
 
 
-async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: datetime) -> Submitted:
+async def queue_review_card(session: AsyncSession, claim: Claim, review_chat_id: int | None, now: datetime) -> None:
+    """The staff chat gets the claim's review card, committed with the claim itself."""
+    if review_chat_id is not None:
+        await outbox.enqueue_kind(session, chat_id=review_chat_id, kind="review_card", payload={"claim_id": claim.id, "attempt": claim.attempt}, now=now)
+
+
+async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: datetime, review_chat_id: int | None = None) -> Submitted:
     """Creates the claim after checking everything again, in this transaction."""
     promotion = await session.get(Promotion, draft.promotion_id)
     if promotion is None or not member.email or member.profile_completed_at is None:
@@ -174,6 +180,7 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
             claim.order_id = new_order_id()  # an order-id collision: astronomically rare, retried
     session.add(ClaimEvent(claim_id=claim.id, at=now, kind="submitted", actor_user_id=member.telegram_user_id, details={"items": [i.registered_product_id for i in draft.items]}))
     await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="claim.submitted", subject=claim.order_id, details={"promotion": promotion.slug})
+    await queue_review_card(session, claim, review_chat_id, now)
     return Submitted(claim, True, expected_decision(now, promotion))
 
 
@@ -196,7 +203,7 @@ async def claim_of_member(session: AsyncSession, member_id: int, order_id: str) 
     return await session.scalar(select(Claim).where(Claim.member_id == member_id, Claim.order_id == order_id).options(selectinload(Claim.items)))
 
 
-async def resubmit(session: AsyncSession, member: Member, order_id: str, photos: dict[int, tuple[str, str]], lucky_draw_opt_in: bool | None, now: datetime) -> Claim:
+async def resubmit(session: AsyncSession, member: Member, order_id: str, photos: dict[int, tuple[str, str]], lucky_draw_opt_in: bool | None, now: datetime, review_chat_id: int | None = None) -> Claim:
     """Puts a claim that staff sent back (missing information) into review again, same order id.
 
     `photos` maps registered product id → (path, sha256) for the S/N photos taken again;
@@ -212,10 +219,11 @@ async def resubmit(session: AsyncSession, member: Member, order_id: str, photos:
         claim.lucky_draw_opt_in = lucky_draw_opt_in
     previous = {"reason": claim.reason, "decided_by": claim.decided_by, "decided_at": claim.decided_at.isoformat() if claim.decided_at else None}
     claim.status, claim.attempt, claim.submitted_at = ClaimStatus.REVIEW, claim.attempt + 1, now
-    claim.decided_at = claim.decided_by = claim.reason = None
+    claim.decided_at = claim.decided_by = claim.reason = claim.reason_code = None
     session.add(ClaimEvent(claim_id=claim.id, at=now, kind="resubmitted", actor_user_id=member.telegram_user_id, details={"previous": previous, "new_photos": sorted(photos)}))
     await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="claim.resubmitted", subject=claim.order_id)
     await session.flush()
+    await queue_review_card(session, claim, review_chat_id, now)
     return claim
 
 

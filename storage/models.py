@@ -226,6 +226,9 @@ class Claim(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[str | None] = mapped_column(String(48))  # a canned reason, shown in the customer's language
+    card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
     items: Mapped[list[ClaimItem]] = relationship(back_populates="claim", cascade="all, delete-orphan")
 
@@ -282,6 +285,7 @@ class OutboxMessage(Base):
     not_before: Mapped[datetime]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    sent_message_id: Mapped[int | None] = mapped_column(BigInteger)  # first message sent, e.g. the review card
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -308,3 +312,46 @@ class ConversationState(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(index=True)
     reminded_at: Mapped[datetime | None]
+
+
+class StaffMember(Base):
+    """Staff added by an admin in the chat (those in STAFF_USER_IDS need no row)."""
+
+    __tablename__ = "staff_members"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    added_by: Mapped[int] = mapped_column(BigInteger)
+    added_at: Mapped[datetime]
+
+
+class CannedReason(Base):
+    """A rejection reason staff added, with its text per language."""
+
+    __tablename__ = "canned_reasons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fixable: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_by: Mapped[int] = mapped_column(BigInteger)
+    added_at: Mapped[datetime]
+
+
+class Draw(Base):
+    """A lucky draw: the seed's hash is published first, the seed after, so anyone can re-run it."""
+
+    __tablename__ = "draws"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"), index=True)
+    winners_wanted: Mapped[int] = mapped_column(Integer)
+    reserves_wanted: Mapped[int] = mapped_column(Integer, default=0)
+    seed_sha256: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[str | None] = mapped_column(String(64))  # revealed when drawn
+    committed_at: Mapped[datetime]
+    drawn_at: Mapped[datetime | None]
+    entrants: Mapped[list[Any]] = mapped_column(JSON, default=list)  # order ids, sorted, as drawn from
+    winners: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    reserves: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    drawn_by: Mapped[int | None] = mapped_column(BigInteger)

@@ -29,6 +29,11 @@ async def enqueue(
     The dispatcher renders it at send time, so storage never holds user-facing text.
     """
     payload: dict[str, Any] = {"key": key, "language": language, "values": values or {}, "buttons": [[list(b) for b in row] for row in buttons or []]}
+    return await enqueue_kind(session, chat_id=chat_id, kind=kind, payload=payload, now=now)
+
+
+async def enqueue_kind(session: AsyncSession, *, chat_id: int, kind: str, payload: dict[str, Any], now: datetime) -> OutboxMessage:
+    """Queues a message whose renderer (registered for `kind` by the bot) builds it at send time."""
     message = OutboxMessage(chat_id=chat_id, kind=kind, payload=payload, status=OutboxStatus.PENDING, attempts=0, not_before=now, created_at=now)
     session.add(message)
     await session.flush()
@@ -75,10 +80,11 @@ async def fail_interrupted(session: AsyncSession) -> int:
     return len(rows)
 
 
-async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime, telegram_message_id: int | None = None) -> None:
     message = await session.get(OutboxMessage, message_id)
     if message is not None:
         message.status, message.sent_at, message.attempts = OutboxStatus.SENT, now, message.attempts + 1
+        message.sent_message_id = telegram_message_id
 
 
 async def mark_retry(session: AsyncSession, message_id: int, not_before: datetime, error: str) -> None:
@@ -86,6 +92,7 @@ async def mark_retry(session: AsyncSession, message_id: int, not_before: datetim
     if message is not None:
         message.status = OutboxStatus.PENDING
         message.not_before, message.last_error, message.attempts = not_before, error, message.attempts + 1
+        message.payload = {**message.payload, "_attempts": message.attempts}  # the backoff grows with it
 
 
 async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:

@@ -277,7 +277,7 @@ async def test_a_long_history_is_split_newest_first(bot: BotHarness) -> None:
                     promotion_id=promotion,
                     email="user5009@example.com",
                     status=ClaimStatus.MISSING_INFO if fixable else ClaimStatus.REJECTED,
-                    reason="R" * 2000 if not fixable else "Blurry S/N photo",
+                    reason="R" * 2000 if n == 0 else "Blurry S/N photo" if fixable else "The invoice date is outside the promotion period.",
                     lucky_draw_opt_in=False,
                     attempt=1,
                     idempotency_key=f"hist-{n}",
@@ -298,4 +298,4 @@ async def test_a_long_history_is_split_newest_first(bot: BotHarness) -> None:
     assert "hist000000" in replies[2].text
     assert replies[0].buttons == ["🔁 Redeem again · hist000022", "🔁 Redeem again · hist000021"]
     assert replies[1].buttons == [] and replies[2].buttons == []
-    assert "R" * 600 not in first and "…" in first  # a very long reason is shortened in the list
+    assert "R" * 600 not in replies[2].text and "R" * 500 + "…" in replies[2].text  # a very long reason is shortened in the list
