@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     webhook_public_url: str | None = None
     webhook_secret: SecretStr | None = None
     reminder_delay_hours: float = Field(default=24.0, gt=0)
+    low_codes_warning: int = Field(default=20, ge=0)
     outbox_rate_per_second: float = Field(default=25.0, gt=0)
     outbox_chat_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_group_interval_seconds: float = Field(default=3.0, ge=0)
