@@ -20,6 +20,7 @@ from bot.countries import country_name
 from bot.i18n import Raw
 from conversations.faq import promotion_name
 from conversations.products import format_day, product_label
+from conversations.profile import require_profile
 from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
@@ -122,15 +123,9 @@ def card_buttons(turn: Turn, promotion: Promotion) -> InlineKeyboardMarkup:
 
 
 # ---- /promotions -----------------------------------------------------------------------------
-async def _profile_ready(turn: Turn) -> bool:
-    from conversations.profile import require_profile
-
-    return bool(await require_profile(turn, then="promotions"))
-
-
 async def show_promotions(turn: Turn) -> None:
     """/promotions: one card per running promotion the member can take part in."""
-    if not await _profile_ready(turn):
+    if not await require_profile(turn, then="promotions"):
         return
     member = turn.member
     assert member is not None

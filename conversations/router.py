@@ -28,7 +28,7 @@ GlobalAction = Callable[[Turn, str], Awaitable[None]]
 class Router:
     flows: dict[str, Flow] = field(default_factory=dict)
     commands: dict[str, Handler] = field(default_factory=dict)
-    anytime: set[str] = field(default_factory=lambda: {"cancel", "help"})  # allowed mid-journey
+    anytime: set[str] = field(default_factory=lambda: {"cancel", "help", "faq"})  # allowed mid-journey
     menu: dict[str, str] = field(default_factory=dict)  # locale key of a menu label -> command
     actions: dict[str, GlobalAction] = field(default_factory=dict)
     fallback: Handler | None = None
@@ -95,7 +95,7 @@ class Router:
             turn.action = action
             await handler(turn, argument)
             return
-        if turn.state is None or turn.state.flow not in self.flows or str(turn.version) != version:
+        if turn.state is None or turn.state.flow not in self.flows or turn.version != version:
             turn.notify("errors.stale_button")
             return
         turn.action = action

@@ -6,6 +6,7 @@ first and delivers the replies after, so an answer is never shown before it is s
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,12 @@ from storage.models import ConversationState, Member
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 GLOBAL = "g"  # prefix of buttons that work whatever step the user is in
+
+
+def new_version() -> str:
+    """A fresh tag for the buttons of a step: random, so buttons of an earlier journey that
+    happened to reach the same count never match (a counter restarts when a journey ends)."""
+    return secrets.token_hex(3)
 
 
 @dataclass
@@ -116,8 +123,8 @@ class Turn:
 
     # ---- buttons ------------------------------------------------------------------------
     @property
-    def version(self) -> int:
-        return int(self.data.get("_v", 0))
+    def version(self) -> str:
+        return str(self.data.get("_v", "0"))
 
     def button(self, label: str, action: str) -> InlineKeyboardButton:
         """A button tied to the current step: pressed after the step moved on, it is refused."""
@@ -147,7 +154,7 @@ class Turn:
     async def move(self, flow: str, step: str, **answers: Any) -> None:
         """Records answers and the next step; the buttons of older messages go stale."""
         data = self.data | answers
-        data["_v"] = self.version + 1
+        data["_v"] = new_version()
         path = list(data.get("_path", [])) if self.state is not None and self.state.flow == flow else []
         data["_path"] = path if path and path[-1] == step else [*path, step]
         self.state = await conversations.save(self.session, user_id=self.user_id, chat_id=self.chat_id, flow=flow, step=step, data=data, now=self.now)
@@ -159,7 +166,7 @@ class Turn:
         path = list(self.data.get("_path", []))
         if len(path) < 2:
             return None
-        data = self.data | {"_v": self.version + 1, "_path": path[:-1]}
+        data = self.data | {"_v": new_version(), "_path": path[:-1]}
         self.state = await conversations.save(self.session, user_id=self.user_id, chat_id=self.chat_id, flow=self.state.flow, step=path[-2], data=data, now=self.now)
         return path[-2]
 

@@ -243,3 +243,52 @@ async def test_reminder_after_idle_and_continue(bot: BotHarness) -> None:
         from storage.models import OutboxMessage
 
         assert await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reminder")) == 1
+
+
+async def test_new_user_registers_a_product_from_scratch(bot: BotHarness) -> None:
+    """/register by someone we have never seen: the profile comes first, then the product."""
+    carol = bot.person(1003, "Carol")
+    await carol.send("/register")
+    await carol.expect("Welcome, Carol!")
+    await carol.expect("privacy policy")
+    await carol.press("✅ I agree")
+    await carol.expect("e-mail")
+    await carol.send("carol@example.com")
+    await carol.expect("first name")
+    await carol.send("Carol")
+    await carol.expect("last name")
+    await carol.send("Lim")
+    await carol.expect("Where do you live?")
+    await carol.press("Singapore")
+    await carol.expect("Contact number")
+    await carol.expect("share the number")
+    await carol.share_contact("+6591234567")
+    await carol.expect("+65")
+    await carol.expect("newsletter")
+    await carol.press("No, thanks")
+    await carol.expect("Your profile is saved")
+    # …and straight on to what they asked for.
+    await carol.expect("Which kind of product")
+    await carol.press("Monitor")
+    await carol.expect("serial number")
+    await carol.send(SERIAL)
+    await carol.expect("Is this your product")
+    await carol.press("✅ Yes, that's mine")
+    await carol.expect("CHK")
+    await carol.send(CHK)
+    await carol.expect("where did you buy it")
+    await carol.press("Singapore")
+    await carol.expect("Choose the store")
+    await carol.send("Funan Digital Mall")
+    await carol.expect("When did you buy it")
+    await carol.press("Today")
+    await carol.expect("where did you purchase")
+    await carol.press("Retail store")
+    await carol.expect("invoice")
+    await carol.send_document(invoice_jpeg(), "invoice.jpg", "image/jpeg")
+    await carol.expect("Please check", "Funan Digital Mall")
+    await carol.press("✅ Confirm")
+    await carol.expect("is registered")
+    async with unit_of_work(bot.sessions) as s:
+        product = await s.scalar(select(RegisteredProduct).where(RegisteredProduct.serial == SERIAL))
+        assert product is not None and product.store_name == "Funan Digital Mall" and product.channel == "retail"
