@@ -10,11 +10,10 @@ Decisions, written down:
 
 * **Dates are inclusive on both ends.** A promotion running 2026-02-01..2026-12-31 runs on both
   of those days; an invoice dated on either day counts.
-* **"Today".** Callers pass either a `date` (the customer's calendar date, used as is for every
-  promotion) or an aware `datetime`: then each promotion's own day is taken in its `timezone`
-  (the promotions file documents that field as "the period's day boundaries"). The bot's handlers
-  pass the datetime, so the operator's timezone decides when a promotion starts and ends;
-  `customer_today()` gives the customer's date for everything else (e.g. warranty).
+* **"Today" is the customer's calendar date.** Callers pass either a `date` (used as is) or an
+  aware `datetime`: with the member's country known it becomes the date in that country
+  (`customer_today`), so a promotion ending on the 31st is still open to a customer for whom it
+  is the 31st. Without a country, the promotion's own `timezone` decides.
 * **Country.** The guide says "make sure the country you live in is in the eligible countries",
   and the promotions file describes `eligible_countries` as the purchase region. Both are checked:
   the member's country of residence (`Member.country`) *and* the product's purchase country must
@@ -119,8 +118,16 @@ def country_eligible(product: RegisteredProduct, member_country: str | None, pro
     return bool(residence) and residence in allowed and purchase in allowed
 
 
+def member_day(today: Today, member_country: str | None) -> Today:
+    """Dates are the customer's calendar dates: a moment becomes the date in their country."""
+    if isinstance(today, datetime) and member_country:
+        return customer_today(today, member_country)
+    return today
+
+
 def reasons(product: RegisteredProduct, member_country: str | None, promotion: Promotion, today: Today) -> list[Reason]:
     """Every reason `product` cannot be redeemed for `promotion` today; empty when it can."""
+    today = member_day(today, member_country)
     found: list[Reason] = []
     if not is_running(promotion, today):
         found.append(Reason.NOT_RUNNING)
@@ -159,6 +166,7 @@ async def explain_for_member(session: AsyncSession, member_id: int, today: Today
     member = await session.get(Member, member_id)
     if member is None:
         return []
+    today = member_day(today, member.country)
     promotions = await running_promotions(session, today)
     if not promotions:
         return []

@@ -189,3 +189,11 @@ async def test_explain_for_member(session: AsyncSession) -> None:
 
     assert await explain_for_member(session, member_id, date(2027, 1, 1)) == []  # nothing running
     assert await explain_for_member(session, member_id + 999, RUNNING_DAY) == []  # no such member
+
+
+def test_the_last_day_is_the_customers_calendar_day() -> None:
+    """At 20:00 UTC on the last day it is already the next day in Singapore, not in London."""
+    evening = datetime(END.year, END.month, END.day, 20, 0, tzinfo=UTC)
+    open_everywhere = promotion(eligible_countries=["SG", "GB"])
+    assert reasons(product(purchase_country="GB"), "GB", open_everywhere, evening) == []
+    assert reasons(product(), "SG", open_everywhere, evening) == [Reason.NOT_RUNNING]
