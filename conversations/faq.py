@@ -5,8 +5,8 @@ replaces the list in place and has a "Back to questions" button ("g:faq:list"). 
 any journey that looks like one of the questions (keywords from `faq.keywords.qN` of every
 language) gets that answer; anything else falls back to `common.not_understood`.
 
-`explain_reasons()` renders `storage.eligibility` reasons in the user's language; other features
-(promotions, redeem) may reuse it.
+`explain_reason()` renders a reason (storage.eligibility or storage.claims) in the user's language;
+/redeem's "Why not the others?" uses it too.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from conversations import common
 from conversations.products import format_day, product_label
 from conversations.router import Router
 from conversations.turn import Turn
-from storage import eligibility
-from storage.eligibility import Reason, Verdict
+from storage import claims
+from storage.eligibility import Reason
 from storage.models import Promotion, RegisteredProduct
 
 QUESTIONS = (1, 2, 3, 4, 5)
@@ -42,8 +42,10 @@ def _country(turn: Turn, code: str | None) -> str:
     return country_name(code, turn.language) if code else turn.t("eligibility.unknown_country")
 
 
-def explain_reason(turn: Turn, reason: Reason, product: RegisteredProduct, promotion: Promotion, member_country: str | None) -> str:
-    """One reason as a phrase, with the facts that make it true (dates, countries)."""
+def explain_reason(turn: Turn, reason: str, product: RegisteredProduct, promotion: Promotion, member_country: str | None) -> str:
+    """One reason (an eligibility.Reason or a claims.ClaimReason) as a phrase, with the facts
+    that make it true (dates, countries, the limit)."""
+    reason = Reason(reason) if reason in set(Reason) else reason
     if reason is Reason.NOT_RUNNING:
         return turn.t("eligibility.not_running", start=format_day(turn, promotion.starts_on), end=format_day(turn, promotion.ends_on))
     if reason is Reason.MODEL_NOT_ELIGIBLE:
@@ -63,39 +65,31 @@ def explain_reason(turn: Turn, reason: Reason, product: RegisteredProduct, promo
             residence=_country(turn, member_country),
             purchase=_country(turn, product.purchase_country),
         )
-    return turn.t(f"eligibility.{reason.value}")
-
-
-def explain_reasons(turn: Turn, verdict: Verdict, member_country: str | None) -> str:
-    """All reasons of a verdict, joined as the language joins clauses (already HTML)."""
-    separator = turn.t("eligibility.reason_separator")
-    return separator.join(explain_reason(turn, reason, verdict.product, verdict.promotion, member_country) for reason in verdict.reasons)
+    return turn.t(f"eligibility.{reason}", limit=promotion.redeem_limit_per_email)
 
 
 async def _personal_lines(turn: Turn) -> list[str]:
-    """Q1 from the member's data: per running promotion, each product eligible or why not."""
+    """Q1 from the member's data: per running promotion, each product redeemable or why not.
+
+    Uses claims.redeem_options, the same decision /redeem shows, limits included."""
     member = turn.member
     if member is None:
         return [turn.t("faq.q1.no_products")]
-    verdicts = await eligibility.explain_for_member(turn.session, member.id, turn.now)
-    if not verdicts:
-        promotions = await eligibility.running_promotions(turn.session, turn.now)
-        return [turn.t("faq.q1.no_promotions" if not promotions else "faq.q1.no_products")]
+    options = await claims.redeem_options(turn.session, member, turn.now)
+    if not options:
+        return [turn.t("faq.q1.no_promotions")]
+    if not any(option.eligible or option.others for option in options):
+        return [turn.t("faq.q1.no_products")]
     lines: list[str] = []
-    by_promotion: dict[int, list[Verdict]] = {}
-    for verdict in verdicts:
-        by_promotion.setdefault(verdict.promotion.id, []).append(verdict)
-    for group in by_promotion.values():
-        promotion = group[0].promotion
-        name = promotion_name(turn, promotion)
+    separator = turn.t("eligibility.reason_separator")
+    for option in options:
+        name = promotion_name(turn, option.promotion)
         lines.append(turn.t("faq.q1.promotion", promotion=name))
-        for verdict in group:
-            label = Raw(product_label(turn, verdict.product))
-            if verdict.eligible:
-                lines.append(turn.t("faq.q1.eligible", product=label))
-            else:
-                lines.append(turn.t("faq.q1.not_eligible", product=label, reasons=Raw(explain_reasons(turn, verdict, member.country))))
-        if any(verdict.eligible for verdict in group):
+        lines += [turn.t("faq.q1.eligible", product=Raw(product_label(turn, product))) for product in option.eligible]
+        for product, reasons in option.others:
+            text = separator.join(explain_reason(turn, reason, product, option.promotion, member.country) for reason in reasons)
+            lines.append(turn.t("faq.q1.not_eligible", product=Raw(product_label(turn, product)), reasons=Raw(text)))
+        if option.eligible:
             lines.append(turn.t("faq.q1.use_redeem", promotion=name))
     return lines
 

@@ -22,7 +22,6 @@ from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
 from storage import claims, members
-from storage.eligibility import Reason
 from storage.models import PrizeKind, Promotion, RegisteredProduct
 
 FLOW = "redeem"
@@ -52,12 +51,6 @@ async def _promotion(turn: Turn) -> Promotion:
 async def _products(turn: Turn) -> list[RegisteredProduct]:
     found = [await turn.session.get(RegisteredProduct, pid) for pid in turn.data.get("selected", [])]
     return [p for p in found if p is not None]
-
-
-def _reason_text(turn: Turn, reason: str, product: RegisteredProduct, promotion: Promotion) -> str:
-    if reason in set(Reason):
-        return explain_reason(turn, Reason(reason), product, promotion, turn.member.country if turn.member else None)
-    return turn.t(f"redeem.reason_{reason}", limit=promotion.redeem_limit_per_email)
 
 
 async def _ask_next(turn: Turn) -> None:
@@ -144,7 +137,7 @@ def _explain_others(turn: Turn, option: claims.PromotionOptions) -> None:
         return
     separator = turn.t("eligibility.reason_separator")
     lines = [
-        turn.t("redeem.why_line", product=product_label(turn, product), reasons=separator.join(_reason_text(turn, r, product, option.promotion) for r in reasons))
+        turn.t("redeem.why_line", product=product_label(turn, product), reasons=separator.join(explain_reason(turn, r, product, option.promotion, turn.member.country if turn.member else None) for r in reasons))
         for product, reasons in option.others
     ]
     turn.say("redeem.why_not", promotion=promotion_name(turn, option.promotion), lines="\n".join(lines))
@@ -213,7 +206,7 @@ async def on_products(turn: Turn, action: str) -> None:
         if pid in selected:
             selected.remove(pid)
         elif len(selected) >= option.remaining:
-            turn.notify("redeem.reason_limit_reached", alert=True, limit=option.promotion.redeem_limit_per_email)
+            turn.notify("eligibility.limit_reached", alert=True, limit=option.promotion.redeem_limit_per_email)
             return
         else:
             selected.append(pid)
