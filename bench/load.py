@@ -29,17 +29,22 @@ next one starts):
 ``--scenarios`` picks a subset (default ABCDR). Results go to stdout as a table, plus the
 ratio A/B, and to bench/results/latest.json. Single event loop, so a second core is used only
 by aiosqlite's worker thread; everything else (emulator included) shares one core.
+
+The emulator shares that core, so it sets a ceiling (scenario R); its main cost is
+deep-copying every message several times. ``--profile`` runs cProfile on
+the timed phase (main-thread CPU time, so idle waits do not count; it slows everything several
+times over, so read the shares, not the rates) and prints the CPU share per area.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
 import contextlib
 import cProfile
 import json
 import logging
+import math
 import os
 import platform
 import pstats
@@ -80,7 +85,6 @@ class Load:
     messages: int
     concurrency: int
     warmup: int
-    trim_events: bool = True
 
 
 @dataclass(frozen=True)
@@ -153,49 +157,12 @@ SCENARIOS = {
 
 
 # -- simulated users --------------------------------------------------------------------------
-class EventLog:
-    """Keeps the emulator's event log short, so that ``wait_event`` measures the bot, not the log.
-
-    ``Emulator.wait_event`` rescans ``state.events`` from the first event on every wake-up, and
-    every recorded event wakes every waiter: per event that is O(waiters x events so far), which
-    made each scenario slower than the previous one. Events at or below the smallest ``after``
-    anyone still waits with can never be returned, so they are dropped (in place, between wake-
-    ups). ``--no-trim`` leaves the log alone, to show the emulator's own cost.
-    """
-
-    def __init__(self, emu: Emulator, enabled: bool) -> None:
-        self.emu = emu
-        self.enabled = enabled
-        self.waiting: dict[int, int] = {}  # after-seq -> how many round trips wait with it
-
-    def begin(self, after: int) -> None:
-        self.waiting[after] = self.waiting.get(after, 0) + 1
-
-    def end(self, after: int) -> None:
-        self.waiting[after] -= 1
-        if not self.waiting[after]:
-            del self.waiting[after]
-        if self.enabled:
-            self.trim()
-
-    def trim(self, batch: int = 32) -> None:
-        events = self.emu.state.events
-        floor = min(self.waiting) if self.waiting else self.emu.last_seq
-        cut = bisect.bisect_right(events, floor, key=lambda e: e.seq)
-        if cut >= batch or not self.waiting:
-            del events[:cut]
-
-
-async def round_trip(emu: Emulator, log: EventLog, user_id: int, echoes: bool) -> float:
+async def round_trip(emu: Emulator, user_id: int, echoes: bool) -> float:
     """One message and its answer; returns the latency in seconds."""
     start = time.perf_counter()
     await emu.user_sends_text(user_id, TEXT)
     sent_seq = emu.last_seq  # user_sends_text never yields, so this is the user's own message
-    log.begin(sent_seq)
-    try:
-        event = await emu.wait_event(user_id, sent_seq, REPLY_TIMEOUT, from_bot=True)
-    finally:
-        log.end(sent_seq)
+    event = await emu.wait_event(user_id, sent_seq, REPLY_TIMEOUT, from_bot=True)
     latency = time.perf_counter() - start
     message = event.message or {}
     if event.kind != "message" or not message.get("text") or (echoes and message["text"] != TEXT):
@@ -203,24 +170,24 @@ async def round_trip(emu: Emulator, log: EventLog, user_id: int, echoes: bool) -
     return latency
 
 
-async def person(emu: Emulator, log: EventLog, user_id: int, count: int, echoes: bool, gate: asyncio.Semaphore, latencies: list[float]) -> int:
+async def person(emu: Emulator, user_id: int, count: int, echoes: bool, gate: asyncio.Semaphore, latencies: list[float]) -> int:
     """Sends `count` messages, each after the previous answer; returns how many went unanswered."""
     failures = 0
     for _ in range(count):
         async with gate:
             try:
-                latencies.append(await round_trip(emu, log, user_id, echoes))
+                latencies.append(await round_trip(emu, user_id, echoes))
             except TimeoutError:
                 failures += 1
     return failures
 
 
-async def phase(emu: Emulator, log: EventLog, user_ids: list[int], count: int, concurrency: int, echoes: bool) -> tuple[list[float], int, float]:
+async def phase(emu: Emulator, user_ids: list[int], count: int, concurrency: int, echoes: bool) -> tuple[list[float], int, float]:
     """All users at once; returns (latencies, failures, wall seconds)."""
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
     start = time.perf_counter()
-    failures = await asyncio.gather(*(person(emu, log, uid, count, echoes, gate, latencies) for uid in user_ids))
+    failures = await asyncio.gather(*(person(emu, uid, count, echoes, gate, latencies) for uid in user_ids))
     return latencies, sum(failures), time.perf_counter() - start
 
 
@@ -228,7 +195,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list (0 when empty)."""
     if not sorted_values:
         return 0.0
-    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    rank = max(1, min(len(sorted_values), math.ceil(q / 100 * len(sorted_values))))
     return sorted_values[rank - 1]
 
 
@@ -275,8 +242,10 @@ def cpu_by_area(profile: cProfile.Profile) -> dict[str, float]:
         if func not in memo:
             area = area_of(func[0])
             callers = stats[func][4] if func in stats else {}
-            if area in ("other", "builtins/C") and callers and depth < 12:
-                heaviest = max(callers.items(), key=lambda item: item[1][3])[0]
+            outside = {c: v for c, v in callers.items() if c[0] != func[0]} or callers  # climb out of recursion
+            if area in ("other", "builtins/C") and outside and depth < 12:
+                memo[func] = area  # guards against caller cycles
+                heaviest = max(outside.items(), key=lambda item: item[1][3])[0]
                 area = resolve(heaviest, depth + 1)
             memo[func] = area
         return memo[func]
@@ -297,16 +266,13 @@ async def run_scenario(emu: Emulator, scenario: Scenario, index: int, load: Load
         emu.add_user(uid, f"User{uid}", username=f"u{uid}")
     workdir = tmp / f"{index}-{scenario.key}"
     workdir.mkdir()
-    log = EventLog(emu, load.trim_events)
-    if load.trim_events:
-        log.trim()  # nobody waits yet: a clean log, whatever ran before
     async with scenario.bot(emu, workdir):
         if load.warmup:
-            await phase(emu, log, user_ids, load.warmup, load.concurrency, scenario.echoes)
+            await phase(emu, user_ids, load.warmup, load.concurrency, scenario.echoes)
         profiler = cProfile.Profile(time.thread_time) if profile else None  # CPU, not idle time
         if profiler is not None:
             profiler.enable()
-        latencies, failures, wall = await phase(emu, log, user_ids, load.messages, load.concurrency, scenario.echoes)
+        latencies, failures, wall = await phase(emu, user_ids, load.messages, load.concurrency, scenario.echoes)
         if profiler is not None:
             profiler.disable()
     latencies.sort()
@@ -392,7 +358,6 @@ def parse_args(argv: list[str] | None = None) -> tuple[Load, str, bool]:
     parser.add_argument("--concurrency", type=int, default=0, help="max messages in flight (default: = users)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed messages per user first (default 2)")
     parser.add_argument("--scenarios", default="ABCDR", help="which scenarios, in order (default ABCDR)")
-    parser.add_argument("--no-trim", action="store_true", help="keep the emulator's whole event log (see EventLog)")
     parser.add_argument("--profile", action="store_true", help="cProfile the timed phases, report CPU share per area")
     args = parser.parse_args(argv)
     keys = args.scenarios.upper()
@@ -401,15 +366,14 @@ def parse_args(argv: list[str] | None = None) -> tuple[Load, str, bool]:
         parser.error(f"unknown scenarios {''.join(sorted(unknown))}; pick from {''.join(SCENARIOS)}")
     if args.users < 1 or args.messages < 1 or args.warmup < 0 or args.concurrency < 0:
         parser.error("users and messages must be >= 1, warmup and concurrency >= 0")
-    load = Load(args.users, args.messages, args.concurrency or args.users, args.warmup, trim_events=not args.no_trim)
+    load = Load(args.users, args.messages, args.concurrency or args.users, args.warmup)
     return load, keys, args.profile
 
 
 def main(argv: list[str] | None = None) -> None:
     load, keys, profile = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    trim = "trimmed" if load.trim_events else "untrimmed"
-    print(f"{load.users} users x {load.messages} messages (+{load.warmup} warm-up), concurrency {load.concurrency}, {trim} event log, nproc {os.cpu_count()}", file=sys.stderr)
+    print(f"{load.users} users x {load.messages} messages (+{load.warmup} warm-up), concurrency {load.concurrency}, nproc {os.cpu_count()}", file=sys.stderr)
     results = asyncio.run(run(load, keys, profile))
     print(table(results))
     write_json(load, results, RESULTS)

@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging_setup import setup_logging
@@ -98,6 +99,103 @@ async def cmd_promotions_load(args: argparse.Namespace, settings: Settings) -> i
     return 0
 
 
+async def _with_session(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    """Runs `work(session)` in one transaction on a migrated database."""
+    from storage import migrate
+    from storage.db import create_engine, make_session_factory, unit_of_work
+
+    await migrate.upgrade(settings.database_url)
+    engine = create_engine(settings.database_url)
+    try:
+        async with unit_of_work(make_session_factory(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+async def cmd_codes_import(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import code_stock
+    from storage.clock import SystemClock
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.file} as UTF-8 text: {exc}", file=sys.stderr)
+        return 1
+
+    async def work(session: Any) -> int:
+        try:
+            imported = await code_stock.import_for_slug(session, args.promotion, text, None, SystemClock().now(), source="cli")
+        except code_stock.UnknownPromotion as exc:
+            print(f"error: no promotion {exc.slug!r}; known: {', '.join(exc.known) or 'none'}", file=sys.stderr)
+            return 1
+        report = imported.report
+        print(f"{imported.promotion.slug}: {report.added} added, {report.duplicates} duplicate(s) skipped, {len(report.invalid)} invalid line(s); {imported.left} unused code(s) now")
+        for line, value in report.invalid:
+            print(f"  invalid, line {line}: {value!r}", file=sys.stderr)
+        if imported.left < settings.low_codes_warning:
+            print(f"warning: fewer than {settings.low_codes_warning} codes left (LOW_CODES_WARNING)", file=sys.stderr)
+        return 0
+
+    return await _with_session(settings, work)
+
+
+async def cmd_export_claims(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.export import write_claims_csv
+
+    async def work(session: Any) -> int:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+        try:
+            count = await write_claims_csv(session, out, args.promotion)
+        except LookupError:
+            print(f"error: no promotion {args.promotion!r}", file=sys.stderr)
+            return 1
+        finally:
+            if out is not sys.stdout:
+                out.close()
+            else:
+                out.flush()
+        print(f"exported {count} claim(s)" + (f" to {args.output}" if args.output else ""), file=sys.stderr)
+        return 0
+
+    return await _with_session(settings, work)
+
+
+async def cmd_draw_verify(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from storage import draw
+
+    async def work(session: Any) -> int:
+        found = await draw.get(session, args.draw_id)
+        if found is None:
+            print(f"error: no draw #{args.draw_id}", file=sys.stderr)
+            return 1
+        row, promotion = found
+        if row.drawn_at is None:
+            print(f"error: draw #{row.id} of {promotion.slug} is committed (hash {row.seed_sha256}) but not drawn yet; its seed stays secret", file=sys.stderr)
+            return 1
+        record = {
+            "draw": row.id,
+            "promotion": promotion.slug,
+            "committed_at": row.committed_at.isoformat(),
+            "drawn_at": row.drawn_at.isoformat(),
+            "seed_sha256": row.seed_sha256,
+            "seed": row.seed,
+            "winners_wanted": row.winners_wanted,
+            "reserves_wanted": row.reserves_wanted,
+            "entrants": row.entrants,
+            "winners": row.winners,
+            "reserves": row.reserves,
+        }
+        print(json.dumps(record, indent=2))
+        sound = draw.verify(row)
+        print("verified: the seed has the published hash and re-running gives the same result" if sound else "NOT VERIFIED: hash or result differs", file=sys.stderr)
+        return 0 if sound else 3
+
+    return await _with_session(settings, work)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Product registration and promotion redemption bot for Telegram.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -134,6 +232,31 @@ def build_parser() -> argparse.ArgumentParser:
     promo_load = promo_sub.add_parser("load", help="load one or many promotions from TOML", description="Load (or reload: idempotent) promotions from a TOML file.")
     promo_load.add_argument("file")
     promo_load.set_defaults(handler=cmd_promotions_load)
+
+    codes = sub.add_parser("codes", help="activation codes", description="Activation codes.")
+    codes_sub = codes.add_subparsers(dest="codes_command", required=True, metavar="ACTION")
+    codes_import = codes_sub.add_parser(
+        "import",
+        help="import a CSV of codes for a promotion",
+        description="Import activation codes (first CSV column; a header line is fine) for the promotion SLUG. Each must match its code_pattern; duplicates are skipped; invalid lines are listed.",
+    )
+    codes_import.add_argument("promotion", metavar="PROMOTION", help="the promotion's slug")
+    codes_import.add_argument("file", metavar="FILE.csv")
+    codes_import.set_defaults(handler=cmd_codes_import)
+
+    export = sub.add_parser("export", help="export data for other systems", description="Export data for the vendor's other systems.")
+    export_sub = export.add_subparsers(dest="export_command", required=True, metavar="WHAT")
+    export_claims = export_sub.add_parser("claims", help="claims with their decisions", description="Claims with their decisions, one line per claim (columns: see storage/export.py).")
+    export_claims.add_argument("--promotion", metavar="SLUG", help="only this promotion (default: all)")
+    export_claims.add_argument("--format", choices=["csv"], default="csv")
+    export_claims.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    export_claims.set_defaults(handler=cmd_export_claims)
+
+    draw = sub.add_parser("draw", help="lucky draws", description="Lucky draws.")
+    draw_sub = draw.add_subparsers(dest="draw_command", required=True, metavar="ACTION")
+    draw_verify = draw_sub.add_parser("verify", help="print a draw and check it against its seed", description="Print a drawn lucky draw as JSON (seed, hash, entrants, winners, reserves) and re-run it.")
+    draw_verify.add_argument("draw_id", metavar="DRAW_ID", type=int)
+    draw_verify.set_defaults(handler=cmd_draw_verify)
     return parser
 
 

@@ -3,7 +3,9 @@
 Each kind of message has a renderer (text, buttons, photos in the recipient's language);
 the default renders a locale key. Chats are served side by side, each chat's messages in
 order. A message is claimed (SENDING) before the request and settled after it, so a crash
-in between leaves it SENDING and it is marked failed, never sent twice.
+in between leaves it SENDING and it is marked failed, never sent twice. A message refused for
+good runs the `after_failure` hooks in the transaction that marks it failed; the default one
+(`storage.delivery`) marks a member who blocked the bot and tells the staff chat, once.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.pacing import Pacer
 from bot.services import Services
-from storage import outbox
+from storage import delivery, outbox
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class Rendered:
 
 Renderer = Callable[[Services, dict[str, Any]], Awaitable[Rendered]]
 AfterSend = Callable[[AsyncSession, dict[str, Any], int, int], Awaitable[None]]  # (session, payload, chat_id, message_id)
+AfterFailure = Callable[[AsyncSession, int, str, dict[str, Any], str], Awaitable[None]]  # (session, chat_id, kind, payload, error)
 
 
 def _translated(services: Services, language: str, value: object) -> object:
@@ -68,6 +71,7 @@ class OutboxDispatcher:
         self.pacer = Pacer(settings.outbox_rate_per_second, settings.outbox_chat_interval_seconds, settings.outbox_group_interval_seconds)
         self.renderers: dict[str, Renderer] = {}
         self.after_send: dict[str, AfterSend] = {}
+        self.after_failure: list[AfterFailure] = [self._record_undeliverable]  # run in the transaction that marks it failed
         self._running = asyncio.Lock()
 
     async def recover(self) -> None:
@@ -103,12 +107,29 @@ class OutboxDispatcher:
                     await outbox.mark_retry(session, message_id, now + outcome, "retry later")
                 else:
                     await outbox.mark_failed(session, message_id, outcome)
+                    for failed in self.after_failure:
+                        await failed(session, chat_id, kind, payload, outcome)
                     if "blocked" in outcome or "deactivated" in outcome:
                         continue  # the rest will fail too, but each is settled on its own turn
                 for later_id, _, _ in queue[index + 1 :]:  # keep the chat's order: the rest waits
                     await outbox.release(session, later_id)
             break
         return sent
+
+    async def _record_undeliverable(self, session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any], error: str) -> None:
+        """Blocked, deactivated, chat not found: the member is marked and staff are told (once)."""
+        if delivery.is_unreachable(error):
+            services = self.services
+            await delivery.record_undeliverable(
+                session,
+                chat_id=chat_id,
+                error=error,
+                kind=kind,
+                payload=payload,
+                now=services.clock.now(),
+                staff_chat_id=services.settings.staff_chat_id,
+                staff_language=services.translator.default_language,
+            )
 
     async def _send(self, chat_id: int, kind: str, payload: dict[str, Any]) -> int | timedelta | str:
         """The sent message's id, a delay to retry after, or why it can never be sent."""

@@ -355,3 +355,28 @@ class Draw(Base):
     winners: Mapped[list[Any]] = mapped_column(JSON, default=list)
     reserves: Mapped[list[Any]] = mapped_column(JSON, default=list)
     drawn_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ImageFingerprint(Base):
+    """A customer photo's exact and perceptual hashes, for the duplicate-photo fraud signal.
+
+    `phash` is the 64-bit DCT hash of storage.fingerprints (signed, so it fits BIGINT);
+    band0..band3 are its four 16-bit slices (band0 = the low bits), each indexed, so a
+    near-copy lookup is a handful of indexed equality queries (see storage.fingerprints).
+    """
+
+    __tablename__ = "image_fingerprints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    phash: Mapped[int] = mapped_column(BigInteger)
+    band0: Mapped[int] = mapped_column(Integer, index=True)
+    band1: Mapped[int] = mapped_column(Integer, index=True)
+    band2: Mapped[int] = mapped_column(Integer, index=True)
+    band3: Mapped[int] = mapped_column(Integer, index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "invoice" | "sn_photo"
+    registered_product_id: Mapped[int | None] = mapped_column(ForeignKey("registered_products.id", ondelete="SET NULL"))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="SET NULL"))
+    path: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]

@@ -201,9 +201,7 @@ class Emulator:
         """
 
         def first() -> Event | None:
-            for event in self.state.events:
-                if event.chat_id != chat_id or event.seq <= after:
-                    continue
+            for event in self.state.events_for(chat_id, after):
                 if from_bot and event.message is not None and not event.message["from"]["is_bot"]:
                     continue
                 return event

@@ -6,6 +6,8 @@ Bot API handlers, the user-side actions and the control API all work on one
 
 from __future__ import annotations
 
+import bisect
+
 import copy
 import math
 import time
@@ -49,6 +51,7 @@ class EmulatorState:
         self.updates = UpdateQueue()
         self.faults = FaultInjector()
         self.events: list[Event] = []
+        self._chat_events: dict[int, list[Event]] = {}  # per chat, in seq order: waiters look here
         self.event_notifier = Notifier()
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.send_log: list[tuple[float, str, int]] = []
@@ -195,6 +198,7 @@ class EmulatorState:
             reply_markup=copy.deepcopy(reply_markup),
         )
         self.events.append(event)
+        self._chat_events.setdefault(chat_id, []).append(event)
         self.event_notifier.notify()
         return event
 
@@ -203,7 +207,9 @@ class EmulatorState:
         return self._seq
 
     def events_for(self, chat_id: int, after: int = 0) -> list[Event]:
-        return [e for e in self.events if e.chat_id == chat_id and e.seq > after]
+        """The chat's events after `after`: a binary search, so waiting stays cheap with a long log."""
+        events = self._chat_events.get(chat_id, [])
+        return events[bisect.bisect_right(events, after, key=lambda e: e.seq) :]
 
     def messages_of(self, chat_id: int) -> list[StoredMessage]:
         chat = self.chats.get(chat_id)

@@ -11,8 +11,9 @@ from types import ModuleType
 from telegram.ext import BaseHandler
 
 from bot.outbox import OutboxDispatcher
+from bot.staff import admin, codes, draw, queue, reasons, review
 
-FEATURES: tuple[ModuleType, ...] = ()
+FEATURES: tuple[ModuleType, ...] = (review, queue, reasons, admin, codes, draw)
 
 
 def staff_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]

@@ -1,0 +1,75 @@
+"""Activation-code stock per promotion, and importing a CSV of codes for a promotion by its slug.
+
+The parsing, validation and deduplication rules are `storage.codes.import_codes`: the first
+column of each line, trimmed and upper-cased, must match the promotion's `code_pattern`
+(AAAAA-BBBBB-CCCCC by default); a header line of letters only and lines starting with `#` are
+skipped; a code already stored for the promotion, or repeated in the file, counts as a duplicate.
+Both the operator's `python -m bot codes import` and the staff chat's `/codes import` land here,
+so they report the same way and both write `codes.imported` to the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit, codes
+from storage.models import ActivationCode, PrizeKind, Promotion
+
+
+class UnknownPromotion(Exception):
+    def __init__(self, slug: str, known: list[str]) -> None:
+        super().__init__(slug)
+        self.slug = slug
+        self.known = known
+
+
+@dataclass
+class Stock:
+    promotion: Promotion
+    total: int
+    left: int
+
+
+@dataclass
+class Imported:
+    promotion: Promotion
+    report: codes.ImportReport
+    left: int
+
+
+async def slugs(session: AsyncSession) -> list[str]:
+    return list((await session.scalars(select(Promotion.slug).order_by(Promotion.slug))).all())
+
+
+async def promotion_by_slug(session: AsyncSession, slug: str) -> Promotion:
+    promotion = await session.scalar(select(Promotion).where(Promotion.slug == slug.strip().lower()))
+    if promotion is None:
+        raise UnknownPromotion(slug, await slugs(session))
+    return promotion
+
+
+async def stock(session: AsyncSession) -> list[Stock]:
+    """Codes imported and still unused, for every promotion that gives codes or holds some."""
+    totals = dict((await session.execute(select(ActivationCode.promotion_id, func.count()).group_by(ActivationCode.promotion_id))).all())
+    unused = dict(
+        (await session.execute(select(ActivationCode.promotion_id, func.count()).where(ActivationCode.claim_id.is_(None)).group_by(ActivationCode.promotion_id))).all()
+    )
+    result: list[Stock] = []
+    for promotion in (await session.scalars(select(Promotion).order_by(Promotion.slug))).all():
+        if promotion.prize_kind == PrizeKind.DIGITAL_CODE or promotion.id in totals:
+            result.append(Stock(promotion, int(totals.get(promotion.id, 0)), int(unused.get(promotion.id, 0))))
+    return result
+
+
+async def import_for_slug(session: AsyncSession, slug: str, text: str, actor_user_id: int | None, now: datetime, source: str) -> Imported:
+    """Imports the CSV text's codes into the promotion `slug`; `source` is "cli" or "chat"."""
+    promotion = await promotion_by_slug(session, slug)
+    report = await codes.import_codes(session, promotion, text, now)
+    left = await codes.codes_left(session, promotion.id)
+    details = {"added": report.added, "duplicates": report.duplicates, "invalid": len(report.invalid), "left": left, "source": source}
+    await audit.record(session, now=now, actor_user_id=actor_user_id, action="codes.imported", subject=promotion.slug, details=details)
+    return Imported(promotion, report, left)
