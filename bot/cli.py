@@ -141,20 +141,21 @@ async def cmd_codes_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_export_claims(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.export import write_claims_csv
+    from storage import export
 
     async def work(session: Any) -> int:
-        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
-        try:
-            count = await write_claims_csv(session, out, args.promotion)
-        except LookupError:
-            print(f"error: no promotion {args.promotion!r}", file=sys.stderr)
-            return 1
-        finally:
-            if out is not sys.stdout:
-                out.close()
-            else:
-                out.flush()
+        if args.promotion is not None:
+            try:
+                await export.promotion_id(session, args.promotion)
+            except LookupError:
+                print(f"error: no promotion {args.promotion!r}", file=sys.stderr)
+                return 1
+        if args.output:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = await export.write_claims_csv(session, out, args.promotion)
+        else:
+            count = await export.write_claims_csv(session, sys.stdout, args.promotion)
+            sys.stdout.flush()
         print(f"exported {count} claim(s)" + (f" to {args.output}" if args.output else ""), file=sys.stderr)
         return 0
 

@@ -23,7 +23,7 @@ from conversations import common
 from conversations.products import format_day, product_label
 from conversations.router import Router
 from conversations.turn import Turn
-from storage import claims
+from storage import claims, eligibility
 from storage.eligibility import Reason
 from storage.models import Promotion, RegisteredProduct
 
@@ -47,7 +47,13 @@ def explain_reason(turn: Turn, reason: str, product: RegisteredProduct, promotio
     that make it true (dates, countries, the limit)."""
     reason = Reason(reason) if reason in set(Reason) else reason
     if reason is Reason.NOT_RUNNING:
-        return turn.t("eligibility.not_running", start=format_day(turn, promotion.starts_on), end=format_day(turn, promotion.ends_on))
+        return turn.t("eligibility.not_running", start=format_day(turn, promotion.starts_on), end=format_day(turn, eligibility.last_redeem_day(promotion)))
+    if reason is Reason.DEADLINE_PASSED:
+        return turn.t("eligibility.deadline_passed", deadline=format_day(turn, eligibility.last_redeem_day(promotion)))
+    if reason is Reason.COOLING_OFF:
+        return turn.t("eligibility.cooling_off", days=promotion.cooling_off_days or 0, date=format_day(turn, eligibility.redeemable_from(product, promotion)))
+    if reason is Reason.NOT_COUNTRY_OF_RESIDENCE:
+        return turn.t("eligibility.not_country_of_residence", residence=_country(turn, member_country), purchase=_country(turn, product.purchase_country))
     if reason is Reason.MODEL_NOT_ELIGIBLE:
         return turn.t("eligibility.model_not_eligible", model=product.catalogue_product.model)
     if reason is Reason.INVOICE_DATE_OUTSIDE:

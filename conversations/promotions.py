@@ -101,9 +101,26 @@ def render_card(turn: Turn, offer: Offer) -> str:
         else:
             lines.append(turn.t("promotions.lucky_draw_undated", prize=prize))
     lines += _processing_lines(turn, promotion)
+    lines += _rule_lines(turn, promotion)
     lines.append("")
     lines.append(_for_you(turn, offer))
     return "\n".join(lines)
+
+
+def _rule_lines(turn: Turn, promotion: Promotion) -> list[str]:
+    """The promotion's extra rules, each said plainly where it applies."""
+    lines = []
+    if promotion.redeem_deadline:
+        lines.append(turn.t("promotions.rule_deadline", date=format_day(turn, promotion.redeem_deadline)))
+    if promotion.cooling_off_days:
+        lines.append(turn.t("promotions.rule_cooling_off", days=promotion.cooling_off_days))
+    if promotion.residence_only:
+        lines.append(turn.t("promotions.rule_residence_only"))
+    if promotion.household_limit:
+        lines.append(turn.t("promotions.rule_household", limit=promotion.household_limit))
+    if promotion.while_stock_lasts:
+        lines.append(turn.t("promotions.rule_while_stock_lasts"))
+    return lines
 
 
 def card_buttons(turn: Turn, promotion: Promotion) -> InlineKeyboardMarkup:

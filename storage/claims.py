@@ -36,6 +36,8 @@ class Refusal(enum.StrEnum):
     ADDRESS_MISSING = "address_missing"
     PHOTO_MISSING = "photo_missing"
     NOT_FIXABLE = "not_fixable"
+    OUT_OF_STOCK = "out_of_stock"
+    HOUSEHOLD_LIMIT = "household_limit"
 
 
 class ClaimRefused(Exception):
@@ -110,6 +112,34 @@ async def claimed_product_ids(session: AsyncSession, promotion_id: int) -> set[i
     return set((await session.scalars(query)).all())
 
 
+async def stock_left(session: AsyncSession, promotion: Promotion) -> int | None:
+    """Prizes still available for new claims when the promotion closes on its stock; None otherwise.
+
+    Claims in review will take a prize when approved, so they count against the stock."""
+    if not promotion.while_stock_lasts:
+        return None
+    pending = select(func.count(ClaimItem.id)).join(Claim).where(Claim.promotion_id == promotion.id)
+    if promotion.prize_kind == PrizeKind.PHYSICAL:
+        taken = int(await session.scalar(pending.where(Claim.status.in_(COUNTED))) or 0)
+        return max((promotion.prize_stock or 0) - taken, 0)
+    from storage.codes import codes_left
+
+    waiting = int(await session.scalar(pending.where(Claim.status.in_((ClaimStatus.REVIEW, ClaimStatus.MISSING_INFO)))) or 0)
+    return max(await codes_left(session, promotion.id) - waiting, 0)
+
+
+def household_key(address: dict[str, str]) -> str:
+    """One household per street, postcode and country, however it was typed."""
+    return "|".join(" ".join(str(address.get(part, "")).lower().replace(",", " ").split()) for part in ("street", "postcode", "country"))
+
+
+async def household_count(session: AsyncSession, promotion_id: int, address: dict[str, str]) -> int:
+    """Live claims of the promotion shipping to the same address, across all accounts."""
+    key = household_key(address)
+    rows = await session.scalars(select(Claim.shipping_address).where(Claim.promotion_id == promotion_id, Claim.status.in_(COUNTED), Claim.shipping_address.is_not(None)))
+    return sum(1 for row in rows if row and household_key(row) == key)
+
+
 async def _recent_claims(session: AsyncSession, since: datetime, *, member_id: int | None = None, email: str | None = None) -> int:
     query = select(func.count()).select_from(Claim).where(Claim.submitted_at >= since)
     if member_id is not None:
@@ -157,6 +187,11 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
     used = await redeemed_count(session, promotion.id, member.email)
     if used + len(draft.items) > promotion.redeem_limit_per_email:
         raise ClaimRefused(Refusal.LIMIT_REACHED, limit=promotion.redeem_limit_per_email, used=used)
+    left = await stock_left(session, promotion)
+    if left is not None and left < len(draft.items):
+        raise ClaimRefused(Refusal.OUT_OF_STOCK)
+    if promotion.household_limit and draft.shipping_address and await household_count(session, promotion.id, draft.shipping_address) >= promotion.household_limit:
+        raise ClaimRefused(Refusal.HOUSEHOLD_LIMIT, limit=promotion.household_limit)
     claim = Claim(
         order_id=new_order_id(),
         member_id=member.id,
@@ -232,6 +267,7 @@ class ClaimReason(enum.StrEnum):
 
     ALREADY_REDEEMED = "already_redeemed"
     LIMIT_REACHED = "limit_reached"
+    OUT_OF_STOCK = "out_of_stock"
 
 
 @dataclass
@@ -253,12 +289,17 @@ async def redeem_options(session: AsyncSession, member: Member, now: datetime) -
     for promotion in await eligibility.running_promotions(session, now):
         taken = await claimed_product_ids(session, promotion.id)
         remaining = max(promotion.redeem_limit_per_email - await redeemed_count(session, promotion.id, member.email or ""), 0)
+        stock = await stock_left(session, promotion)
+        if stock is not None:
+            remaining = min(remaining, stock)
         eligible: list[RegisteredProduct] = []
         others: list[tuple[RegisteredProduct, list[str]]] = []
         for verdict in by_promotion.get(promotion.id, []):
             reasons = [r.value for r in verdict.reasons]
             if verdict.product.id in taken:
                 reasons.append(ClaimReason.ALREADY_REDEEMED.value)
+            elif stock == 0:
+                reasons.append(ClaimReason.OUT_OF_STOCK.value)
             elif remaining == 0:
                 reasons.append(ClaimReason.LIMIT_REACHED.value)
             if reasons:

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.core import get_global
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, Promotion, RegisteredProduct
@@ -44,11 +44,14 @@ Today = date | datetime
 class Reason(enum.StrEnum):
     """Why a product cannot be redeemed; the value is a locale-key suffix for the explanation."""
 
-    NOT_RUNNING = "not_running"  # today is outside starts_on..ends_on
+    NOT_RUNNING = "not_running"  # today is before starts_on, or after ends_on when there is no deadline
+    DEADLINE_PASSED = "deadline_passed"  # after the separate redemption deadline
     MODEL_NOT_ELIGIBLE = "model_not_eligible"
     INVOICE_DATE_OUTSIDE = "invoice_date_outside"  # purchase date outside invoice_from..invoice_to
     COUNTRY_NOT_ELIGIBLE = "country_not_eligible"  # residence or purchase country not listed
     INVOICE_MISSING = "invoice_missing"
+    COOLING_OFF = "cooling_off"  # bought too recently: counts only cooling_off_days after purchase
+    NOT_COUNTRY_OF_RESIDENCE = "not_country_of_residence"  # residence_only: bought abroad
 
 
 class Verdict(NamedTuple):
@@ -96,9 +99,19 @@ def customer_today(now: datetime, country: str | None) -> date:
 # ---------------------------------------------------------------- the rules
 
 
+def last_redeem_day(promotion: Promotion) -> date:
+    """Claims are accepted until the redemption deadline, or the end of the period without one."""
+    return promotion.redeem_deadline or promotion.ends_on
+
+
 def is_running(promotion: Promotion, today: Today) -> bool:
     day = promotion_day(promotion, today)
-    return promotion.starts_on <= day <= promotion.ends_on
+    return promotion.starts_on <= day <= last_redeem_day(promotion)
+
+
+def redeemable_from(product: RegisteredProduct, promotion: Promotion) -> date:
+    """The first day a claim counts, after the cooling-off window (the purchase day itself without one)."""
+    return product.purchase_date + timedelta(days=promotion.cooling_off_days or 0)
 
 
 def model_eligible(product: RegisteredProduct, promotion: Promotion) -> bool:
@@ -129,8 +142,9 @@ def reasons(product: RegisteredProduct, member_country: str | None, promotion: P
     """Every reason `product` cannot be redeemed for `promotion` today; empty when it can."""
     today = member_day(today, member_country)
     found: list[Reason] = []
+    day = promotion_day(promotion, today)
     if not is_running(promotion, today):
-        found.append(Reason.NOT_RUNNING)
+        found.append(Reason.DEADLINE_PASSED if day > last_redeem_day(promotion) and promotion.redeem_deadline else Reason.NOT_RUNNING)
     if not model_eligible(product, promotion):
         found.append(Reason.MODEL_NOT_ELIGIBLE)
     if not invoice_date_in_window(product, promotion):
@@ -139,6 +153,10 @@ def reasons(product: RegisteredProduct, member_country: str | None, promotion: P
         found.append(Reason.COUNTRY_NOT_ELIGIBLE)
     if not product.invoice_path:
         found.append(Reason.INVOICE_MISSING)
+    if promotion.cooling_off_days and day < redeemable_from(product, promotion):
+        found.append(Reason.COOLING_OFF)
+    if promotion.residence_only and (product.purchase_country or "").upper() != (member_country or "").upper():
+        found.append(Reason.NOT_COUNTRY_OF_RESIDENCE)
     return found
 
 
@@ -151,9 +169,9 @@ async def running_promotions(session: AsyncSession, today: Today) -> list[Promot
         # Every promotion's own day is within a day of the UTC date; narrow in SQL, decide in Python.
         utc_day = today.astimezone(ZoneInfo("UTC")).date()
         lower, upper = date.fromordinal(utc_day.toordinal() - 1), date.fromordinal(utc_day.toordinal() + 1)
-        query = select(Promotion).where(Promotion.starts_on <= upper, Promotion.ends_on >= lower)
+        query = select(Promotion).where(Promotion.starts_on <= upper, func.coalesce(Promotion.redeem_deadline, Promotion.ends_on) >= lower)
     else:
-        query = select(Promotion).where(Promotion.starts_on <= today, Promotion.ends_on >= today)
+        query = select(Promotion).where(Promotion.starts_on <= today, func.coalesce(Promotion.redeem_deadline, Promotion.ends_on) >= today)
     rows = await session.scalars(query.order_by(Promotion.starts_on, Promotion.id))
     return [promotion for promotion in rows if is_running(promotion, today)]
 

@@ -70,6 +70,14 @@ def _yes_no(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
+async def promotion_id(session: AsyncSession, promotion_slug: str) -> int:
+    """The promotion's id; LookupError for an unknown slug."""
+    found = await session.scalar(select(Promotion.id).where(Promotion.slug == promotion_slug.strip().lower()))
+    if found is None:
+        raise LookupError(promotion_slug)
+    return int(found)
+
+
 async def claim_rows(session: AsyncSession, promotion_slug: str | None = None) -> AsyncIterator[dict[str, str]]:
     """The export's rows, claim by claim; every claim when `promotion_slug` is None.
 
@@ -77,10 +85,7 @@ async def claim_rows(session: AsyncSession, promotion_slug: str | None = None) -
     """
     query = select(Claim, Promotion, Member).join(Promotion, Promotion.id == Claim.promotion_id).join(Member, Member.id == Claim.member_id)
     if promotion_slug is not None:
-        promotion = await session.scalar(select(Promotion).where(Promotion.slug == promotion_slug.strip().lower()))
-        if promotion is None:
-            raise LookupError(promotion_slug)
-        query = query.where(Claim.promotion_id == promotion.id)
+        query = query.where(Claim.promotion_id == await promotion_id(session, promotion_slug))
     query = query.options(selectinload(Claim.items)).order_by(Claim.submitted_at, Claim.id)
     rows = (await session.execute(query)).all()
     for start in range(0, len(rows), BATCH):
@@ -123,7 +128,12 @@ async def claim_rows(session: AsyncSession, promotion_slug: str | None = None) -
 
 
 async def write_claims_csv(session: AsyncSession, out: TextIO, promotion_slug: str | None = None) -> int:
-    """Writes the header and one line per claim to `out`; returns the number of claims."""
+    """Writes the header and one line per claim to `out`; returns the number of claims.
+
+    An unknown slug raises LookupError before anything is written.
+    """
+    if promotion_slug is not None:
+        await promotion_id(session, promotion_slug)
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     count = 0

@@ -10,13 +10,21 @@ Two signals per stored photo:
 The hash (pure Pillow, no numpy): decode small (JPEG draft), grey, cut away the uniform
 border around the content (so cropping a margin or some background away changes nothing),
 shrink to 32x32, take the 2-D DCT's 64 lowest frequencies (the 8x8 corner without the DC term,
-plus (8, 0)), and set a bit for each coefficient above their median. About 6 ms per photo.
-Measured on generated invoices: re-encoding (q 30-85) and resizing to 30-70% move it 0-4
-bits, crops of 3-5% (one side, two sides or all round) 0-8, different invoice layouts are
-32+ bits apart. Limitation, by design of any perceptual hash: it sees the layout, not the
-words, so two *different* invoices printed from the same store template with the same number
-of lines can hash within a few bits; the card must show the signal as "looks like", with both
-photos, never as proof (the exact sha256 hit is the strong one).
+plus (8, 0)), and set a bit for each coefficient above their median. ~3 ms for a normalized
+1600 px JPEG (a PNG of that size ~20 ms: no draft decoding).
+
+Measured on generated invoices (tests/test_fingerprints.py), in bits of 64:
+re-encoding at quality 30-85: 0-2; resizing to 30-70%: 0-6; crops of 3-5% that take away
+margin or background (the usual case: a photo or scan of a page): 0-2; invoices of
+different layouts: 30+ apart. Limits, by design of any perceptual hash:
+* a crop that cuts into the content itself shifts what is hashed: on pages filled to their
+  edges, 3% off one or two sides moved the hash 0-16 bits (median ~6): 56% of such copies
+  were within the default max_distance of 6, 86% within 11 (the widest `find_duplicates`
+  supports);
+* it sees the layout, not the words: two *different* invoices printed from the same store
+  template with about the same number of lines can hash within a few bits. The card must
+  show a near hit as "looks like", with both photos, never as proof; the exact sha256 hit
+  is the strong signal.
 
 Lookup with 100,000+ stored hashes (multi-index hashing): the hash is cut into four 16-bit
 bands, each in an indexed column. If two hashes differ in at most d bits, then by pigeonhole
@@ -47,7 +55,7 @@ from storage.models import ImageFingerprint
 
 __all__ = [
     "DuplicateHit", "KINDS", "MAX_SUPPORTED_DISTANCE", "bands", "find_duplicates", "hamming",
-    "perceptual_hash", "record",
+    "perceptual_hash", "record", "to_signed",
 ]
 
 KINDS = ("invoice", "sn_photo")
@@ -220,7 +228,7 @@ async def find_duplicates(
     a second claim for the same product): not a hit. With `registered_product_id=None` (the
     product does not exist yet, e.g. during registration) the member's own photos of any
     product are hits: one invoice for two products is worth a look, not a refusal.
-    Best first: exact hits, then by distance, then the oldest (the original) first.
+    Best first: exact hits, then by distance, then the oldest (the original) first; at most `limit`.
     """
     if not 0 <= max_distance <= MAX_SUPPORTED_DISTANCE:
         raise ValueError(f"max_distance must be within 0..{MAX_SUPPORTED_DISTANCE}")
@@ -232,12 +240,20 @@ async def find_duplicates(
         ImageFingerprint.member_id != member_id,
         ImageFingerprint.registered_product_id.is_distinct_from(registered_product_id),
     )
-    query = select(ImageFingerprint).where(or_(ImageFingerprint.sha256 == sha256, *near), others)
-    hits: list[DuplicateHit] = []
-    for row in (await session.scalars(query)).all():
-        exact = row.sha256 == sha256
-        distance = hamming(row.phash, phash)
+    # Candidates as plain tuples (about a hundred at 100,000 rows); whole rows only for the hits.
+    query = select(ImageFingerprint.id, ImageFingerprint.sha256, ImageFingerprint.phash).where(
+        or_(ImageFingerprint.sha256 == sha256, *near), others
+    )
+    matched: dict[int, tuple[bool, int]] = {}
+    for row_id, row_sha, row_phash in (await session.execute(query)).all():
+        exact = row_sha == sha256
+        distance = hamming(row_phash, phash)
         if exact or distance <= max_distance:
-            hits.append(DuplicateHit(row, exact, distance))
-    hits.sort(key=lambda h: (not h.exact, h.distance, h.fingerprint.created_at, h.fingerprint.id))
-    return hits[:limit]
+            matched[row_id] = (exact, distance)
+    best = sorted(matched, key=lambda i: (not matched[i][0], matched[i][1], i))[:limit]  # ids grow with time
+    if not best:
+        return []
+    rows = (await session.scalars(select(ImageFingerprint).where(ImageFingerprint.id.in_(best)))).all()
+    hits = [DuplicateHit(row, *matched[row.id]) for row in rows]
+    hits.sort(key=lambda h: (not h.exact, h.distance, h.fingerprint.id))
+    return hits

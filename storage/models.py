@@ -205,6 +205,13 @@ class Promotion(Base):
     processing_days_max: Mapped[int] = mapped_column(Integer, default=14)
     code_pattern: Mapped[str] = mapped_column(String(200), default=r"^[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}$")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Rules seen in the field; each is off when unset.
+    cooling_off_days: Mapped[int | None] = mapped_column(Integer)  # a claim counts only N days after purchase
+    household_limit: Mapped[int | None] = mapped_column(Integer)  # prizes per shipping address
+    redeem_deadline: Mapped[date | None] = mapped_column(Date)  # claims accepted until, after the purchase period
+    residence_only: Mapped[bool] = mapped_column(Boolean, default=False)  # bought in the country one lives in
+    while_stock_lasts: Mapped[bool] = mapped_column(Boolean, default=False)  # closes when codes or stock run out
+    prize_stock: Mapped[int | None] = mapped_column(Integer)  # physical prizes available
 
 
 class Claim(Base):

@@ -36,7 +36,8 @@ CURRENCY_SHAPE = re.compile(r"[A-Z]{3}")
 
 _KEYS = {
     "": ("slug", "name", "period", "invoice_dates", "redeem_limit_per_email", "eligible_models", "eligible_countries",
-         "prize", "landing_url", "guide_url", "lucky_draw", "processing_days", "code_pattern", "timezone"),
+         "prize", "landing_url", "guide_url", "lucky_draw", "processing_days", "code_pattern", "timezone", "rules"),
+    "rules": ("cooling_off_days", "household_limit", "redeem_deadline", "residence_only", "while_stock_lasts", "stock"),
     "period": ("start", "end"),
     "invoice_dates": ("start", "end"),
     "prize": ("kind", "amount", "currency", "description"),
@@ -224,6 +225,27 @@ def _lucky_draw(reader: _Reader, values: dict[str, Any], starts_on: date | None)
     values.update(lucky_draw=enabled, draw_prize=prize, draw_date=draw_date)
 
 
+def _rules(reader: _Reader, values: dict[str, Any], ends_on: date | None) -> None:
+    """Optional rules seen in the field; each is off when left out."""
+    deadline = reader.get("rules.redeem_deadline", parse_date, required=False)
+    if deadline and ends_on and deadline < ends_on:
+        reader.fail("rules.redeem_deadline", f"{deadline} is before the promotion period ends ({ends_on})")
+    while_stock_lasts = bool(reader.get("rules.while_stock_lasts", _bool, required=False, default=False))
+    stock = reader.get("rules.stock", _positive_int, required=False)
+    if stock is not None and values.get("prize_kind") != PrizeKind.PHYSICAL:
+        reader.fail("rules.stock", "only a physical prize has a stock (codes are counted from the imported codes)")
+    if while_stock_lasts and values.get("prize_kind") == PrizeKind.PHYSICAL and stock is None:
+        reader.fail("rules.stock", "is missing (while_stock_lasts with a physical prize needs the stock)")
+    values.update(
+        cooling_off_days=reader.get("rules.cooling_off_days", _positive_int, required=False),
+        household_limit=reader.get("rules.household_limit", _positive_int, required=False),
+        redeem_deadline=deadline,
+        residence_only=bool(reader.get("rules.residence_only", _bool, required=False, default=False)),
+        while_stock_lasts=while_stock_lasts,
+        prize_stock=stock,
+    )
+
+
 def _promotion(table: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
     """The validated column values of one `[[promotions]]` table."""
     reader = _Reader(table, where, problems)
@@ -247,6 +269,7 @@ def _promotion(table: dict[str, Any], where: str, problems: list[str]) -> dict[s
     }
     _prize(reader, values)
     _lucky_draw(reader, values, starts_on)
+    _rules(reader, values, ends_on)
     return values
 
 

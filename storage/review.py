@@ -67,7 +67,14 @@ class DecisionRefused(Exception):
     def __init__(self, error: DecisionError, claim: Claim | None = None) -> None:
         super().__init__(error.value)
         self.error = error
-        self.claim = claim  # for ALREADY_DECIDED: who decided, how and when
+        self.claim = claim  # for ALREADY_DECIDED: who decided, how and when (readable after the rollback)
+        self.claim_id = claim.id if claim is not None else None
+
+
+def _already_decided(session: AsyncSession, claim: Claim) -> DecisionRefused:
+    """The refusal, with the claim detached so the caller's rollback does not expire it."""
+    session.expunge(claim)
+    return DecisionRefused(DecisionError.ALREADY_DECIDED, claim)
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ async def _take(session: AsyncSession, claim: Claim, status: ClaimStatus, staff_
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         await session.refresh(claim)
-        raise DecisionRefused(DecisionError.ALREADY_DECIDED, claim)
+        raise _already_decided(session, claim)
     await session.refresh(claim)
 
 
@@ -170,7 +177,7 @@ async def approve(
     """
     claim = await _claim(session, order_id)
     if claim.status != ClaimStatus.REVIEW:
-        raise DecisionRefused(DecisionError.ALREADY_DECIDED, claim)
+        raise _already_decided(session, claim)
     promotion = await session.get(Promotion, claim.promotion_id)
     member = await session.get(Member, claim.member_id)
     assert promotion is not None and member is not None

@@ -52,6 +52,20 @@ async def resolve(session: AsyncSession, ref: str) -> tuple[int, str | None] | N
     return None
 
 
+async def add(session: AsyncSession, user_id: int, username: str | None, admin_id: int, now: datetime, configured: frozenset[int]) -> str:
+    """Makes someone staff: "added", "already" (added before) or "configured" (in the settings)."""
+    if user_id in configured:
+        return "configured"
+    return "added" if await staff.add(session, user_id, username, admin_id, now) else "already"
+
+
+async def remove(session: AsyncSession, user_id: int, admin_id: int, now: datetime, configured: frozenset[int]) -> str:
+    """Removes someone added in the chat: "removed", "not_staff" or "configured" (only the settings can)."""
+    if user_id in configured:
+        return "configured_remove"
+    return "removed" if await staff.remove(session, user_id, admin_id, now) else "not_staff"
+
+
 async def _username_of(session: AsyncSession, user_id: int) -> str | None:
     member = await session.scalar(select(Member).where(Member.telegram_user_id == user_id))
     if member is not None and member.username:

@@ -16,11 +16,23 @@ SERIAL = "BA9H040230046"
 BACKGROUND = (118, 112, 104)  # the product's plastic around the sticker
 
 
+NEW_WRITER = hasattr(zxingcpp, "create_barcode")  # zxing-cpp >= 2.3; 2.2 only has write_barcode
+
+
 def _barcode(content: str, fmt: zxingcpp.BarcodeFormat, scale: int = 2, **options: object) -> Image.Image:
-    code = zxingcpp.create_barcode(content, fmt, **options)
-    bitmap = memoryview(zxingcpp.write_barcode_to_image(code, scale=scale))
+    """The symbol with its quiet zone, `scale` pixels per module, drawn by zxing-cpp itself."""
+    if NEW_WRITER:
+        bitmap = memoryview(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(content, fmt, **options), scale=scale))
+    else:
+        if options:
+            pytest.skip("this zxing-cpp cannot write GS1 symbols")
+        bitmap = memoryview(zxingcpp.write_barcode(fmt, content, width=0, height=0, quiet_zone=-1))
     height, width = bitmap.shape
-    return Image.frombytes("L", (width, height), bytes(bitmap)).convert("RGB")
+    img = Image.frombytes("L", (width, height), bytes(bitmap)).convert("RGB")
+    if not NEW_WRITER:  # the old writer draws one pixel per module and 1-D codes one pixel high
+        tall = 50 if height < 10 else height
+        img = img.resize((width * scale, tall * scale), Image.Resampling.NEAREST)
+    return img
 
 
 def label(serial: str = SERIAL, *, codes: list[Image.Image] | None = None) -> Image.Image:
@@ -109,7 +121,10 @@ def test_dim_low_contrast_photo() -> None:
 
 
 def test_other_symbologies() -> None:
-    for fmt in (zxingcpp.BarcodeFormat.Code39, zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.DataMatrix):
+    formats = [zxingcpp.BarcodeFormat.Code39, zxingcpp.BarcodeFormat.QRCode]
+    if NEW_WRITER:  # zxing-cpp 2.2 writes a rectangular Data Matrix that its own reader misses beside text
+        formats.append(zxingcpp.BarcodeFormat.DataMatrix)
+    for fmt in formats:
         code = _barcode(SERIAL, fmt, scale=4 if fmt != zxingcpp.BarcodeFormat.Code39 else 2)
         assert read_serials(encode(photo(label(codes=[code])))) == [SERIAL], fmt
 
@@ -124,12 +139,13 @@ def test_gs1_label_gives_the_serial_field() -> None:
     assert read_serials(encode(photo(label(codes=[code])))) == [SERIAL]
 
 
-def test_serial_comes_before_the_product_ean() -> None:
-    codes = [
-        _barcode("471234567890", zxingcpp.BarcodeFormat.EAN13, scale=3),
-        _barcode(SERIAL, zxingcpp.BarcodeFormat.Code128),
-    ]
-    assert read_serials(encode(photo(label(codes=codes)))) == [SERIAL, "4712345678900"]
+def test_product_ean_is_not_a_serial() -> None:
+    ean = _barcode("471234567890", zxingcpp.BarcodeFormat.EAN13, scale=3)
+    codes = [ean, _barcode(SERIAL, zxingcpp.BarcodeFormat.Code128)]
+    assert read_serials(encode(photo(label(codes=codes)))) == [SERIAL]
+    only_ean = read_serials(encode(photo(label(codes=[ean]))))
+    assert only_ean == []
+    assert compare(only_ean, SERIAL) is LabelMatch.NO_BARCODE  # not a "mismatch" on the staff card
 
 
 def test_two_serial_codes_are_both_returned_once() -> None:

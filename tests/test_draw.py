@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.emulator import Emulator
+from bot.i18n import Translator
 from storage import draw
 from storage.db import unit_of_work
 from storage.demo import load_demo_data
@@ -95,6 +96,13 @@ def test_seed_hash_is_sha256_of_the_raw_seed() -> None:
     seed = bytes(range(32))
     assert draw.seed_hash(seed) == hashlib.sha256(seed).hexdigest()
     assert len(draw.new_seed()) == 32 and draw.new_seed() != draw.new_seed()
+
+
+def test_every_refusal_has_a_message() -> None:
+    translator = Translator()
+    for error in draw.DrawError:
+        text = translator.t("zh-Hant", f"staff_tools.draw.{error.value}", slug="x", max_winners=100, max_reserves=100, winners=1, reserves=0, seed_sha256="ab")
+        assert "x" in text
 
 
 # ---------------------------------------------------------------- commit, draw, cancel
@@ -202,6 +210,10 @@ async def test_draw_in_the_chat_reaches_staff_and_every_entrant(emulator: Emulat
         group = Person(emulator, ADMIN_ID, "Ada", chat_id=STAFF_CHAT_ID)
         await emulator.user_sends_text(STAFF_ID, "/draw spring-2026 1", chat_id=STAFF_CHAT_ID)
         await group.expect("staff only")  # Sam is staff, not an admin
+        await group.send("/draw autumn 1")
+        await group.expect("There is no promotion autumn")
+        await group.send("/draw spring-2026 confirm")
+        await group.expect("No draw of spring-2026 is committed")
 
         await group.send("/draw spring-2026 1")
         committed = await group.expect("Lucky draw committed", "Entrants right now: 2")

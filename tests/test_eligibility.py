@@ -197,3 +197,23 @@ def test_the_last_day_is_the_customers_calendar_day() -> None:
     open_everywhere = promotion(eligible_countries=["SG", "GB"])
     assert reasons(product(purchase_country="GB"), "GB", open_everywhere, evening) == []
     assert reasons(product(), "SG", open_everywhere, evening) == [Reason.NOT_RUNNING]
+
+
+def test_cooling_off_window_counts_from_the_purchase_date() -> None:
+    rule = promotion(cooling_off_days=14)
+    bought = product(purchase_date=date(2026, 3, 3))
+    assert reasons(bought, "SG", rule, date(2026, 3, 16)) == [Reason.COOLING_OFF]
+    assert reasons(bought, "SG", rule, date(2026, 3, 17)) == []
+
+
+def test_redemption_deadline_extends_beyond_the_period() -> None:
+    rule = promotion(redeem_deadline=date(2026, 6, 30))
+    assert reasons(product(), "SG", rule, date(2026, 6, 30)) == []
+    assert reasons(product(), "SG", rule, date(2026, 7, 1)) == [Reason.DEADLINE_PASSED]
+    assert reasons(product(), "SG", promotion(), date(2026, 6, 1)) == [Reason.NOT_RUNNING]
+
+
+def test_residence_only_needs_the_purchase_in_the_home_country() -> None:
+    rule = promotion(residence_only=True)
+    assert reasons(product(purchase_country="TW"), "SG", rule, date(2026, 3, 10)) == [Reason.NOT_COUNTRY_OF_RESIDENCE]
+    assert reasons(product(purchase_country="SG"), "SG", rule, date(2026, 3, 10)) == []

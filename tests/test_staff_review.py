@@ -30,11 +30,12 @@ CARD_BUTTONS = ["✅ Approve", "❌ Reject…", "👤 Customer history"]
 # ---- fixtures and helpers (test_staff_queue.py uses them too) --------------------------------
 @pytest.fixture
 async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    """The conftest bot without the outbox's pacing (3 s between messages to a group), so a
-    review card is posted at once."""
-    settings = make_settings(emulator, db_url, tmp_path, outbox_group_interval_seconds=0, outbox_chat_interval_seconds=0)
+    """The conftest bot, but: the outbox sends only when the test calls tick() (so what appears
+    in the staff group is deterministic), without its pacing (3 s between messages to a group),
+    and without low-codes warnings (the tests that want them set the threshold)."""
+    settings = make_settings(emulator, db_url, tmp_path, outbox_group_interval_seconds=0, outbox_chat_interval_seconds=0, low_codes_warning=0)
     clock = FakeClock()
-    runtime = BotRuntime(settings, clock=clock, poll_timeout=1)
+    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, outbox_interval=3600)  # the outbox runs on tick() only
     await runtime.start()
     harness = BotHarness(emulator, settings, clock, runtime)
     async with unit_of_work(harness.sessions) as s:
@@ -82,7 +83,7 @@ async def member_id(bot: BotHarness, user_id: int) -> int:
 
 async def submitted(bot: BotHarness, user_id: int, serial: str, *, language: str = "en", username: str | None = None, email: str | None = None) -> str:
     """A customer with one product and a claim submitted through the service (review card queued)."""
-    if username is not None or not await _exists(bot, user_id):
+    if not await _exists(bot, user_id):
         await make_member(bot.sessions, user_id, language=language, email=email)
     mid = await member_id(bot, user_id)
     product = await add_product(bot, mid, serial)
@@ -98,6 +99,14 @@ async def submitted(bot: BotHarness, user_id: int, serial: str, *, language: str
         draft = ClaimDraft(promotion.id, [ItemDraft(product, photo.relative_path, photo.sha256)], True, None, f"test-{user_id}-{serial}")
         result = await claims.submit(s, member, draft, bot.clock.now(), review_chat_id=STAFF_CHAT_ID)
         return result.claim.order_id
+
+
+async def in_chat(bot: BotHarness, user_id: int, name: str, language_code: str = "en") -> Person:
+    """A customer who has written to the bot (Telegram lets a bot message only those)."""
+    person = bot.person(user_id, name, language_code)
+    await person.send("/help")
+    await person.next_reply()
+    return person
 
 
 async def _exists(bot: BotHarness, user_id: int) -> bool:
@@ -250,7 +259,7 @@ async def test_reject_with_a_reason_button_redeem_again_and_approve(bot: BotHarn
 
 async def test_reason_reaches_the_customer_in_their_language_and_back_restores_buttons(bot: BotHarness) -> None:
     order_id = await submitted(bot, 1002, ELIGIBLE[1], language="zh-Hant")
-    bao = bot.person(1002, "Bao", "zh-Hant")
+    bao = await in_chat(bot, 1002, "Bao", "zh-Hant")
     sam = sam_in_group(bot)
     await bot.runtime.tick()
     card = await next_card(sam)
@@ -277,7 +286,7 @@ async def test_canned_reasons_per_language_and_free_text(bot: BotHarness) -> Non
     await sam.expect("Reason", "blurry_invoice", "added")
     await sam.send("/reasons add blurry_invoice en: again")
     await sam.expect("already a reason blurry_invoice")
-    await sam.send("/reasons add Bad Code en: x")
+    await sam.send("/reasons add 9-bad en: x")
     await sam.expect("A code is 2-32 characters")
     await sam.send("/reasons add wrong_shop final en: The store is not a participating reseller.")
     await sam.expect("wrong_shop", "final", "English until you add their text")
@@ -290,21 +299,24 @@ async def test_canned_reasons_per_language_and_free_text(bot: BotHarness) -> Non
     chinese = await submitted(bot, 1002, ELIGIBLE[1], language="zh-Hant")
     english = await submitted(bot, 1001, ELIGIBLE[0])
     free = await submitted(bot, 1003, ELIGIBLE[2])
-    bao, alice, carl = bot.person(1002, "Bao", "zh-Hant"), bot.person(1001, "Alice"), bot.person(1003, "Carl")
+    bao, alice, carl = await in_chat(bot, 1002, "Bao", "zh-Hant"), await in_chat(bot, 1001, "Alice"), await in_chat(bot, 1003, "Carl")
     await bot.runtime.tick()
     card = await next_card(sam)
     await next_card(sam)
     await next_card(sam)
     await sam.press("❌ Reject…", on=card)
     buttons = (await sam.next_reply()).buttons
-    assert "🔁 The invoice photo is blurry; please…" in buttons and "⛔ The store is not a participating reseller." in buttons  # canned reasons are buttons too
+    assert "🔁 The invoice photo is blurry; please…" in buttons and "⛔ The store is not a participating…" in buttons  # canned reasons are buttons too
 
     await sam.send(f"/reject {chinese} blurry_invoice")
-    await sam.expect("sent back for missing information", "blurry")
+    await sam.expect("sent back for missing information", "[blurry_invoice] 發票照片模糊")
+    assert (await sam.next_reply()).message_id == card.message_id  # the card shows the decision
     await sam.send(f"/reject {english.upper()} wrong_shop")
     await sam.expect("not qualified (final)", "participating reseller")
+    await sam.expect("Not qualified by Sam", "[wrong_shop]")
     await sam.send(f"/reject {free} Please   send the whole invoice, not only the top.")
     await sam.expect("missing information", "Please send the whole invoice")
+    await sam.expect("Missing information by Sam", "Reason: Please send the whole invoice")
     await sam.send(f"/reject {free} again")
     await sam.expect("already decided", "Sam (@sam_staff)")
     await bot.runtime.tick()
@@ -353,7 +365,7 @@ async def test_non_staff_are_refused_every_staff_command_and_button(bot: BotHarn
 async def test_two_staff_approve_the_same_claim_at_once(bot: BotHarness) -> None:
     await import_codes(bot, CODES)
     order_id = await submitted(bot, 1001, ELIGIBLE[0])
-    alice = bot.person(1001, "Alice")
+    alice = await in_chat(bot, 1001, "Alice")
     sam, ada = sam_in_group(bot), ada_in_group(bot)
     await bot.runtime.tick()
     card = await next_card(sam)
@@ -393,10 +405,13 @@ async def test_two_staff_approve_the_same_claim_at_once(bot: BotHarness) -> None
 
 
 async def test_codes_run_out_and_the_claim_stays_in_review(bot: BotHarness) -> None:
+    bot.settings.low_codes_warning = 20
     await import_codes(bot, CODES[:1])
     first = await submitted(bot, 1001, ELIGIBLE[0])
     second = await submitted(bot, 1002, ELIGIBLE[1])
     third = await submitted(bot, 1003, ELIGIBLE[2])
+    for user_id, name in ((1001, "Alice"), (1002, "Bob"), (1003, "Carl")):
+        await in_chat(bot, user_id, name)
     sam = sam_in_group(bot)
     await sam.send(f"/approve {first}")
     await sam.expect("approved", CODES[0], "0 left")
@@ -439,7 +454,7 @@ async def test_low_codes_warning_once_when_the_stock_crosses_the_threshold(bot: 
 async def test_reopen_is_for_admins_and_keeps_the_code(bot: BotHarness) -> None:
     await import_codes(bot, CODES)
     order_id = await submitted(bot, 1001, ELIGIBLE[0])
-    alice = bot.person(1001, "Alice")
+    alice = await in_chat(bot, 1001, "Alice")
     sam, ada = sam_in_group(bot), ada_in_group(bot)
     await bot.runtime.tick()
     first = await next_card(sam)

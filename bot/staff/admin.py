@@ -20,7 +20,7 @@ from bot.context import BotContext
 from bot.i18n import Raw, Translator
 from bot.language import language_of
 from bot.staff.access import staff_only
-from storage import staff, staff_admin
+from storage import staff_admin
 from storage.db import unit_of_work
 
 
@@ -67,13 +67,11 @@ async def staff_command(update: Update, context: BotContext) -> None:
         else:
             user_id, username = found
             label = who(translator, language, user_id, username)
-            if user_id in settings.staff_ids:
-                key = "staff_tools.staff.configured" if action == "add" else "staff_tools.staff.configured_remove"
-            elif action == "add":
-                key = "staff_tools.staff.added" if await staff.add(session, user_id, username, user.id, now) else "staff_tools.staff.already"
+            if action == "add":
+                outcome = await staff_admin.add(session, user_id, username, user.id, now, settings.staff_ids)
             else:
-                key = "staff_tools.staff.removed" if await staff.remove(session, user_id, user.id, now) else "staff_tools.staff.not_staff"
-            text = t(language, key, who=label)
+                outcome = await staff_admin.remove(session, user_id, user.id, now, settings.staff_ids)
+            text = t(language, f"staff_tools.staff.{outcome}", who=label)
     await _say(update, context, text)
 
 

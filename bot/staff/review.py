@@ -46,6 +46,7 @@ MAX_TOAST = 200
 MAX_REASON_SHOWN = 300
 MAX_EARLIER = 5
 LABEL_CHARS = 40
+MAX_REASON_BUTTONS = 40  # the rest stay usable with /reject ORDER_ID CODE
 
 
 # ---------------------------------------------------------------- shared rendering helpers
@@ -91,8 +92,20 @@ def status_label(services: Services, status: str) -> str:
 
 
 def shorten(text: str, limit: int) -> str:
+    """One line of at most `limit` characters, cut at a word when one ends in its second half."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
+def reason_text(services: Services, reason: str, code: str | None) -> str:
+    """A decision's reason as staff see it: with its code when it had one (HTML)."""
+    reason = shorten(reason, MAX_REASON_SHOWN)
+    return tr(services, "staff.coded_reason", code=code, reason=reason) if code else tr(services, "staff.plain_reason", reason=reason)
 
 
 def actor_of(user: User) -> review.Actor:
@@ -181,7 +194,7 @@ def _earlier(services: Services, card: Card) -> list[str]:
 def decision_lines(services: Services, info: DecisionInfo) -> list[str]:
     lines = [tr(services, "staff.card.decision", outcome=status_label(services, info.status), who=Raw(who(services, info.by_user_id, info.by_name, info.by_username)), time=moment(services, info.at))]
     if info.reason:
-        lines.append(tr(services, "staff.card.decision_reason", reason=shorten(info.reason, MAX_REASON_SHOWN)))
+        lines.append(tr(services, "staff.card.decision_reason", reason=Raw(reason_text(services, info.reason, info.reason_code))))
     if info.code:
         lines.append(tr(services, "staff.card.decision_code", code=info.code))
     return lines
@@ -194,7 +207,9 @@ def card_text(services: Services, card: Card) -> str:
         tr(services, "staff.card.title", order_id=claim.order_id, attempt=claim.attempt),
         tr(services, "staff.card.promotion", promotion=review.promotion_name(promotion, language(services)), slug=promotion.slug),
         *_customer(services, card),
-        tr(services, "staff.card.submitted", time=moment(services, claim.submitted_at), age=age(services, now - claim.submitted_at)),
+        tr(services, "staff.card.submitted", time=moment(services, claim.submitted_at), age=age(services, now - claim.submitted_at))
+        if card.decision is None
+        else tr(services, "staff.card.submitted_at", time=moment(services, claim.submitted_at)),
     ]
     extra: list[str] = [""]
     if promotion.lucky_draw:
@@ -224,7 +239,7 @@ def card_markup(services: Services, card: Card) -> InlineKeyboardMarkup | None:
 
 def reasons_markup(services: Services, claim_id: int, attempt: int, options: list[review.ReasonOption]) -> InlineKeyboardMarkup:
     rows = []
-    for option in options:
+    for option in options[:MAX_REASON_BUTTONS]:
         text = tr(services, f"reasons.label.{option.code}") if option.builtin else shorten(review.canned_text(option.texts, language(services)), LABEL_CHARS)
         label = tr(services, "staff.button.reason_fixable" if option.fixable else "staff.button.reason_final", label=text)
         rows.append([InlineKeyboardButton(label, callback_data=f"s:x:{claim_id}:{attempt}:{option.code}")])
@@ -325,8 +340,8 @@ async def decide(context: BotContext, user: User, order_id: str, what: str, acti
     except review.DecisionRefused as refused:
         async with unit_of_work(services.sessions) as session:
             await review.record_refusal(session, order_id, user.id, refused.error, what, services.clock.now())
-            info = await review_queries.decision_info(session, refused.claim.id) if refused.claim is not None else None
-        return Outcome(False, _refusal_text(services, refused, order_id, info), refused.claim.id if refused.claim else None)
+            info = await review_queries.decision_info(session, refused.claim_id) if refused.claim_id is not None else None
+        return Outcome(False, _refusal_text(services, refused, order_id, info), refused.claim_id)
     claim = decision.claim
     if claim.status == ClaimStatus.APPROVED:
         if decision.code:
@@ -337,7 +352,7 @@ async def decide(context: BotContext, user: User, order_id: str, what: str, acti
             text = tr(services, "staff.review.approved", order_id=claim.order_id)
     else:
         key = "staff.review.missing_info" if claim.status == ClaimStatus.MISSING_INFO else "staff.review.rejected"
-        text = tr(services, key, order_id=claim.order_id, reason=shorten(claim.reason or "", MAX_REASON_SHOWN))
+        text = tr(services, key, order_id=claim.order_id, reason=Raw(reason_text(services, claim.reason or "", claim.reason_code)))
     return Outcome(True, text, claim.id)
 
 
@@ -462,7 +477,7 @@ async def send_history(context: BotContext, chat_id: int, claim_id: int) -> None
 def claim_line(services: Services, line: review_queries.ClaimLine, *, with_reason: bool = False, with_age: bool = False) -> str:
     """One claim in a list: order ID, date, promotion, product(s), status (and reason or age)."""
     claim = line.claim
-    products = ", ".join(f"{p.catalogue_product.name} {p.serial}" for p in line.products) or "—"
+    products = ", ".join(tr(services, "staff.product", name=p.catalogue_product.name, serial=p.serial) for p in line.products) or "—"
     text = tr(
         services,
         "staff.line",

@@ -1,0 +1,189 @@
+"""The outbox dispatcher, end to end through the emulator: floods, restarts, blocked users, outages.
+
+The bot runs with a 0.2 s per-chat interval (not Telegram's 1 s), so these tests are fast; the
+fake clock stands in for `not_before` (retry_after and backoff), and `runtime.tick()` runs one
+dispatcher pass. Waiting out a 429 still takes real time (the pacer pauses that chat for
+`retry_after` seconds).
+
+The interval is checked where Telegram would check it: on the emulator's `send_log`, i.e. when
+each request *arrived*. The pacer spaces the *starts* of requests, and the emulator shares the
+test's event loop, so an arrival can lag its start by scheduling jitter (tens of ms on a loaded
+machine; 50 ms intervals were flaky); 0.2 s with a 50 % margin still tells paced from unpaced.
+
+Faults are set before messages are queued: the runtime's background loop makes one pass at start
+and may run at any await, and it must meet the same faults as the test's own ticks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.emulator import Emulator
+from storage import outbox
+from storage.db import unit_of_work
+from storage.models import AuditEntry, Member, OutboxMessage, OutboxStatus
+from tests.conftest import STAFF_CHAT_ID, BotHarness
+from tests.harness import Person
+from tests.staff_tools_support import member, open_chat, start_bot
+
+CHAT_INTERVAL = 0.2
+RATE = 100.0
+
+
+@pytest.fixture
+async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    harness = await start_bot(emulator, db_url, tmp_path, outbox_chat_interval_seconds=CHAT_INTERVAL, outbox_rate_per_second=RATE)
+    yield harness
+    await harness.runtime.stop()
+
+
+async def _enqueue(bot: BotHarness, chat_id: int, labels: list[str], **values: object) -> None:
+    async with unit_of_work(bot.sessions) as session:
+        for label in labels:
+            await outbox.enqueue(session, chat_id=chat_id, kind="test", key="status.landing", language="en", values={"url": label, **values}, now=bot.clock.now())
+
+
+async def _rows(bot: BotHarness) -> list[OutboxMessage]:
+    async with unit_of_work(bot.sessions) as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+
+
+async def _unsettled(bot: BotHarness) -> int:
+    async with unit_of_work(bot.sessions) as session:
+        query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        return int(await session.scalar(query) or 0)
+
+
+async def _drain(bot: BotHarness, step: timedelta = timedelta(seconds=2), rounds: int = 20) -> None:
+    """Ticks, moving the fake clock past every retry_after / backoff, until nothing is pending."""
+    for _ in range(rounds):
+        await bot.runtime.tick()
+        if not await _unsettled(bot):
+            return
+        bot.clock.advance(step)
+    raise AssertionError("the outbox did not drain")
+
+
+def _texts(emulator: Emulator, chat_id: int) -> list[str]:
+    return [m["text"].removeprefix("Landing page: ") for m in emulator.messages(chat_id) if m["from"]["is_bot"]]
+
+
+def _attempts(emulator: Emulator, chat_id: int) -> int:
+    return sum(1 for method, params in emulator.calls if method == "sendMessage" and int(params.get("chat_id", 0)) == chat_id)
+
+
+async def test_a_429_storm_delivers_everything_once_in_order_and_paced(bot: BotHarness) -> None:
+    emulator = bot.emulator
+    chats = [601, 602, 603, 604, 605]
+    emulator.fail("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, times=7)
+    expected: dict[int, list[str]] = {}
+    for chat_id in chats:
+        open_chat(emulator, chat_id, f"User{chat_id}")
+        expected[chat_id] = [f"c{chat_id}-m{i}" for i in range(4)]
+        await _enqueue(bot, chat_id, expected[chat_id])
+
+    await bot.runtime.tick()  # each chat's first message meets a 429
+    rows = await _rows(bot)
+    assert {r.status for r in rows} == {OutboxStatus.PENDING} and not emulator.send_log
+    waiting = [r for r in rows if r.attempts == 1]
+    assert len(waiting) == 5 and all(r.not_before == bot.clock.now() + timedelta(seconds=1) for r in waiting)
+    await bot.runtime.tick()  # retry_after has not passed on the clock: nothing is sent
+    assert not emulator.send_log
+
+    await _drain(bot)
+    assert {r.status for r in await _rows(bot)} == {OutboxStatus.SENT}
+    for chat_id in chats:
+        assert _texts(emulator, chat_id) == expected[chat_id]  # each once, in order
+        times = [t for t, method, c in emulator.send_log if c == chat_id and method == "sendMessage"]
+        assert all(later - earlier >= CHAT_INTERVAL * 0.5 for earlier, later in zip(times, times[1:])), times
+    times = sorted(t for t, _, _ in emulator.send_log)
+    assert all(sum(1 for t in times if start <= t < start + 0.1) <= 0.1 * RATE + 2 for start in times)  # overall rate
+
+
+async def test_restart_sends_what_was_queued_and_never_resends(bot: BotHarness) -> None:
+    emulator = bot.emulator
+    for chat_id in (701, 702, 703):
+        open_chat(emulator, chat_id, f"User{chat_id}")
+    emulator.fail("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, times=1, chat_id=702)
+    async with unit_of_work(bot.sessions) as session:  # a crash mid-send left this one SENDING
+        row = await outbox.enqueue(session, chat_id=703, kind="test", key="status.landing", language="en", values={"url": "in-flight"}, now=bot.clock.now())
+        row.status = OutboxStatus.SENDING
+    await _enqueue(bot, 701, ["a0", "a1"])
+    await _enqueue(bot, 702, ["b0", "b1", "b2"])
+    await bot.runtime.tick()
+    assert _texts(emulator, 701) == ["a0", "a1"] and _texts(emulator, 702) == []
+
+    await bot.restart()  # 702's messages are still queued
+    bot.clock.advance(timedelta(seconds=2))
+    await _drain(bot)
+    assert _texts(emulator, 701) == ["a0", "a1"]  # not again
+    assert _texts(emulator, 702) == ["b0", "b1", "b2"]
+    assert _texts(emulator, 703) == [] and _attempts(emulator, 703) == 0
+    rows = {r.payload["values"]["url"]: r for r in await _rows(bot)}
+    assert rows["in-flight"].status == OutboxStatus.FAILED and "interrupted" in (rows["in-flight"].last_error or "")
+    assert all(r.status == OutboxStatus.SENT for label, r in rows.items() if label != "in-flight")
+
+
+async def test_a_blocked_customer_fails_for_good_and_staff_are_told_once(bot: BotHarness) -> None:
+    emulator = bot.emulator
+    open_chat(emulator, 801, "Blocky")
+    async with unit_of_work(bot.sessions) as session:
+        await member(session, 801)
+    emulator.block_bot(801)
+    await _enqueue(bot, 801, ["decision", "reminder"], order_id="z000000001")
+    await _enqueue(bot, 424242, ["nobody"])  # a chat Telegram does not know
+    group = Person(emulator, 9000, "Ada", chat_id=STAFF_CHAT_ID)
+    failed_at = bot.clock.now()
+
+    await _drain(bot)
+    rows = await _rows(bot)
+    to_customer = [r for r in rows if r.chat_id in (801, 424242)]
+    assert [r.status for r in to_customer] == [OutboxStatus.FAILED] * 3
+    assert "blocked by the user" in (to_customer[0].last_error or "") and "not found" in (to_customer[2].last_error or "").lower()
+    async with unit_of_work(bot.sessions) as session:
+        blocked = await session.scalar(select(Member).where(Member.telegram_user_id == 801))
+        assert blocked is not None and blocked.bot_blocked_at == failed_at
+        audit = (await session.scalars(select(AuditEntry).where(AuditEntry.action == "delivery.undeliverable"))).all()
+        assert sorted(a.subject or "" for a in audit) == ["424242", "801", "801"]
+    notices = [await group.next_reply(), await group.next_reply()]
+    texts = sorted(n.text for n in notices)
+    assert "A customer cannot be reached" in texts[0] and "z000000001" in "".join(texts) and "User801" in "".join(texts)
+    assert any("424242" in t for t in texts)
+
+    for _ in range(3):  # never retried
+        bot.clock.advance(timedelta(minutes=10))
+        await bot.runtime.tick()
+    assert _attempts(emulator, 801) == 2 and _attempts(emulator, 424242) == 1
+    assert len([m for m in emulator.messages(STAFF_CHAT_ID) if m["from"]["is_bot"]]) == 2  # told once per customer
+
+
+async def test_a_network_error_is_retried_with_growing_backoff(bot: BotHarness) -> None:
+    emulator = bot.emulator
+    open_chat(emulator, 901, "Netty")
+    emulator.fail("sendMessage", error_code=502, description="Bad Gateway", times=2, chat_id=901)
+    start = bot.clock.now()
+    await _enqueue(bot, 901, ["first", "second"])
+
+    await bot.runtime.tick()
+    [first, second] = await _rows(bot)
+    assert (first.status, first.attempts, first.not_before) == (OutboxStatus.PENDING, 1, start + timedelta(seconds=2))
+    assert second.status == OutboxStatus.PENDING and second.attempts == 0  # waits behind the first
+    bot.clock.advance(timedelta(seconds=1))
+    await bot.runtime.tick()
+    assert _attempts(emulator, 901) == 1  # backoff not over
+    bot.clock.advance(timedelta(seconds=1))
+    await bot.runtime.tick()  # second failure: the wait doubles
+    [first, _] = await _rows(bot)
+    assert (first.attempts, first.not_before) == (2, bot.clock.now() + timedelta(seconds=4))
+    bot.clock.advance(timedelta(seconds=3))
+    await bot.runtime.tick()
+    assert _attempts(emulator, 901) == 2
+    bot.clock.advance(timedelta(seconds=1))
+    await bot.runtime.tick()
+    assert _texts(emulator, 901) == ["first", "second"]
+    assert [r.status for r in await _rows(bot)] == [OutboxStatus.SENT, OutboxStatus.SENT]
