@@ -6,14 +6,17 @@ category → serial (catalogue look-up, confirm) → CHK → region → store �
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import enum
+import re
 from datetime import date, datetime, timedelta
 
 from babel.dates import format_date
 from telegram import InlineKeyboardMarkup
 
 from bot.assets import asset_path, serial_asset
+from bot.barcodes import read_serials
 from bot.countries import COMMON_COUNTRIES, country_name, search_countries
 from bot.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
@@ -41,6 +44,7 @@ class S(enum.StrEnum):
     DATE = "date"
     CHANNEL = "channel"
     INVOICE = "invoice"
+    INVOICE_NUMBER = "invoice_number"
     SUMMARY = "summary"
 
 
@@ -106,10 +110,26 @@ async def ask_serial(turn: Turn) -> None:
 
 
 async def on_serial(turn: Turn) -> None:
-    """Looks the serial up in the catalogue and asks the customer to confirm the product."""
+    """Looks the typed serial up in the catalogue and asks the customer to confirm the product."""
+    await _take_serial(turn, (turn.text or "").strip())
+
+
+async def on_serial_photo(turn: Turn) -> None:
+    """Reads the serial from a photo of the label's barcode; the customer still confirms it."""
+    data = await received_image(turn)
+    if data is None:
+        return
+    for serial in await asyncio.to_thread(read_serials, data):
+        if await catalogue.find_serial(turn.session, serial) is not None:
+            turn.say("register.label_read", serial=serial)
+            await _take_serial(turn, serial)
+            return
+    turn.say("register.label_unreadable", markup=turn.keyboard([]))
+
+
+async def _take_serial(turn: Turn, raw: str) -> None:
     member = turn.member
     assert member is not None
-    raw = (turn.text or "").strip()
     match = await catalogue.find_serial(turn.session, raw) if 4 <= len(raw) <= 60 else None
     if match is None:
         turn.say("register.serial_unknown", serial=raw[:60], markup=turn.keyboard([]))
@@ -359,12 +379,28 @@ async def on_invoice(turn: Turn) -> None:
     except ImageRejected as rejected:
         turn.say(f"images.{rejected.problem.value}")
         return
-    await turn.move(FLOW, S.SUMMARY, invoice_path=stored.relative_path, invoice_sha256=stored.sha256, editing=False)
-    await ask_summary(turn)
+    await _after_answer(turn, S.INVOICE_NUMBER if not turn.data.get("invoice_number") else S.SUMMARY, invoice_path=stored.relative_path, invoice_sha256=stored.sha256)
+
+
+# ---- 8b. invoice number -------------------------------------------------------------------
+INVOICE_NUMBER_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./_#-]{1,63}")
+
+
+async def ask_invoice_number(turn: Turn) -> None:
+    """The invoice number as printed: one invoice can back one claim, whoever types it."""
+    turn.say("register.ask_invoice_number", markup=turn.keyboard([]))
+
+
+async def on_invoice_number(turn: Turn) -> None:
+    number = " ".join((turn.text or "").split())
+    if not INVOICE_NUMBER_SHAPE.fullmatch(number):
+        turn.say("register.invoice_number_invalid")
+        return
+    await _after_answer(turn, S.SUMMARY, invoice_number=number.upper())
 
 
 # ---- 9. summary ---------------------------------------------------------------------------
-SUMMARY_EDITS = (("store", S.REGION), ("date", S.DATE), ("channel", S.CHANNEL), ("invoice", S.INVOICE))
+SUMMARY_EDITS = (("store", S.REGION), ("date", S.DATE), ("channel", S.CHANNEL), ("invoice", S.INVOICE), ("invoice_number", S.INVOICE_NUMBER))
 
 
 async def ask_summary(turn: Turn) -> None:
@@ -384,8 +420,9 @@ async def ask_summary(turn: Turn) -> None:
         store=data["store"],
         date=_date(turn, date.fromisoformat(data["purchase_date"])),
         channel=turn.t(f"channels.{data['channel']}"),
+        invoice_number=data.get("invoice_number", "—"),
         photo=photo,
-        markup=turn.keyboard([[(turn.t("buttons.confirm"), "confirm")], edits[:2], edits[2:]], back=False),
+        markup=turn.keyboard([[(turn.t("buttons.confirm"), "confirm")], edits[:2], edits[2:4], edits[4:]], back=False),
     )
 
 
@@ -414,6 +451,7 @@ async def on_summary(turn: Turn, action: str) -> None:
         channel=data["channel"],
         invoice_path=data.get("invoice_path", ""),
         invoice_sha256=data.get("invoice_sha256", ""),
+        invoice_number=data.get("invoice_number"),
     )
     try:
         saved = await registration.complete(turn.session, member.id, draft, turn.now, latest_calendar_date(turn.now))
@@ -429,7 +467,7 @@ async def on_summary(turn: Turn, action: str) -> None:
 
 STEPS: dict[S, Step] = {
     S.CATEGORY: Step(ask_category, on_action=on_category),
-    S.SERIAL: Step(ask_serial, on_text=on_serial, expects="text"),
+    S.SERIAL: Step(ask_serial, on_text=on_serial, on_photo=on_serial_photo, expects="text"),
     S.CONFIRM_PRODUCT: Step(ask_confirm_product, on_action=on_confirm_product),
     S.CHK: Step(ask_chk, on_text=on_chk, expects="text"),
     S.REGION: Step(ask_region, on_text=on_region_text, on_action=on_region_action),
@@ -437,6 +475,7 @@ STEPS: dict[S, Step] = {
     S.DATE: Step(ask_date, on_text=on_date_text, on_action=on_date_action),
     S.CHANNEL: Step(ask_channel, on_action=on_channel),
     S.INVOICE: Step(ask_invoice, on_photo=on_invoice, expects="photo"),
+    S.INVOICE_NUMBER: Step(ask_invoice_number, on_text=on_invoice_number, expects="text"),
     S.SUMMARY: Step(ask_summary, on_action=on_summary),
 }
 

@@ -57,7 +57,9 @@ async def test_full_registration(bot: BotHarness) -> None:
     alice = await customer(bot, 1001, "Alice")
     await _to_invoice(alice)
     await alice.send_photo(invoice_jpeg())
-    summary = await alice.expect("Please check your registration", "PRO MP241", SERIAL, "Courts", "Online retailer", "Singapore")
+    await alice.expect("invoice number")
+    await alice.send("inv-2026-0042")
+    summary = await alice.expect("Please check your registration", "INV-2026-0042", "PRO MP241", SERIAL, "Courts", "Online retailer", "Singapore")
     assert summary.has_photo
     await alice.press("✅ Confirm")
     await alice.expect("is registered", SERIAL)
@@ -65,6 +67,7 @@ async def test_full_registration(bot: BotHarness) -> None:
         product = await s.scalar(select(RegisteredProduct).where(RegisteredProduct.serial == SERIAL))
         assert product is not None
         assert (product.store_name, product.channel, product.purchase_country, str(product.purchase_date)) == ("Courts", "online", "SG", "2026-03-03")
+        assert product.invoice_number == "INV-2026-0042"
         assert product.invoice_path and bot.runtime.services.media.path(product.invoice_path).exists()  # type: ignore[union-attr]
         assert await s.get(ConversationState, 1001) is None
 
@@ -115,6 +118,8 @@ async def test_serial_of_another_account_is_refused_and_logged(bot: BotHarness) 
     alice = await customer(bot, 1001, "Alice")
     await _to_invoice(alice)
     await alice.send_photo(invoice_jpeg())
+    await alice.expect("invoice number")
+    await alice.send("INV-1")
     await alice.expect("Please check")
     await alice.press("✅ Confirm")
     await alice.expect("is registered")
@@ -220,6 +225,8 @@ async def test_edit_from_summary(bot: BotHarness) -> None:
     alice = await customer(bot, 1001, "Alice")
     await _to_invoice(alice)
     await alice.send_photo(invoice_jpeg())
+    await alice.expect("invoice number")
+    await alice.send("INV-1")
     await alice.expect("Please check")
     await alice.press("✏️ Channel")
     await alice.expect("where did you purchase")
@@ -286,9 +293,34 @@ async def test_new_user_registers_a_product_from_scratch(bot: BotHarness) -> Non
     await carol.press("Retail store")
     await carol.expect("invoice")
     await carol.send_document(invoice_jpeg(), "invoice.jpg", "image/jpeg")
+    await carol.expect("invoice number")
+    await carol.send("F-77812")
     await carol.expect("Please check", "Funan Digital Mall")
     await carol.press("✅ Confirm")
     await carol.expect("is registered")
     async with unit_of_work(bot.sessions) as s:
         product = await s.scalar(select(RegisteredProduct).where(RegisteredProduct.serial == SERIAL))
         assert product is not None and product.store_name == "Funan Digital Mall" and product.channel == "retail"
+
+
+async def test_serial_read_from_a_label_photo(bot: BotHarness) -> None:
+    """A photo of the S/N sticker instead of typing: the barcode fills in the serial, the customer confirms."""
+    from tests.test_barcodes import encode, label, photo, turned
+
+    alice = await customer(bot, 1001, "Alice")
+    await _to_serial(alice)
+    await alice.send_photo(encode(turned(photo(label(SERIAL)), 90), "JPEG", quality=90))
+    await alice.expect("I read", SERIAL)
+    await alice.expect("Is this your product", "PRO MP241")
+    await alice.press("✅ Yes, that's mine")
+    await alice.expect("CHK")
+
+
+async def test_label_photo_without_barcode_asks_to_type(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await _to_serial(alice)
+    await alice.send_photo(invoice_jpeg())
+    await alice.expect("couldn't read a serial number")
+    async with unit_of_work(bot.sessions) as s:
+        state = await s.get(ConversationState, 1001)
+        assert state is not None and state.step == "serial"
