@@ -48,12 +48,14 @@ class Settings(BaseSettings):
     webhook_public_url: str | None = None
     webhook_secret: SecretStr | None = None
     reminder_delay_hours: float = Field(default=24.0, gt=0)
+    digest_hour_utc: int = Field(default=8, ge=0, le=23)
     low_codes_warning: int = Field(default=20, ge=0)
     outbox_rate_per_second: float = Field(default=25.0, gt=0)
     outbox_chat_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_group_interval_seconds: float = Field(default=3.0, ge=0)
     chk_secret: SecretStr | None = None
     privacy_policy_url: str = "https://example.com/privacy"
+    photo_retention_days: int = Field(default=365, ge=0)  # photos of decided claims; 0 keeps them forever
     log_level: str = "INFO"
 
     @field_validator("staff_user_ids", "admin_user_ids", mode="before")

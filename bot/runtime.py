@@ -19,7 +19,9 @@ from bot.config import Settings
 from bot.i18n import Translator
 from bot.media import MediaStore
 from bot.outbox import OutboxDispatcher
+from bot.followups import run_followups
 from bot.reminders import send_due_reminders
+from bot.retention import run_retention as retain_photos
 from bot.services import Services
 from bot.staff import register_outbox
 from bot.webhook import webhook_app
@@ -42,6 +44,8 @@ class BotRuntime:
     application: BotApplication | None = None
     outbox_interval: float = 1.0
     reminder_interval: float = 60.0
+    retention_interval: float = 24 * 3600.0  # photo retention (bot/retention.py): once a day
+    timed_jobs: bool = True  # reminders, follow-ups: tests turn them off and call tick() with a fake clock
     _site_runner: web.AppRunner | None = None
     _dispatcher: OutboxDispatcher | None = None
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
@@ -78,15 +82,27 @@ class BotRuntime:
         self._dispatcher = OutboxDispatcher(self.services, application.bot)
         register_outbox(self._dispatcher)
         await self._dispatcher.recover()
-        self._workers = [
-            asyncio.create_task(self._every(self.outbox_interval, self._dispatcher.drain_once), name="outbox"),
-            asyncio.create_task(self._every(self.reminder_interval, self._remind), name="reminders"),
-        ]
+        self._workers = [asyncio.create_task(self._every(self.outbox_interval, self._dispatcher.drain_once), name="outbox")]
+        if self.timed_jobs:
+            self._workers += [
+                asyncio.create_task(self._every(self.reminder_interval, self._remind), name="reminders"),
+                asyncio.create_task(self._every(self.reminder_interval, self._follow_up), name="followups"),
+            asyncio.create_task(self._every(self.retention_interval, self.run_retention), name="retention"),
+            ]
         log.info("bot @%s is running (%s)", application.bot.username, mode)
 
     async def _remind(self) -> int:
         assert self.services is not None
         return await send_due_reminders(self.services)
+
+    async def _follow_up(self) -> int:
+        assert self.services is not None
+        return await run_followups(self.services)
+
+    async def run_retention(self) -> int:
+        """Deletes the photos of claims decided longer ago than PHOTO_RETENTION_DAYS."""
+        assert self.services is not None
+        return await retain_photos(self.services)
 
     @staticmethod
     async def _every(seconds: float, job: Callable[[], Awaitable[int]]) -> None:
@@ -102,6 +118,8 @@ class BotRuntime:
         """Runs the background jobs once now (tests call this after moving the fake clock)."""
         assert self._dispatcher is not None
         await self._remind()
+        await self._follow_up()
+        await self.run_retention()
         await self._dispatcher.drain_once()
 
     async def _start_webhook(self, application: BotApplication) -> None:

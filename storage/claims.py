@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from storage import audit, eligibility, outbox
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
-from storage.workdays import add_working_days
+from storage.workdays import working_days_after
 
 ORDER_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i: read aloud or typed without doubt
 ORDER_LENGTH = 10
@@ -84,9 +84,14 @@ def new_order_id() -> str:
     return "".join(secrets.choice(ORDER_ALPHABET) for _ in range(ORDER_LENGTH))
 
 
+def promotion_country(promotion: Promotion) -> str | None:
+    """Whose public holidays count for the promise: the promotion's first eligible country."""
+    return str(promotion.eligible_countries[0]) if promotion.eligible_countries else None
+
+
 def expected_decision(submitted: datetime, promotion: Promotion) -> date:
     """The promised answer date: the upper end of the processing time, in working days."""
-    return add_working_days(submitted.date(), promotion.processing_days_max)
+    return working_days_after(submitted.date(), promotion.processing_days_max, promotion_country(promotion))
 
 
 async def _lock_email(session: AsyncSession, promotion_id: int, email: str) -> None:

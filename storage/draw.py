@@ -29,7 +29,11 @@ which lists them all, fits one Telegram message. `verify(row)` re-checks a store
   again).
 
 Each approved, opted-in claim is one entry: the guide asks the lucky-draw question per
-redemption, so a member who redeemed two products has two chances (and may win twice).
+redemption, so a member with two such claims has two chances (and may win twice).
+
+The seed waits in `Draw.seed` until the draw: the chat never shows it before, but whoever can
+read the database can. The commitment guards against changing the seed afterwards, not against
+the database's operators.
 
 **The algorithm** (`replay`), plain enough to re-implement in any language:
 

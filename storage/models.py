@@ -236,6 +236,8 @@ class Claim(Base):
     reason_code: Mapped[str | None] = mapped_column(String(48))  # a canned reason, shown in the customer's language
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    halfway_notified_at: Mapped[datetime | None]  # the customer was told it is being looked at
+    overdue_posted_at: Mapped[datetime | None]  # staff were shown it again after its promised date
 
     items: Mapped[list[ClaimItem]] = relationship(back_populates="claim", cascade="all, delete-orphan")
 
@@ -248,6 +250,7 @@ class ClaimItem(Base):
     registered_product_id: Mapped[int] = mapped_column(ForeignKey("registered_products.id"))
     sn_photo_path: Mapped[str | None] = mapped_column(String(200))
     sn_photo_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    label_serials: Mapped[list[Any] | None] = mapped_column(JSON)  # read from the S/N photo's barcode
 
     claim: Mapped[Claim] = relationship(back_populates="items")
 

@@ -92,6 +92,10 @@ def make_settings(emulator: Emulator, db_url: str, tmp_path: Path, **overrides: 
         "admin_user_ids": [ADMIN_ID],
         "staff_chat_id": STAFF_CHAT_ID,
         "chk_secret": DEMO_CHK_SECRET,
+        # Telegram's pacing (1/s per chat, 20/min per group) is tested in test_outbox.py;
+        # elsewhere it would only make the suite wait.
+        "outbox_chat_interval_seconds": 0.0,
+        "outbox_group_interval_seconds": 0.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -120,7 +124,7 @@ class BotHarness:
     async def restart(self) -> None:
         """Stops the bot process and starts a new one on the same database, as after a crash."""
         await self.runtime.stop()
-        self.runtime = BotRuntime(self.settings, clock=self.clock, poll_timeout=1)
+        self.runtime = BotRuntime(self.settings, clock=self.clock, poll_timeout=1, timed_jobs=False)
         await self.runtime.start()
 
 
@@ -129,7 +133,7 @@ async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[
     """The real bot, polling the emulator over loopback HTTP, with demo data loaded."""
     settings = make_settings(emulator, db_url, tmp_path)
     clock = FakeClock()
-    runtime = BotRuntime(settings, clock=clock, poll_timeout=1)
+    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, timed_jobs=False)
     await runtime.start()
     harness = BotHarness(emulator, settings, clock, runtime)
     async with unit_of_work(harness.sessions) as s:

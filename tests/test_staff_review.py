@@ -32,8 +32,9 @@ CARD_BUTTONS = ["✅ Approve", "❌ Reject…", "👤 Customer history"]
 async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
     """The conftest bot, but: the outbox sends only when the test calls tick() (so what appears
     in the staff group is deterministic), without its pacing (3 s between messages to a group),
-    and without low-codes warnings (the tests that want them set the threshold)."""
-    settings = make_settings(emulator, db_url, tmp_path, outbox_group_interval_seconds=0, outbox_chat_interval_seconds=0, low_codes_warning=0)
+    without low-codes warnings (the tests that want them set the threshold), and with the staff's
+    daily digest due only late in the day (the clock stands at 09:00)."""
+    settings = make_settings(emulator, db_url, tmp_path, outbox_group_interval_seconds=0, outbox_chat_interval_seconds=0, low_codes_warning=0, digest_hour_utc=23)
     clock = FakeClock()
     runtime = BotRuntime(settings, clock=clock, poll_timeout=1, outbox_interval=3600)  # the outbox runs on tick() only
     await runtime.start()
