@@ -1,23 +1,26 @@
 """Receiving a customer's image: a Telegram photo or an image sent as a file.
 
-Shared by every step that asks for a photo (invoice, S/N label, re-uploads). The caller stores the
-bytes with `turn.services.media.save`, which does the full validation (size, decompression bombs,
-format, dimensions) and says why with `ImageRejected`; this module only does what must happen
-before or instead of that: the download limit and refusing documents that are not images.
+Shared by every step that asks for a photo (invoice, S/N label, re-uploads). `store_image` is what
+steps call: the download limit and refusing documents that are not images happen here, then
+`media.save` does the full validation (size, decompression bombs, format, dimensions) and the
+normalization, and the perceptual hash is taken for the duplicate-photo check.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import warnings
+from dataclasses import dataclass
 
 from PIL import Image
 from telegram import Document, PhotoSize
 from telegram.error import BadRequest
 
-from bot.media import ImageProblem, ImageRules
+from bot.media import ImageProblem, ImageRejected, ImageRules
 from conversations.turn import Turn
+from storage.fingerprints import perceptual_hash
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +85,31 @@ async def received_image(turn: Turn) -> bytes | None:
             turn.say(f"images.{problem.value}")
             return None
     return data
+
+
+@dataclass(frozen=True)
+class SavedPhoto:
+    """A customer photo as stored: normalized file, exact hash, perceptual hash."""
+
+    path: str
+    sha256: str
+    phash: int | None
+
+
+async def store_image(turn: Turn) -> SavedPhoto | None:
+    """Receives, checks, normalizes and stores the image of this message, with its fingerprints.
+
+    None after queuing the reason it was refused. Decoding runs in a thread: photos are big."""
+    data = await received_image(turn)
+    if data is None:
+        return None
+    try:
+        stored = await asyncio.to_thread(turn.services.media.save, data)
+    except ImageRejected as rejected:
+        turn.say(f"images.{rejected.problem.value}")
+        return None
+    try:
+        phash: int | None = await asyncio.to_thread(perceptual_hash, turn.services.media.read(stored.relative_path))
+    except ValueError:
+        phash = None
+    return SavedPhoto(stored.relative_path, stored.sha256, phash)

@@ -20,7 +20,7 @@ from bot.countries import country_name
 from bot.i18n import Raw
 from bot.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
-from conversations.photos import received_image
+from conversations.photos import store_image
 from conversations.profile import require_profile
 from conversations.replies import main_menu
 from conversations.router import GlobalAction, Router
@@ -212,21 +212,17 @@ async def on_invoice(turn: Turn) -> None:
     product = await _pending_product(turn)
     if product is None:
         return
-    data = await received_image(turn)
-    if data is None:
-        return
-    try:
-        stored = await asyncio.to_thread(turn.services.media.save, data)
-    except ImageRejected as rejected:
-        turn.say(f"images.{rejected.problem.value}")
+    stored = await store_image(turn)
+    if stored is None:
         return
     assert turn.member is not None
     await products.replace_invoice(
         turn.session,
         member_id=turn.member.id,
         product_id=product.id,
-        invoice_path=stored.relative_path,
+        invoice_path=stored.path,
         invoice_sha256=stored.sha256,
+        invoice_phash=stored.phash,
         now=turn.now,
         actor_user_id=turn.user_id,
     )

@@ -7,16 +7,18 @@ next missing piece each time, so Edit simply removes a piece and asks again.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import secrets
 from datetime import date
 
 from bot.assets import asset_path
 from bot.countries import country_name
-from bot.media import ImageRejected, thumbnail
+from bot.barcodes import read_serials
+from bot.media import thumbnail
 from conversations.faq import explain_reason, promotion_name
 from conversations.flow import Flow, Step
-from conversations.photos import received_image
+from conversations.photos import store_image
 from conversations.products import format_day, product_label
 from conversations.replies import main_menu
 from conversations.router import Router
@@ -77,17 +79,14 @@ async def _ask_next(turn: Turn) -> None:
     await STEPS[step].prompt(turn)
 
 
-async def _store_photo(turn: Turn) -> tuple[str, str] | None:
-    """Receives, checks and stores an image; None after telling the user what was wrong."""
-    data = await received_image(turn)
-    if data is None:
+async def _store_photo(turn: Turn, *, read_label: bool) -> list[object] | None:
+    """Stores an image as [path, sha256, phash, serials read from its barcode]; None after
+    telling the user what was wrong. The serials are compared with the product on the staff card."""
+    stored = await store_image(turn)
+    if stored is None:
         return None
-    try:
-        stored = turn.services.media.save(data)
-    except ImageRejected as rejected:
-        turn.say(f"images.{rejected.problem.value}")
-        return None
-    return stored.relative_path, stored.sha256
+    labels = await asyncio.to_thread(read_serials, turn.services.media.read(stored.path)) if read_label else []
+    return [stored.path, stored.sha256, stored.phash, labels]
 
 
 # ---- entry --------------------------------------------------------------------------------
@@ -233,11 +232,11 @@ async def ask_sn_photo(turn: Turn) -> None:
 
 
 async def on_sn_photo(turn: Turn) -> None:
-    stored = await _store_photo(turn)
+    stored = await _store_photo(turn, read_label=True)
     if stored is None:
         return
     photos = dict(turn.data.get("photos", {}))
-    photos[str(turn.data["photo_for"])] = list(stored)
+    photos[str(turn.data["photo_for"])] = stored
     await turn.move(FLOW, S.SN_PHOTO, photos=photos)
     await _ask_next(turn)
 
@@ -367,11 +366,11 @@ async def ask_again_photo(turn: Turn) -> None:
 
 
 async def on_again_photo(turn: Turn) -> None:
-    stored = await _store_photo(turn)
+    bucket = "invoices" if turn.data.get("photo_kind") == "inv" else "photos"
+    stored = await _store_photo(turn, read_label=bucket == "photos")
     if stored is None:
         return
-    bucket = "invoices" if turn.data.get("photo_kind") == "inv" else "photos"
-    updated = dict(turn.data.get(bucket, {})) | {str(turn.data["photo_for"]): list(stored)}
+    updated = dict(turn.data.get(bucket, {})) | {str(turn.data["photo_for"]): stored}
     await turn.move(FLOW, S.AGAIN_MENU, **{bucket: updated})
     await ask_again_menu(turn)
 
@@ -451,7 +450,7 @@ async def _submit(turn: Turn) -> None:
     data = turn.data
     draft = claims.ClaimDraft(
         promotion_id=data["promotion_id"],
-        items=[claims.ItemDraft(pid, *data["photos"][str(pid)]) for pid in data["selected"]],
+        items=[claims.ItemDraft(pid, *data["photos"][str(pid)]) for pid in data["selected"]],  # path, sha, phash, labels
         lucky_draw_opt_in=data.get("lucky"),
         shipping_address=data.get("address") if data.get("address_ok") else None,
         idempotency_key=f"{member.id}:{data['nonce']}",
@@ -472,9 +471,9 @@ async def _resubmit(turn: Turn) -> None:
     member = turn.member
     assert member is not None
     data = turn.data
-    for pid, (path, sha) in data.get("invoices", {}).items():
-        await products.replace_invoice(turn.session, member_id=member.id, product_id=int(pid), invoice_path=path, invoice_sha256=sha, now=turn.now, actor_user_id=member.telegram_user_id)
-    photos = {int(pid): (path, sha) for pid, (path, sha) in data.get("photos", {}).items()}
+    for pid, (path, sha, phash, _) in data.get("invoices", {}).items():
+        await products.replace_invoice(turn.session, member_id=member.id, product_id=int(pid), invoice_path=path, invoice_sha256=sha, invoice_phash=phash, now=turn.now, actor_user_id=member.telegram_user_id)
+    photos = {int(pid): claims.ItemDraft(int(pid), *photo) for pid, photo in data.get("photos", {}).items()}
     try:
         claim = await claims.resubmit(turn.session, member, data["again_order"], photos, data.get("lucky"), turn.now, turn.services.settings.staff_chat_id)
     except claims.ClaimRefused:

@@ -18,9 +18,9 @@ from telegram import InlineKeyboardMarkup
 from bot.assets import asset_path, serial_asset
 from bot.barcodes import read_serials
 from bot.countries import COMMON_COUNTRIES, country_name, search_countries
-from bot.media import ImageRejected, thumbnail
+from bot.media import thumbnail
 from conversations.flow import Flow, Step
-from conversations.photos import received_image
+from conversations.photos import received_image, store_image
 from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
@@ -371,15 +371,10 @@ async def ask_invoice(turn: Turn) -> None:
 
 async def on_invoice(turn: Turn) -> None:
     """Stores the invoice normalized (orientation, ≤1600 px, no metadata) and shows the summary."""
-    data = await received_image(turn)
-    if data is None:
+    stored = await store_image(turn)
+    if stored is None:
         return
-    try:
-        stored = turn.services.media.save(data)
-    except ImageRejected as rejected:
-        turn.say(f"images.{rejected.problem.value}")
-        return
-    await _after_answer(turn, S.INVOICE_NUMBER if not turn.data.get("invoice_number") else S.SUMMARY, invoice_path=stored.relative_path, invoice_sha256=stored.sha256)
+    await _after_answer(turn, S.INVOICE_NUMBER if not turn.data.get("invoice_number") else S.SUMMARY, invoice_path=stored.path, invoice_sha256=stored.sha256, invoice_phash=stored.phash)
 
 
 # ---- 8b. invoice number -------------------------------------------------------------------
@@ -452,6 +447,7 @@ async def on_summary(turn: Turn, action: str) -> None:
         invoice_path=data.get("invoice_path", ""),
         invoice_sha256=data.get("invoice_sha256", ""),
         invoice_number=data.get("invoice_number"),
+        invoice_phash=data.get("invoice_phash"),
     )
     try:
         saved = await registration.complete(turn.session, member.id, draft, turn.now, latest_calendar_date(turn.now))

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import audit, eligibility, outbox
+from storage import audit, eligibility, fingerprints, outbox
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
 from storage.workdays import working_days_after
 
@@ -52,6 +52,8 @@ class ItemDraft:
     registered_product_id: int
     sn_photo_path: str
     sn_photo_sha256: str
+    sn_photo_phash: int | None = None
+    label_serials: list[str] | None = None  # read from the photo's barcode, for the staff card
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
         attempt=1,
         idempotency_key=draft.idempotency_key,
         submitted_at=now,
-        items=[ClaimItem(registered_product_id=i.registered_product_id, sn_photo_path=i.sn_photo_path, sn_photo_sha256=i.sn_photo_sha256) for i in draft.items],
+        items=[ClaimItem(registered_product_id=i.registered_product_id, sn_photo_path=i.sn_photo_path, sn_photo_sha256=i.sn_photo_sha256, label_serials=i.label_serials) for i in draft.items],
     )
     for _ in range(5):
         try:
@@ -219,6 +221,7 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
         except IntegrityError:
             claim.order_id = new_order_id()  # an order-id collision: astronomically rare, retried
     session.add(ClaimEvent(claim_id=claim.id, at=now, kind="submitted", actor_user_id=member.telegram_user_id, details={"items": [i.registered_product_id for i in draft.items]}))
+    await _fingerprint(session, member.id, claim.id, draft.items, now)
     await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="claim.submitted", subject=claim.order_id, details={"promotion": promotion.slug})
     await queue_review_card(session, claim, review_chat_id, now)
     return Submitted(claim, True, expected_decision(now, promotion))
@@ -243,18 +246,26 @@ async def claim_of_member(session: AsyncSession, member_id: int, order_id: str) 
     return await session.scalar(select(Claim).where(Claim.member_id == member_id, Claim.order_id == order_id).options(selectinload(Claim.items)))
 
 
-async def resubmit(session: AsyncSession, member: Member, order_id: str, photos: dict[int, tuple[str, str]], lucky_draw_opt_in: bool | None, now: datetime, review_chat_id: int | None = None) -> Claim:
+async def _fingerprint(session: AsyncSession, member_id: int, claim_id: int, items: list[ItemDraft], now: datetime) -> None:
+    """Remembers the S/N photos' fingerprints for the duplicate-photo check."""
+    for item in items:
+        if item.sn_photo_phash is not None:
+            await fingerprints.record(session, sha256=item.sn_photo_sha256, phash=item.sn_photo_phash, member_id=member_id, kind="sn_photo", registered_product_id=item.registered_product_id, claim_id=claim_id, path=item.sn_photo_path, now=now)
+
+
+async def resubmit(session: AsyncSession, member: Member, order_id: str, photos: dict[int, ItemDraft], lucky_draw_opt_in: bool | None, now: datetime, review_chat_id: int | None = None) -> Claim:
     """Puts a claim that staff sent back (missing information) into review again, same order id.
 
-    `photos` maps registered product id → (path, sha256) for the S/N photos taken again;
+    `photos` maps registered product id → the new S/N photo taken again;
     invoices are replaced on the product itself. History of both attempts stays in claim_events.
     """
     claim = await claim_of_member(session, member.id, order_id)
     if claim is None or claim.status != ClaimStatus.MISSING_INFO:
         raise ClaimRefused(Refusal.NOT_FIXABLE)
     for item in claim.items:
-        if item.registered_product_id in photos:
-            item.sn_photo_path, item.sn_photo_sha256 = photos[item.registered_product_id]
+        if (new := photos.get(item.registered_product_id)) is not None:
+            item.sn_photo_path, item.sn_photo_sha256, item.label_serials = new.sn_photo_path, new.sn_photo_sha256, new.label_serials
+    await _fingerprint(session, member.id, claim.id, list(photos.values()), now)
     if lucky_draw_opt_in is not None:
         claim.lucky_draw_opt_in = lucky_draw_opt_in
     previous = {"reason": claim.reason, "decided_by": claim.decided_by, "decided_at": claim.decided_at.isoformat() if claim.decided_at else None}

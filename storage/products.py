@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
+from storage import audit, fingerprints
 from storage.models import RegisteredProduct
 
 
@@ -56,7 +56,9 @@ async def of_member(session: AsyncSession, member_id: int, product_id: int) -> R
     return await session.scalar(select(RegisteredProduct).where(RegisteredProduct.id == product_id, RegisteredProduct.member_id == member_id))
 
 
-async def replace_invoice(session: AsyncSession, *, member_id: int, product_id: int, invoice_path: str, invoice_sha256: str, now: datetime, actor_user_id: int | None) -> RegisteredProduct | None:
+async def replace_invoice(
+    session: AsyncSession, *, member_id: int, product_id: int, invoice_path: str, invoice_sha256: str, now: datetime, actor_user_id: int | None, invoice_phash: int | None = None
+) -> RegisteredProduct | None:
     """Points the product at a newly stored invoice photo; None when it is not the member's.
 
     The old file is kept: another product may share the same invoice (content-addressed store),
@@ -76,5 +78,7 @@ async def replace_invoice(session: AsyncSession, *, member_id: int, product_id: 
         subject=f"registered_product:{product.id}",
         details={"old_path": old_path, "new_path": invoice_path, "sha256": invoice_sha256},
     )
+    if invoice_phash is not None:
+        await fingerprints.record(session, sha256=invoice_sha256, phash=invoice_phash, member_id=member_id, kind="invoice", registered_product_id=product.id, claim_id=None, path=invoice_path, now=now)
     await session.flush()
     return product

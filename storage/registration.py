@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
+from storage import audit, fingerprints
 from storage.models import CatalogueProduct, Channel, RegisteredProduct, SerialAttempt
 
 CHK_TRIES = 5
@@ -50,6 +50,7 @@ class Draft:
     invoice_path: str
     invoice_sha256: str
     invoice_number: str | None = None
+    invoice_phash: int | None = None
 
 
 async def serial_owner(session: AsyncSession, member_id: int, serial: str, now: datetime) -> SerialOwner:
@@ -132,5 +133,7 @@ async def complete(session: AsyncSession, member_id: int, draft: Draft, now: dat
             await session.flush()
     except IntegrityError:
         raise RegistrationError("serial_someone_else") from None  # lost a race for the same serial
+    if draft.invoice_phash is not None:
+        await fingerprints.record(session, sha256=draft.invoice_sha256, phash=draft.invoice_phash, member_id=member_id, kind="invoice", registered_product_id=registered.id, claim_id=None, path=draft.invoice_path, now=now)
     await audit.record(session, now=now, actor_user_id=None, action="product.registered", subject=draft.serial, details={"member_id": member_id, "model": product.model})
     return registered
