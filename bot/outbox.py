@@ -11,15 +11,18 @@ good runs the `after_failure` hooks in the transaction that marks it failed; the
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
+from telegram.warnings import PTBDeprecationWarning
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.pacing import Pacer
@@ -28,6 +31,7 @@ from storage import delivery, outbox
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -41,6 +45,14 @@ class Rendered:
 Renderer = Callable[[Services, dict[str, Any]], Awaitable[Rendered]]
 AfterSend = Callable[[AsyncSession, dict[str, Any], int, int], Awaitable[None]]  # (session, payload, chat_id, message_id)
 AfterFailure = Callable[[AsyncSession, int, str, dict[str, Any], str], Awaitable[None]]  # (session, chat_id, kind, payload, error)
+
+
+def retry_delay(exc: RetryAfter) -> timedelta:
+    """retry_after as a timedelta, whichever type this PTB version returns (an int is deprecated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
 
 def _translated(services: Services, language: str, value: object) -> object:
@@ -131,6 +143,19 @@ class OutboxDispatcher:
                 staff_language=services.translator.default_language,
             )
 
+    async def _paced(self, chat_id: int, request: Awaitable[T]) -> T:
+        """One request to a chat, started when the pacer allows and counted from when it ended."""
+        try:
+            await self.pacer.wait(chat_id)
+        except BaseException:
+            if inspect.iscoroutine(request):
+                request.close()
+            raise
+        try:
+            return await request
+        finally:
+            self.pacer.done(chat_id)
+
     async def _send(self, chat_id: int, kind: str, payload: dict[str, Any]) -> int | timedelta | str:
         """The sent message's id, a delay to retry after, or why it can never be sent."""
         try:
@@ -140,15 +165,12 @@ class OutboxDispatcher:
             return f"render failed: {type(exc).__name__}: {exc}"
         try:
             if len(rendered.photos) > 1:
-                await self.pacer.wait(chat_id)
-                await self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]])
+                await self._paced(chat_id, self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]]))
             elif rendered.photos:
-                await self.pacer.wait(chat_id)
-                await self.bot.send_photo(chat_id, rendered.photos[0])
-            await self.pacer.wait(chat_id)
-            message = await self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup)
+                await self._paced(chat_id, self.bot.send_photo(chat_id, rendered.photos[0]))
+            message = await self._paced(chat_id, self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup))
         except RetryAfter as exc:
-            delay = exc.retry_after if isinstance(exc.retry_after, timedelta) else timedelta(seconds=float(exc.retry_after))
+            delay = retry_delay(exc)
             self.pacer.pause(delay.total_seconds(), chat_id)
             return delay
         except (Forbidden, BadRequest) as exc:  # blocked, chat not found, bad message: retrying cannot help

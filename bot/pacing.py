@@ -29,6 +29,12 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
 
+    def done(self, chat_id: int) -> None:
+        """A request to the chat finished: the next one starts a full interval later, so the
+        gap holds where Telegram measures it (arrival), however long the request took."""
+        interval = self.group_interval if chat_id < 0 else self.chat_interval
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), time.monotonic() + interval)
+
     def pause(self, seconds: float, chat_id: int | None = None) -> None:
         """After a 429: nothing more to that chat (or at all) for `seconds`."""
         until = time.monotonic() + seconds

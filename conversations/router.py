@@ -44,6 +44,8 @@ class Router:
             return
         async with unit_of_work(services.sessions) as session:
             member = await members.by_telegram_id(session, user.id)
+            if member is not None:
+                members.mark_reachable(member)
             state = await conversations.load(session, user.id)
             chosen = state.data.get("language") if state is not None and member is None else None
             language = member.language if member is not None else str(chosen or services.translator.resolve(user.language_code))

@@ -297,3 +297,9 @@ async def set_language(session: AsyncSession, telegram_user_id: int, language: s
     member.language, member.updated_at = language, now
     await session.flush()
     return member
+
+
+def mark_reachable(member: Member) -> None:
+    """The customer wrote to us, so the bot is not blocked (any more): a later block is news again."""
+    if member.bot_blocked_at is not None:
+        member.bot_blocked_at = None

@@ -597,7 +597,9 @@ async def erase_member(
         .values(actor_user_id=tombstone)
         .execution_options(synchronize_session=False)
     )
-    await session.execute(update(AuditEntry).where(AuditEntry.subject == str(chat_id)).values(subject=str(tombstone)).execution_options(synchronize_session=False))
+    await session.execute(
+        update(AuditEntry).where(AuditEntry.action == "delivery.undeliverable", AuditEntry.subject == str(chat_id)).values(subject=str(tombstone)).execution_options(synchronize_session=False)
+    )
 
     # -- the member row, detached: the same person may /start again as a new member
     member.telegram_user_id = member.chat_id = tombstone
