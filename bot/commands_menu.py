@@ -11,7 +11,7 @@ from bot.i18n import Translator
 from locales import available_languages
 
 log = logging.getLogger(__name__)
-CUSTOMER_COMMANDS = ("start", "register", "products", "promotions", "redeem", "status", "faq", "profile", "language", "help", "cancel")
+CUSTOMER_COMMANDS = ("start", "register", "products", "promotions", "redeem", "status", "faq", "profile", "language", "mydata", "deleteme", "help", "cancel")
 STAFF_COMMANDS = ("queue", "next", "find", "approve", "reject", "stats", "help")
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -82,6 +82,17 @@ class Record:
     code: str | None = None
 
 
+def email_token(email: str) -> str:
+    """A one-way stand-in for an erased e-mail on a claim: equal for equal addresses (so the
+    per-e-mail cap still recognises it after /deleteme), unreadable as an address."""
+    return "erased:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def same_email(email: str) -> ColumnElement[bool]:
+    """Claims made with this e-mail, also those whose e-mail was erased since."""
+    return func.lower(Claim.email).in_([email.strip().lower(), email_token(email)])
+
+
 def new_order_id() -> str:
     return "".join(secrets.choice(ORDER_ALPHABET) for _ in range(ORDER_LENGTH))
 
@@ -108,7 +119,7 @@ async def redeemed_count(session: AsyncSession, promotion_id: int, email: str) -
     query = (
         select(func.count(ClaimItem.id))
         .join(Claim, Claim.id == ClaimItem.claim_id)
-        .where(Claim.promotion_id == promotion_id, func.lower(Claim.email) == email.lower(), Claim.status.in_(COUNTED))
+        .where(Claim.promotion_id == promotion_id, same_email(email), Claim.status.in_(COUNTED))
     )
     return int(await session.scalar(query) or 0)
 
@@ -152,7 +163,7 @@ async def _recent_claims(session: AsyncSession, since: datetime, *, member_id: i
     if member_id is not None:
         query = query.where(Claim.member_id == member_id)
     if email is not None:
-        query = query.where(func.lower(Claim.email) == email.lower())
+        query = query.where(same_email(email))
     return int(await session.scalar(query) or 0)
 
 

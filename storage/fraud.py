@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage import fingerprints
+from storage.claims import same_email
 from storage.models import Claim, ImageFingerprint, RegisteredProduct, SerialAttempt
 
 VELOCITY_WINDOW = timedelta(days=1)
@@ -131,7 +132,7 @@ async def velocity_findings(session: AsyncSession, claim: Claim, now: datetime) 
     """Many claims from this account or this e-mail within a day."""
     since = now - VELOCITY_WINDOW
     by_member = int(await session.scalar(select(func.count()).select_from(Claim).where(Claim.member_id == claim.member_id, Claim.submitted_at >= since)) or 0)
-    by_email = int(await session.scalar(select(func.count()).select_from(Claim).where(func.lower(Claim.email) == claim.email.lower(), Claim.submitted_at >= since)) or 0)
+    by_email = int(await session.scalar(select(func.count()).select_from(Claim).where(same_email(claim.email), Claim.submitted_at >= since)) or 0)
     if max(by_member, by_email) >= VELOCITY_LIMIT:
         return [Finding(Signal.VELOCITY, {"account": by_member, "email": by_email})]
     return []

@@ -61,6 +61,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage import audit, outbox
+from storage.claims import email_token
 from storage.models import (
     ActivationCode,
     AuditEntry,
@@ -117,12 +118,6 @@ class Files(Protocol):
 def tombstone_id(member_id: int) -> int:
     """What replaces an erased member's Telegram user and chat id: negative, so never a real user."""
     return -abs(member_id)
-
-
-def email_token(email: str) -> str:
-    """A one-way stand-in for an erased e-mail on a claim: equal for equal addresses (so the
-    per-e-mail cap can still recognise it), unreadable as an address. 71 characters."""
-    return "erased:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 def _iso(value: datetime | date | None) -> str | None:

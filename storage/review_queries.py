@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage import codes, eligibility
-from storage.claims import COUNTED
+from storage.claims import COUNTED, same_email
 from storage.models import (
     ActivationCode,
     Claim,
@@ -174,9 +174,9 @@ async def _item_checks(session: AsyncSession, member: Member, promotion: Promoti
 async def _claim_checks(session: AsyncSession, claim: Claim, promotion: Promotion) -> list[Check]:
     email = claim.email.lower()
     here = await session.scalar(
-        select(func.count(ClaimItem.id)).join(Claim, Claim.id == ClaimItem.claim_id).where(Claim.promotion_id == promotion.id, func.lower(Claim.email) == email, Claim.status.in_(COUNTED))
+        select(func.count(ClaimItem.id)).join(Claim, Claim.id == ClaimItem.claim_id).where(Claim.promotion_id == promotion.id, same_email(email), Claim.status.in_(COUNTED))
     )
-    everywhere = await session.scalar(select(func.count()).select_from(Claim).where(func.lower(Claim.email) == email))
+    everywhere = await session.scalar(select(func.count()).select_from(Claim).where(same_email(email)))
     checks = [Check("email_claims", int(here or 0) <= promotion.redeem_limit_per_email, {"email": claim.email, "here": int(here or 0), "limit": promotion.redeem_limit_per_email, "all": int(everywhere or 0)})]
     hashes = [i.sn_photo_sha256 for i in claim.items if i.sn_photo_sha256]
     if hashes:

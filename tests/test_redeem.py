@@ -203,3 +203,23 @@ async def test_redeem_again_after_missing_information(bot: BotHarness) -> None:
 async def _items(bot: BotHarness) -> list[ClaimItem]:
     async with unit_of_work(bot.sessions) as s:
         return list((await s.scalars(select(ClaimItem))).all())
+
+
+async def test_erasing_your_data_does_not_reset_the_email_limit(bot: BotHarness) -> None:
+    """After /deleteme the claim keeps a one-way token of the e-mail; the same address is still capped."""
+    await set_promotion(bot, redeem_limit_per_email=1)
+    first = await make_member(bot.sessions, 2001, email="again@example.com")
+    product = await add_product(bot, first, ELIGIBLE)
+    async with unit_of_work(bot.sessions) as s:
+        from storage.models import Promotion
+
+        promotion_id = await s.scalar(select(Promotion.id).where(Promotion.slug == "spring-2026"))
+        member = await s.get(Member, first)
+        assert member is not None and promotion_id is not None
+        submitted = await claims.submit(s, member, claims.ClaimDraft(promotion_id, [claims.ItemDraft(product, "x.jpg", "0" * 64)], True, None, "k1"), bot.clock.now())
+        submitted.claim.email = claims.email_token("again@example.com")  # what /deleteme leaves behind
+    bob = await customer(bot, 1002, "Bob", email="AGAIN@example.com")
+    await add_product(bot, await _member_id(bot, 1002), "BA9H616425247")
+    await bob.send("/redeem")
+    await bob.expect("None of your products")
+    await bob.expect("limit of 1 per e-mail")
