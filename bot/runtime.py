@@ -42,7 +42,7 @@ class BotRuntime:
     poll_timeout: int = 10
     services: Services | None = None
     application: BotApplication | None = None
-    outbox_interval: float = 1.0
+    outbox_interval: float | None = 1.0  # None: no background sending, tests drain with tick()
     reminder_interval: float = 60.0
     retention_interval: float = 24 * 3600.0  # photo retention (bot/retention.py): once a day
     timed_jobs: bool = True  # reminders, follow-ups: tests turn them off and call tick() with a fake clock
@@ -82,12 +82,14 @@ class BotRuntime:
         self._dispatcher = OutboxDispatcher(self.services, application.bot)
         register_outbox(self._dispatcher)
         await self._dispatcher.recover()
-        self._workers = [asyncio.create_task(self._every(self.outbox_interval, self._dispatcher.drain_once), name="outbox")]
+        self._workers = []
+        if self.outbox_interval is not None:
+            self._workers.append(asyncio.create_task(self._every(self.outbox_interval, self._dispatcher.drain_once), name="outbox"))
         if self.timed_jobs:
             self._workers += [
                 asyncio.create_task(self._every(self.reminder_interval, self._remind), name="reminders"),
                 asyncio.create_task(self._every(self.reminder_interval, self._follow_up), name="followups"),
-            asyncio.create_task(self._every(self.retention_interval, self.run_retention), name="retention"),
+                asyncio.create_task(self._every(self.retention_interval, self.run_retention), name="retention"),
             ]
         log.info("bot @%s is running (%s)", application.bot.username, mode)
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import codes, eligibility
+from storage import codes, eligibility, fraud
 from storage.claims import COUNTED, same_email
 from storage.models import (
     ActivationCode,
@@ -89,6 +89,7 @@ class Card:
     checks: list[Check]  # about the claim as a whole
     earlier: list[PastDecision]
     decision: DecisionInfo | None  # when the claim is no longer in review
+    assessment: fraud.Assessment = field(default_factory=lambda: fraud.Assessment([]))
 
 
 @dataclass
@@ -100,6 +101,7 @@ class ClaimLine:
     member: Member | None
     products: list[RegisteredProduct]
     code: str | None = None
+    risk: fraud.Risk = fraud.Risk.LOW
 
 
 @dataclass
@@ -213,7 +215,8 @@ async def card(session: AsyncSession, claim_id: int) -> Card | None:
         product = await session.get(RegisteredProduct, item.registered_product_id)
         if product is not None:
             items.append(CardItem(item, product, await _item_checks(session, member, promotion, product)))
-    return Card(claim, promotion, member, items, await _claim_checks(session, claim, promotion), await _past_decisions(session, claim), await _decision_info(session, claim))
+    assessment = await fraud.assess(session, claim.id, claim.submitted_at)  # velocity: the day before it came in
+    return Card(claim, promotion, member, items, await _claim_checks(session, claim, promotion), await _past_decisions(session, claim), await _decision_info(session, claim), assessment)
 
 
 # ---------------------------------------------------------------- lists
@@ -231,17 +234,29 @@ async def _lines(session: AsyncSession, claims: list[Claim]) -> list[ClaimLine]:
     return lines
 
 
-async def review_queue(session: AsyncSession, limit: int = 25) -> tuple[int, list[ClaimLine]]:
-    """Claims under review, oldest first: how many in all, and the first `limit`."""
+async def review_queue(session: AsyncSession, limit: int = 25, *, risky_first: bool = False) -> tuple[int, list[ClaimLine]]:
+    """Claims under review, oldest first (or the riskiest first): how many in all, and the first `limit`.
+
+    Risky-first assesses every claim in review, so it is meant for queues of hundreds, not millions."""
     total = int(await session.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.REVIEW)) or 0)
-    rows = (await session.scalars(select(Claim).where(Claim.status == ClaimStatus.REVIEW).options(selectinload(Claim.items)).order_by(Claim.submitted_at, Claim.id).limit(limit))).all()
-    return total, await _lines(session, list(rows))
+    query = select(Claim).where(Claim.status == ClaimStatus.REVIEW).options(selectinload(Claim.items)).order_by(Claim.submitted_at, Claim.id)
+    rows = list((await session.scalars(query if risky_first else query.limit(limit))).all())
+    risks = {claim.id: (await fraud.assess(session, claim.id, claim.submitted_at)).risk for claim in rows}
+    if risky_first:
+        rows = sorted(rows, key=lambda claim: -risks[claim.id])[:limit]  # stable: oldest first within a level
+    lines = await _lines(session, rows)
+    for line in lines:
+        line.risk = risks[line.claim.id]
+    return total, lines
 
 
 async def next_unclaimed(session: AsyncSession, staff_user_id: int, now: datetime, hold: timedelta = PICK_HOLD) -> Claim | None:
     """The oldest claim in review that no other staff member picked in the last `hold`; picks it."""
     rows = (await session.scalars(select(Claim).where(Claim.status == ClaimStatus.REVIEW).order_by(Claim.submitted_at, Claim.id).limit(200))).all()
     for claim in rows:
+        # Two /next at once on PostgreSQL: the second skips the row the first is picking.
+        if await session.scalar(select(Claim.id).where(Claim.id == claim.id, Claim.status == ClaimStatus.REVIEW).with_for_update(skip_locked=True)) is None:
+            continue
         picked = await _latest_decision_event(session, claim.id, ("picked",))
         if picked is not None and picked.actor_user_id != staff_user_id and picked.at > now - hold and picked.at >= claim.submitted_at:
             continue

@@ -111,18 +111,18 @@ async def claim(
     return made
 
 
-async def start_bot(emulator: Emulator, db_url: str, tmp_path: Path, *, outbox_interval: float = 3600.0, **overrides: Any) -> BotHarness:
+async def start_bot(emulator: Emulator, db_url: str, tmp_path: Path, *, outbox_interval: float | None = None, **overrides: Any) -> BotHarness:
     """Like the `bot` fixture, with the outbox paced for tests (50 ms per chat, 1000/s overall).
 
-    The background outbox loop runs once at start and then waits `outbox_interval`, so the test
-    decides when messages go out: `await bot.runtime.tick()`.
+    No background outbox loop unless `outbox_interval` is given, so the test decides when
+    messages go out: `await bot.runtime.tick()`.
     """
     values: dict[str, Any] = {"outbox_chat_interval_seconds": 0.05, "outbox_group_interval_seconds": 0.05, "outbox_rate_per_second": 1000.0}
     if "digest_hour_utc" in Settings.model_fields:  # the staff's daily digest (due at 09:00 on the fake clock) would interleave with what these tests expect in the staff chat
         values["digest_hour_utc"] = 23
     settings = make_settings(emulator, db_url, tmp_path, **(values | overrides))
     clock = FakeClock()
-    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, outbox_interval=outbox_interval)
+    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, outbox_interval=outbox_interval, timed_jobs=False)
     await runtime.start()
     harness = BotHarness(emulator, settings, clock, runtime)
     async with unit_of_work(harness.sessions) as session:

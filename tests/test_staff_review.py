@@ -36,7 +36,7 @@ async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[
     daily digest due only late in the day (the clock stands at 09:00)."""
     settings = make_settings(emulator, db_url, tmp_path, outbox_group_interval_seconds=0, outbox_chat_interval_seconds=0, low_codes_warning=0, digest_hour_utc=23)
     clock = FakeClock()
-    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, outbox_interval=3600, timed_jobs=False)  # background jobs run on tick() only
+    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, outbox_interval=None, timed_jobs=False)  # background jobs run on tick() only
     await runtime.start()
     harness = BotHarness(emulator, settings, clock, runtime)
     async with unit_of_work(harness.sessions) as s:

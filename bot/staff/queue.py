@@ -22,8 +22,9 @@ QUEUE_SHOWN = 25
 @staff_only("queue")
 async def queue_command(update: Update, context: BotContext) -> None:
     services = context.services
+    risky_first = bool(context.args) and context.args[0].lower() == "high"  # /queue high: the riskiest first
     async with unit_of_work(services.sessions) as session:
-        total, lines = await review_queries.review_queue(session, QUEUE_SHOWN)
+        total, lines = await review_queries.review_queue(session, QUEUE_SHOWN, risky_first=risky_first)
     if total == 0:
         await reply(update, context, tr(services, "staff.queue.empty"))
         return

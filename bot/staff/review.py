@@ -33,7 +33,7 @@ from bot.i18n import Raw
 from bot.outbox import OutboxDispatcher, Rendered
 from bot.services import Services
 from bot.staff.access import staff_only
-from storage import review, review_queries
+from storage import fraud, review, review_queries
 from storage.db import unit_of_work
 from storage.models import ClaimStatus, PrizeKind
 from storage.review_queries import Card, Check, DecisionInfo
@@ -200,6 +200,13 @@ def decision_lines(services: Services, info: DecisionInfo) -> list[str]:
     return lines
 
 
+def risk_lines(services: Services, assessment: fraud.Assessment) -> list[str]:
+    """The risk level and every signal behind it, each with what to look at."""
+    lines = [tr(services, f"fraud.risk.{assessment.risk.name.lower()}")]
+    lines += [tr(services, f"fraud.signal.{finding.signal.value}", **finding.details) for finding in assessment.findings]
+    return lines
+
+
 def card_text(services: Services, card: Card) -> str:
     claim, promotion = card.claim, card.promotion
     now = services.clock.now()
@@ -219,6 +226,7 @@ def card_text(services: Services, card: Card) -> str:
         address = claim.shipping_address
         extra.append(tr(services, "staff.card.shipping", **{k: address.get(k, "") for k in ("name", "street", "city", "postcode", "country", "phone")}))
     extra += [_check(services, check) for check in card.checks]
+    extra += risk_lines(services, card.assessment)
     tail = decision_lines(services, card.decision) if card.decision else [tr(services, "staff.card.waiting")]
     body = head + _items(services, card) + extra + _earlier(services, card)
     return fit(body, MAX_TEXT - len("\n\n".join(tail)) - 2) + "\n\n" + "\n".join(tail)
@@ -490,6 +498,8 @@ def claim_line(services: Services, line: review_queries.ClaimLine, *, with_reaso
     )
     if with_age:
         text += tr(services, "staff.line_age", age=age(services, services.clock.now() - claim.submitted_at))
+        if line.risk > fraud.Risk.LOW:
+            text += " " + tr(services, f"fraud.mark.{line.risk.name.lower()}")
     if with_reason and claim.reason:
         text += tr(services, "staff.line_reason", reason=shorten(claim.reason, 120))
     return text
