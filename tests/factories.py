@@ -92,3 +92,20 @@ async def set_promotion(bot: BotHarness, slug: str = "spring-2026", **changes: o
         assert promotion is not None
         for key, value in changes.items():
             setattr(promotion, key, value)
+
+
+def distinct_photo(seed: str, size: tuple[int, int] = (900, 700)) -> bytes:
+    """A photo no other seed's photo resembles (random blocks), for S/N photos in tests that
+    must not trip the near-duplicate check by accident."""
+    import random
+
+    rng = random.Random(seed)
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    for _ in range(40):
+        x, y = rng.randrange(size[0] - 40), rng.randrange(size[1] - 40)
+        draw.rectangle((x, y, x + rng.randrange(20, 220), y + rng.randrange(20, 220)), fill=tuple(rng.randrange(256) for _ in range(3)))
+    draw.text((20, 20), seed, fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()

@@ -10,7 +10,7 @@ from storage import claims, review
 from storage.db import unit_of_work
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member
 from tests.conftest import STAFF_ID, BotHarness
-from tests.factories import add_product, customer, invoice_jpeg, make_member, set_promotion
+from tests.factories import add_product, customer, distinct_photo, invoice_jpeg, make_member, set_promotion
 from tests.harness import Person, Reply
 
 ELIGIBLE = "BA9H040230046"  # PRO MP241, in the demo promotion
@@ -29,17 +29,17 @@ async def _claims(bot: BotHarness) -> list[Claim]:
         return list((await s.scalars(select(Claim).order_by(Claim.id))).all())
 
 
-async def _redeem_until_confirm(alice: Person, *, lucky: str | None = "Yes", confirm: bool = True) -> Reply | None:
+async def _redeem_until_confirm(alice: Person, *, lucky: str | None = "Yes", confirm: bool = True, serial: str = ELIGIBLE) -> Reply | None:
     """From /redeem to the confirmation page (returned), ticking the eligible monitor."""
     await alice.send("/redeem")
     await alice.expect("Tick the products")
-    await alice.press("▫️ PRO MP241 (BA9H040230046)")
+    await alice.press(f"▫️ PRO MP241 ({serial})")
     ticked = await alice.next_reply()
-    assert ticked.kind == "edit" and "✅ PRO MP241 (BA9H040230046)" in ticked.buttons
+    assert ticked.kind == "edit" and f"✅ PRO MP241 ({serial})" in ticked.buttons
     await alice.press("➡️ Next")
     prompt = await alice.expect("on the product itself")
     assert prompt.has_photo  # the example of what is meant
-    await alice.send_photo(invoice_jpeg(text="S/N BA9H040230046"))
+    await alice.send_photo(distinct_photo(f"S/N {serial}"))
     if lucky is not None:
         await alice.expect("lucky draw", "electric height-adjustable desk")
         await alice.press(lucky)

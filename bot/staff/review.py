@@ -203,7 +203,11 @@ def decision_lines(services: Services, info: DecisionInfo) -> list[str]:
 def risk_lines(services: Services, assessment: fraud.Assessment) -> list[str]:
     """The risk level and every signal behind it, each with what to look at."""
     lines = [tr(services, f"fraud.risk.{assessment.risk.name.lower()}")]
-    lines += [tr(services, f"fraud.signal.{finding.signal.value}", **finding.details) for finding in assessment.findings]
+    for finding in assessment.findings:
+        details = dict(finding.details)
+        if "kind" in details:
+            details["kind"] = tr(services, f"fraud.kind.{details['kind']}")
+        lines.append(tr(services, f"fraud.signal.{finding.signal.value}", **details))
     return lines
 
 

@@ -1,0 +1,72 @@
+"""A near-duplicate invoice from a second account is flagged on the staff card (end to end)."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from tests.conftest import BotHarness
+from tests.factories import customer, invoice_jpeg
+from tests.harness import Person
+from tests.test_redeem import _redeem_until_confirm
+from tests.test_register import _to_invoice, _to_serial
+from tests.test_staff_review import bot, next_card, sam_in_group  # noqa: F401  (bot: the fixture without a background outbox)
+
+
+async def _register(person: Person, serial: str, chk: str, invoice: bytes, number: str) -> None:
+    """The registration journey with a given serial and invoice photo."""
+    await _to_serial(person)
+    await person.send(serial)
+    await person.expect("Is this your product")
+    await person.press("✅ Yes, that's mine")
+    await person.expect("CHK")
+    await person.send(chk)
+    await person.expect("where did you buy it")
+    await person.press("Singapore")
+    await person.expect("Choose the store")
+    await person.press("Courts")
+    await person.expect("When did you buy it")
+    await person.send("03/03/2026")
+    await person.expect("where did you purchase")
+    await person.press("Retail store")
+    await person.expect("invoice")
+    await person.send_photo(invoice)
+    await person.expect("invoice number")
+    await person.send(number)
+    await person.expect("Please check")
+    await person.press("✅ Confirm")
+    await person.expect("is registered")
+
+
+def _near_copy(jpeg: bytes) -> bytes:
+    """What a second account would send: the same invoice resized, cropped a little, re-encoded."""
+    image = Image.open(io.BytesIO(jpeg))
+    width, height = image.size
+    image = image.crop((0, 0, int(width * 0.98), int(height * 0.98))).resize((int(width * 0.7), int(height * 0.7)))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=70)
+    return buffer.getvalue()
+
+
+async def test_near_duplicate_invoice_from_another_account_is_flagged(bot: BotHarness) -> None:  # noqa: F811
+    invoice = invoice_jpeg(text="INVOICE INV-2026-0042 PRO MP241 Courts 2026-03-03")
+    alice = await customer(bot, 1001, "Alice")
+    await _register(alice, "BA9H040230046", "318", invoice, "INV-2026-0042")
+    await _redeem_until_confirm(alice)
+    await alice.press("✅ Redeem")
+    first = (await alice.expect("Order ID")).text.split("Order ID: ")[1].split()[0]
+    sam = sam_in_group(bot)
+    await bot.runtime.tick()
+    assert "Risk: low" in (await next_card(sam)).text
+
+    bob = await customer(bot, 1002, "Bob")
+    await _register(bob, "BA9H616425247", "509", _near_copy(invoice), "INV-7781")
+    await _redeem_until_confirm(bob, serial="BA9H616425247")
+    await bob.press("✅ Redeem")
+    await bob.expect("Order ID")
+
+    await bot.runtime.tick()
+    bob_card = await next_card(sam)
+    assert "Risk: review" in bob_card.text
+    assert f"near copy of the invoice photo was already used (order {first}" in bob_card.text
