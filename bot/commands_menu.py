@@ -12,7 +12,7 @@ from locales import available_languages
 
 log = logging.getLogger(__name__)
 CUSTOMER_COMMANDS = ("start", "register", "products", "promotions", "redeem", "status", "faq", "profile", "language", "mydata", "deleteme", "help", "cancel")
-STAFF_COMMANDS = ("queue", "next", "find", "approve", "reject", "stats", "help")
+STAFF_COMMANDS = ("queue", "next", "find", "approve", "reject", "reopen", "stats", "reasons", "codes", "draw", "staff", "help")
 
 
 def _commands(translator: Translator, language: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from telegram.ext import BaseHandler
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.context import BotContext
 from bot.outbox import OutboxDispatcher
 from bot.staff import admin, codes, draw, queue, reasons, review
 
@@ -18,8 +20,16 @@ FEATURES: tuple[ModuleType, ...] = (review, queue, reasons, admin, codes, draw)
 
 def staff_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     """Staff commands and buttons. They come before the customer's handlers, so that a
-    customer typing a staff command is refused (and audited) instead of being routed."""
-    return [handler for feature in FEATURES for handler in feature.handlers()]
+    customer typing a staff command is refused (and audited) instead of being routed.
+    The last one catches staff buttons no feature recognises (an old card's), so they never
+    reach the customer's router."""
+    return [*(handler for feature in FEATURES for handler in feature.handlers()), CallbackQueryHandler(_unknown_staff_button, pattern=r"^s:")]
+
+
+async def _unknown_staff_button(update: Update, context: BotContext) -> None:
+    """A staff button from a message whose feature no longer knows it."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(context.services.translator.t(context.services.settings.default_language, "errors.stale_button"), show_alert=True)
 
 
 def register_outbox(dispatcher: OutboxDispatcher) -> None:
