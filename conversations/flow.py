@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from conversations.turn import Turn
 
@@ -23,14 +23,9 @@ class Step:
     expects: str = "buttons"  # which hint to give for the wrong kind of answer: buttons|text|photo
 
 
-@dataclass
+@dataclass(frozen=True)
 class Flow:
-    """A journey: its steps in order (for Back) and what `/cancel` says."""
+    """A journey: its name (stored in the conversation state) and its steps by name."""
 
     name: str
-    steps: dict[str, Step] = field(default_factory=dict)
-    order: list[str] = field(default_factory=list)
-
-    def step(self, name: str, step: Step) -> None:
-        self.steps[name] = step
-        self.order.append(name)
+    steps: Mapping[str, Step]

@@ -232,9 +232,7 @@ async def on_invoice(turn: Turn) -> None:
 
 def setup(router: Router) -> None:
     """/products and the menu button; the product and replace-invoice buttons; the journey."""
-    flow = Flow(FLOW)
-    flow.step(STEP, Step(ask_invoice, on_photo=on_invoice, expects="photo"))
-    router.add_flow(flow)
+    router.add_flow(Flow(FLOW, {STEP: Step(ask_invoice, on_photo=on_invoice, expects="photo")}))
     router.commands["products"] = show_products
     router.actions["product"] = open_product
     router.actions["invoice"] = start_replace(router)

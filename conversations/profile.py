@@ -489,10 +489,7 @@ def setup(router: Router) -> None:
     """Adds this feature's commands, buttons and steps to the router."""
     global _router
     _router = router
-    flow = Flow(FLOW)
-    for name, step in STEPS.items():
-        flow.step(name, step)
-    router.add_flow(flow)
+    router.add_flow(Flow(FLOW, STEPS))
     router.commands.update({"start": start, "profile": show_profile, "language": language_command})
     router.anytime.add("language")
     router.actions.update({"profile": on_edit_button, "language": on_language_button})

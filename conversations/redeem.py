@@ -519,10 +519,7 @@ STEPS: dict[S, Step] = {
 
 def setup(router: Router) -> None:
     """/redeem, the promotions' Redeem button and 'Redeem again'."""
-    flow = Flow(FLOW)
-    for name, step in STEPS.items():
-        flow.step(name, step)
-    router.add_flow(flow)
+    router.add_flow(Flow(FLOW, STEPS))
     router.commands["redeem"] = start_command
     router.actions["redeem"] = from_button
     router.actions["again"] = again

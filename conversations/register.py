@@ -478,8 +478,5 @@ STEPS: dict[S, Step] = {
 
 def setup(router: Router) -> None:
     """/register and the menu button start the journey."""
-    flow = Flow(FLOW)
-    for name, step in STEPS.items():
-        flow.step(name, step)
-    router.add_flow(flow)
+    router.add_flow(Flow(FLOW, STEPS))
     router.commands["register"] = start

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
+from typing import Any
 
 from PIL import Image, ImageDraw
 
@@ -19,26 +21,30 @@ def invoice_jpeg(width: int = 1200, height: int = 900, text: str = "INVOICE INV-
     return buffer.getvalue()
 
 
-async def make_member(sessions: SessionFactory, user_id: int, *, email: str | None = None, country: str = "SG", language: str = "en", now=None) -> int:  # type: ignore[no-untyped-def]
-    """A member who already agreed to the privacy policy and completed the profile."""
-    from datetime import UTC, datetime
-
+def new_member(user_id: int, *, email: str | None = None, country: str | None = "SG", language: str = "en", username: str | None = None, now: datetime | None = None) -> Member:
+    """A member who already agreed to the privacy policy and completed the profile (not yet added)."""
     moment = now or datetime(2026, 3, 1, tzinfo=UTC)
+    return Member(
+        telegram_user_id=user_id,
+        chat_id=user_id,
+        username=username,
+        language=language,
+        consent_at=moment,
+        email=email or f"user{user_id}@example.com",
+        first_name="Test",
+        last_name=f"User{user_id}",
+        country=country,
+        newsletter=False,
+        profile_completed_at=moment,
+        created_at=moment,
+        updated_at=moment,
+    )
+
+
+async def make_member(sessions: SessionFactory, user_id: int, **fields: Any) -> int:
+    """A member with a finished profile, stored; returns its id."""
     async with unit_of_work(sessions) as session:
-        member = Member(
-            telegram_user_id=user_id,
-            chat_id=user_id,
-            language=language,
-            consent_at=moment,
-            email=email or f"user{user_id}@example.com",
-            first_name="Test",
-            last_name=f"User{user_id}",
-            country=country,
-            newsletter=False,
-            profile_completed_at=moment,
-            created_at=moment,
-            updated_at=moment,
-        )
+        member = new_member(user_id, **fields)
         session.add(member)
         await session.flush()
         return member.id

@@ -16,6 +16,7 @@ from bot.runtime import BotRuntime
 from storage.clock import FakeClock
 from storage.db import unit_of_work
 from storage.demo import load_demo_data
+from tests.factories import new_member
 from storage.models import CatalogueProduct, Claim, ClaimItem, ClaimStatus, Member, Promotion, RegisteredProduct
 from tests.conftest import BotHarness, make_settings
 
@@ -35,21 +36,7 @@ async def member(session: AsyncSession, user_id: int, *, country: str = "SG", la
     found = await session.scalar(select(Member).where(Member.telegram_user_id == user_id))
     if found is not None:
         return found
-    created = Member(
-        telegram_user_id=user_id,
-        chat_id=user_id,
-        username=username,
-        language=language,
-        consent_at=SUBMITTED,
-        email=f"user{user_id}@example.com",
-        first_name="Test",
-        last_name=f"User{user_id}",
-        country=country,
-        newsletter=False,
-        profile_completed_at=SUBMITTED,
-        created_at=SUBMITTED,
-        updated_at=SUBMITTED,
-    )
+    created = new_member(user_id, country=country, language=language, username=username, now=SUBMITTED)
     session.add(created)
     await session.flush()
     return created

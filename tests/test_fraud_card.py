@@ -8,35 +8,9 @@ from PIL import Image
 
 from tests.conftest import BotHarness
 from tests.factories import customer, invoice_jpeg
-from tests.harness import Person
 from tests.test_redeem import _redeem_until_confirm
-from tests.test_register import _to_invoice, _to_serial
+from tests.test_register import register_product
 from tests.test_staff_review import bot, next_card, sam_in_group  # noqa: F401  (bot: the fixture without a background outbox)
-
-
-async def _register(person: Person, serial: str, chk: str, invoice: bytes, number: str) -> None:
-    """The registration journey with a given serial and invoice photo."""
-    await _to_serial(person)
-    await person.send(serial)
-    await person.expect("Is this your product")
-    await person.press("✅ Yes, that's mine")
-    await person.expect("CHK")
-    await person.send(chk)
-    await person.expect("where did you buy it")
-    await person.press("Singapore")
-    await person.expect("Choose the store")
-    await person.press("Courts")
-    await person.expect("When did you buy it")
-    await person.send("03/03/2026")
-    await person.expect("where did you purchase")
-    await person.press("Retail store")
-    await person.expect("invoice")
-    await person.send_photo(invoice)
-    await person.expect("invoice number")
-    await person.send(number)
-    await person.expect("Please check")
-    await person.press("✅ Confirm")
-    await person.expect("is registered")
 
 
 def _near_copy(jpeg: bytes) -> bytes:
@@ -52,7 +26,7 @@ def _near_copy(jpeg: bytes) -> bytes:
 async def test_near_duplicate_invoice_from_another_account_is_flagged(bot: BotHarness) -> None:  # noqa: F811
     invoice = invoice_jpeg(text="INVOICE INV-2026-0042 PRO MP241 Courts 2026-03-03")
     alice = await customer(bot, 1001, "Alice")
-    await _register(alice, "BA9H040230046", "318", invoice, "INV-2026-0042")
+    await register_product(alice, "BA9H040230046", "318", invoice, "INV-2026-0042")
     await _redeem_until_confirm(alice)
     await alice.press("✅ Redeem")
     first = (await alice.expect("Order ID")).text.split("Order ID: ")[1].split()[0]
@@ -61,7 +35,7 @@ async def test_near_duplicate_invoice_from_another_account_is_flagged(bot: BotHa
     assert "Risk: low" in (await next_card(sam)).text
 
     bob = await customer(bot, 1002, "Bob")
-    await _register(bob, "BA9H616425247", "509", _near_copy(invoice), "INV-7781")
+    await register_product(bob, "BA9H616425247", "509", _near_copy(invoice), "INV-7781")
     await _redeem_until_confirm(bob, serial="BA9H616425247")
     await bob.press("✅ Redeem")
     await bob.expect("Order ID")

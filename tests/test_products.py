@@ -14,6 +14,7 @@ from sqlalchemy import select
 from storage import products
 from storage.db import unit_of_work
 from storage.models import AuditEntry, CatalogueProduct, ConversationState, Member, RegisteredProduct
+from tests.factories import new_member
 from tests.conftest import BotHarness
 from tests.harness import Person
 
@@ -48,19 +49,7 @@ async def member_with_products(bot: BotHarness, user_id: int, *products: Owned, 
     media = bot.runtime.services.media
     moment = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     async with unit_of_work(bot.sessions) as session:
-        member = Member(
-            telegram_user_id=user_id,
-            chat_id=user_id,
-            language=language,
-            consent_at=moment,
-            email=f"user{user_id}@example.com",
-            first_name="Test",
-            last_name=f"User{user_id}",
-            country=country,
-            profile_completed_at=moment,
-            created_at=moment,
-            updated_at=moment,
-        )
+        member = new_member(user_id, language=language, country=country, now=moment)
         session.add(member)
         await session.flush()
         ids = []

@@ -10,7 +10,7 @@ from storage.db import unit_of_work
 from storage.models import ConversationState, RegisteredProduct, SerialAttempt
 from tests.conftest import BotHarness
 from tests.factories import customer, invoice_jpeg
-from tests.harness import Person
+from tests.harness import Person, Reply
 
 SERIAL, CHK = "BA9H040230046", "318"
 
@@ -41,8 +41,8 @@ async def _to_region(alice: Person, serial: str = SERIAL, chk: str = CHK) -> Non
     await alice.expect("where did you buy it")
 
 
-async def _to_invoice(alice: Person) -> None:
-    await _to_region(alice)
+async def _to_invoice(alice: Person, serial: str = SERIAL, chk: str = CHK) -> None:
+    await _to_region(alice, serial, chk)
     await alice.press("Singapore")
     await alice.expect("Choose the store in Singapore")
     await alice.press("Courts")
@@ -51,6 +51,22 @@ async def _to_invoice(alice: Person) -> None:
     await alice.expect("where did you purchase")
     await alice.press("Online retailer")
     await alice.expect("invoice", "model name", "invoice number")
+
+
+async def _to_summary(alice: Person, serial: str = SERIAL, chk: str = CHK, invoice: bytes | None = None, number: str = "INV-1") -> Reply:
+    """Through every step up to the summary; returns it."""
+    await _to_invoice(alice, serial, chk)
+    await alice.send_photo(invoice or invoice_jpeg())
+    await alice.expect("invoice number")
+    await alice.send(number)
+    return await alice.expect("Please check")
+
+
+async def register_product(alice: Person, serial: str = SERIAL, chk: str = CHK, invoice: bytes | None = None, number: str = "INV-1") -> None:
+    """The whole registration journey, confirmed."""
+    await _to_summary(alice, serial, chk, invoice, number)
+    await alice.press("✅ Confirm")
+    await alice.expect("is registered")
 
 
 async def test_full_registration(bot: BotHarness) -> None:
@@ -116,13 +132,7 @@ async def test_wrong_chk_then_lockout(bot: BotHarness) -> None:
 
 async def test_serial_of_another_account_is_refused_and_logged(bot: BotHarness) -> None:
     alice = await customer(bot, 1001, "Alice")
-    await _to_invoice(alice)
-    await alice.send_photo(invoice_jpeg())
-    await alice.expect("invoice number")
-    await alice.send("INV-1")
-    await alice.expect("Please check")
-    await alice.press("✅ Confirm")
-    await alice.expect("is registered")
+    await register_product(alice)
 
     bob = await customer(bot, 1002, "Bob")
     await _to_serial(bob)
@@ -223,11 +233,7 @@ async def test_resume_after_restart(bot: BotHarness) -> None:
 
 async def test_edit_from_summary(bot: BotHarness) -> None:
     alice = await customer(bot, 1001, "Alice")
-    await _to_invoice(alice)
-    await alice.send_photo(invoice_jpeg())
-    await alice.expect("invoice number")
-    await alice.send("INV-1")
-    await alice.expect("Please check")
+    await _to_summary(alice)
     await alice.press("✏️ Channel")
     await alice.expect("where did you purchase")
     await alice.press("Reseller")
