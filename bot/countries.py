@@ -66,7 +66,7 @@ def _names(locale: str) -> dict[str, str]:
     """Code → name in one Babel locale, for the ISO 3166-1 codes storage accepts (no "EU", "UN"…)."""
     territories = Locale.parse(locale).territories
     names = {code: name for code, name in territories.items() if code in ISO_COUNTRIES}
-    names.update(_SHORT_NAMES.get(locale, {}))
+    names |= _SHORT_NAMES.get(locale, {})
     return names
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from conversations import common, faq, mydata, products, profile, promotions, redeem, register, status
+from conversations import common, faq, mydata, prize, products, profile, promotions, redeem, register, status
 from conversations.replies import MENU_COMMANDS
 from conversations.router import Router
 
@@ -12,9 +12,9 @@ from conversations.router import Router
 def build_router() -> Router:
     """Every command, global button and journey of the customer's private chat."""
     router = Router(menu=dict(MENU_COMMANDS), fallback=common.not_understood)
-    router.commands.update({"cancel": common.cancel, "help": common.help_command})
+    router.commands |= {"cancel": common.cancel, "help": common.help_command}
     router.actions["resume"] = common.resume_action(router)
-    for feature in (profile, register, products, faq, redeem, promotions, status, mydata):
+    for feature in (profile, register, products, faq, redeem, promotions, status, mydata, prize):
         feature.setup(router)
     return router
 

@@ -102,5 +102,5 @@ async def on_confirm(turn: Turn, action: str) -> None:
 def setup(router: Router) -> None:
     """Adds /mydata, /deleteme and the confirmation step to the router."""
     router.add_flow(Flow(FLOW, {CONFIRM: Step(prompt=ask_confirm, on_action=on_confirm)}))
-    router.commands.update({"mydata": mydata, "deleteme": deleteme})
+    router.commands |= {"mydata": mydata, "deleteme": deleteme}
     router.anytime.add("mydata")

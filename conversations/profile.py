@@ -490,6 +490,6 @@ def setup(router: Router) -> None:
     global _router
     _router = router
     router.add_flow(Flow(FLOW, STEPS))
-    router.commands.update({"start": start, "profile": show_profile, "language": language_command})
+    router.commands |= {"start": start, "profile": show_profile, "language": language_command}
     router.anytime.add("language")
-    router.actions.update({"profile": on_edit_button, "language": on_language_button})
+    router.actions |= {"profile": on_edit_button, "language": on_language_button}

@@ -54,6 +54,7 @@ class FakeApi:
         self.files: dict[str, bytes] = {}
         self.port = 0
         self._runner: web.AppRunner | None = None
+        self.released = asyncio.Event()  # a hanging handler answers only when the server stops
 
     def calls_to(self, method: str) -> list[Recorded]:
         return [c for c in self.calls if c.method == method]
@@ -80,6 +81,7 @@ class FakeApi:
 
     async def start(self) -> None:
         app = web.Application()
+        app[API_KEY] = self
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
@@ -90,7 +92,11 @@ class FakeApi:
 
     async def stop(self) -> None:
         assert self._runner is not None
+        self.released.set()
         await self._runner.cleanup()
+
+
+API_KEY = web.AppKey("api", FakeApi)
 
 
 @pytest.fixture
@@ -181,8 +187,9 @@ async def test_get_file_and_download(api: FakeApi, bot: Bot) -> None:
 # 3. timeouts and network failures -----------------------------------------------------------
 
 
-async def hang(_: web.Request) -> web.Response:
-    await asyncio.sleep(2)  # slower than the read timeouts used below
+async def hang(request: web.Request) -> web.Response:
+    """Never answers while the test runs: any read timeout must fire."""
+    await request.app[API_KEY].released.wait()
     return ok(message())
 
 
