@@ -24,6 +24,7 @@ from bot.reminders import send_due_reminders
 from bot.retention import run_retention as retain_photos
 from bot.services import Services
 from bot.staff import register_outbox
+from bot.staff.draw import run_draw_deadlines
 from bot.webhook import webhook_app
 from storage import migrate
 from storage.clock import Clock, SystemClock
@@ -89,6 +90,7 @@ class BotRuntime:
             self._workers += [
                 asyncio.create_task(self._every(self.reminder_interval, self._remind), name="reminders"),
                 asyncio.create_task(self._every(self.reminder_interval, self._follow_up), name="followups"),
+                asyncio.create_task(self._every(self.reminder_interval, self._draw_deadlines), name="draw-deadlines"),
                 asyncio.create_task(self._every(self.retention_interval, self.run_retention), name="retention"),
             ]
         log.info("bot @%s is running (%s)", application.bot.username, mode)
@@ -100,6 +102,11 @@ class BotRuntime:
     async def _follow_up(self) -> int:
         assert self.services is not None
         return await run_followups(self.services)
+
+    async def _draw_deadlines(self) -> int:
+        """Lucky-draw winners who did not claim in time give way to reserves (storage/draw.py)."""
+        assert self.services is not None
+        return await run_draw_deadlines(self.services)
 
     async def run_retention(self) -> int:
         """Deletes the photos of claims decided longer ago than PHOTO_RETENTION_DAYS."""
@@ -121,6 +128,7 @@ class BotRuntime:
         assert self._dispatcher is not None
         await self._remind()
         await self._follow_up()
+        await self._draw_deadlines()
         await self.run_retention()
         await self._dispatcher.drain_once()
 

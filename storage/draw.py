@@ -13,6 +13,35 @@ How a draw goes (staff run it with `/draw`, admins only):
 3. **Cancel** (`cancel`): an open commitment can be withdrawn (audited with its seed, announced
    with its seed); the Draw row is deleted, the audit log keeps it.
 
+**Answers and reserves** (`answer`, `replace_lapsed`): each winner's message carries a "Claim my
+prize" button (callback `g:prize:<draw id>`) and its deadline: the end of the day, in the
+promotion's time zone, `Promotion.draw_answer_days` days after the winner was told (default 14;
+`lucky_draw.answer_days` in the promotions file). Pressing it in time records the answer and tells
+staff; pressed later it is refused. A timed job (`replace_lapsed`, run by the bot's runtime every
+minute) lapses every winner whose deadline passed without an answer, and calls in the first
+reserve, in drawn order, not called in before, whose claim is still an entry (the entrant rules
+below, checked again at that moment; a reserve who is out is skipped, for good). The new winner
+gets the winner's message with a deadline counted from then, the lapsed winner a short note, staff
+an announcement (or "no reserve left"), the audit log `draw.replaced` / `draw.reserves_exhausted`.
+Since reserves are used in drawn order, `replay` still explains every prize.
+
+The state lives in `Draw.answers` (JSON), one entry per order ID that has been a winner or a called-in
+or skipped reserve, in the order it happened::
+
+    {"a1b2c3": {"state": "waiting" | "answered" | "lapsed" | "skipped",
+                "rank": null (a drawn winner) or the reserve's rank (1 = first reserve),
+                "since": ISO time told,  "deadline": ISO time (UTC) the answer is due,
+                "answered_at": ISO,                          (answered)
+                "lapsed_at": ISO, "replaced_by": ID | null,  (lapsed; null: no reserve was left)
+                "replaces": ID,                              (a called-in reserve)
+                "why": [reason, …]}}                         (skipped: why it was no entry then)
+
+`Draw.answer_due_at` is the earliest deadline of a winner still waiting (NULL when none), so the
+job finds due draws with one indexed comparison and running it again changes nothing. A reserve
+not in `answers` is unused. `Draw.winners` and `Draw.reserves` stay as drawn, so `verify` holds.
+A member with two winning entries in one draw answers for both with one press. Draws made before
+answers were tracked have `answers` NULL and are left alone.
+
 At most `MAX_WINNERS` winners and `MAX_RESERVES` reserves per draw, so the staff announcement,
 which lists them all, fits one Telegram message. `verify(row)` re-checks a stored draw, and
 `python -m bot draw verify ID` prints it for publishing.
@@ -24,9 +53,10 @@ which lists them all, fits one Telegram message. `verify(row)` re-checks a store
 * the member has not deleted their data;
 * every product of the claim still passes `eligibility.reasons` — model, invoice date inside the
   window, country of residence and of purchase, invoice photo present — *except* "promotion not
-  running": a draw is usually held after the redemption period ends;
-* the claim has not already won an earlier draw of the same promotion (reserves may be drawn
-  again).
+  running" and "redemption deadline passed": a draw is usually held after the redemption period
+  ends;
+* the claim has not already won an earlier draw of the same promotion, as a drawn winner or a
+  called-in reserve (reserves who were never called in may be drawn again).
 
 Each approved, opted-in claim is one entry: the guide asks the lucky-draw question per
 redemption, so a member with two such claims has two chances (and may win twice).
@@ -56,9 +86,11 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -186,11 +218,49 @@ async def _open(session: AsyncSession, promotion_id: int) -> Draw | None:
     return await session.scalar(select(Draw).where(Draw.promotion_id == promotion_id, Draw.drawn_at.is_(None)).order_by(Draw.id.desc()).limit(1))
 
 
+_PERIOD_REASONS = {eligibility.Reason.NOT_RUNNING, eligibility.Reason.DEADLINE_PASSED}  # a draw usually follows the period
+
+
+def _ever_won(row: Draw) -> set[str]:
+    """Order IDs that won `row`: its drawn winners and the reserves called in since."""
+    won = {str(order_id) for order_id in row.winners or []}
+    won.update(order_id for order_id, entry in (row.answers or {}).items() if entry.get("rank") is not None and entry.get("state") != "skipped")
+    return won
+
+
+async def _won_before(session: AsyncSession, promotion: Promotion, *, besides: int | None = None) -> set[str]:
+    """Order IDs that won a drawn draw of `promotion` (other than draw `besides`)."""
+    query = select(Draw).where(Draw.promotion_id == promotion.id, Draw.drawn_at.is_not(None))
+    if besides is not None:
+        query = query.where(Draw.id != besides)
+    won: set[str] = set()
+    for row in (await session.scalars(query)).all():
+        won |= _ever_won(row)
+    return won
+
+
+async def _why_out(session: AsyncSession, claim: Claim, promotion: Promotion, now: datetime, won: set[str]) -> list[str]:
+    """Why an approved, opted-in claim is no entry now (empty: it is one). Items must be loaded."""
+    why: list[str] = []
+    member = await session.get(Member, claim.member_id)
+    if member is None or member.deleted_at is not None:
+        why.append("member_deleted")
+    if claim.order_id in won:
+        why.append("already_won")
+    if not claim.items:
+        why.append("product_missing")
+    for item in claim.items:
+        product = await session.get(RegisteredProduct, item.registered_product_id)
+        found = eligibility.reasons(product, member.country if member else None, promotion, now) if product is not None else None
+        for reason in ["product_missing"] if found is None else [r.value for r in found if r not in _PERIOD_REASONS]:
+            if reason not in why:
+                why.append(reason)
+    return why
+
+
 async def entrants(session: AsyncSession, promotion: Promotion, now: datetime) -> Entrants:
     """The claims that take part if the draw ran now, and the opted-in ones left out with why."""
-    earlier_winners: set[str] = set()
-    for row in (await session.scalars(select(Draw).where(Draw.promotion_id == promotion.id, Draw.drawn_at.is_not(None)))).all():
-        earlier_winners.update(str(order_id) for order_id in row.winners or [])
+    earlier_winners = await _won_before(session, promotion)
     query = (
         select(Claim)
         .where(Claim.promotion_id == promotion.id, Claim.status == ClaimStatus.APPROVED, Claim.lucky_draw_opt_in.is_(True))
@@ -199,20 +269,7 @@ async def entrants(session: AsyncSession, promotion: Promotion, now: datetime) -
     )
     result = Entrants([], {})
     for claim in (await session.scalars(query)).all():
-        why: list[str] = []
-        member = await session.get(Member, claim.member_id)
-        if member is None or member.deleted_at is not None:
-            why.append("member_deleted")
-        if claim.order_id in earlier_winners:
-            why.append("already_won")
-        if not claim.items:
-            why.append("product_missing")
-        for item in claim.items:
-            product = await session.get(RegisteredProduct, item.registered_product_id)
-            found = eligibility.reasons(product, member.country if member else None, promotion, now) if product is not None else None
-            for reason in ["product_missing"] if found is None else [r.value for r in found if r != eligibility.Reason.NOT_RUNNING]:
-                if reason not in why:
-                    why.append(reason)
+        why = await _why_out(session, claim, promotion, now, earlier_winners)
         if why:
             result.excluded[claim.order_id] = why
         else:
@@ -282,10 +339,20 @@ async def draw(session: AsyncSession, slug: str, admin_id: int, now: datetime, *
     if not current.order_ids:
         raise DrawRefused(DrawError.NO_ENTRANTS, row)
     result = replay(row.seed, current.order_ids, row.winners_wanted, row.reserves_wanted)
+    deadline = answer_deadline(promotion, now)
+    answers = {order_id: {"state": WAITING, "rank": None, "since": now.isoformat(), "deadline": deadline.isoformat()} for order_id in result.winners}
     taken = await session.execute(
         update(Draw)
         .where(Draw.id == row.id, Draw.drawn_at.is_(None))
-        .values(drawn_at=now, drawn_by=admin_id, entrants=result.entrants, winners=result.winners, reserves=result.reserves)
+        .values(
+            drawn_at=now,
+            drawn_by=admin_id,
+            entrants=result.entrants,
+            winners=result.winners,
+            reserves=result.reserves,
+            answers=answers,
+            answer_due_at=deadline if answers else None,
+        )
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]  # another admin drew it a moment ago
@@ -299,6 +366,7 @@ async def draw(session: AsyncSession, slug: str, admin_id: int, now: datetime, *
         "winners": result.winners,
         "reserves": result.reserves,
         "excluded": current.excluded,
+        "answer_by": deadline.isoformat(),
     }
     await audit.record(session, now=now, actor_user_id=admin_id, action="draw.drawn", subject=promotion.slug, details=details)
     await _notify_entrants(session, promotion, row, current, result, now)
@@ -312,6 +380,8 @@ async def draw(session: AsyncSession, slug: str, admin_id: int, now: datetime, *
         "seed": row.seed,
         "seed_sha256": row.seed_sha256,
         "draw_id": row.id,
+        "deadline": show_day(last_answer_day(promotion, deadline), staff_language),
+        "timezone": _zone_name(promotion),
     }
     announcement = await _announce(session, "staff_tools.draw.drawn", values, staff_chat_id, staff_language, now)
     return Outcome(row, promotion, len(result.entrants), announcement, current.excluded)
@@ -347,14 +417,16 @@ async def _notify_entrants(session: AsyncSession, promotion: Promotion, row: Dra
         common = {"promotion": promotion_name(promotion, language), "seed_sha256": row.seed_sha256, "seed": row.seed or ""}
         lucky = False
         for claim in member_claims:
+            buttons: outbox.Buttons | None = None
             if claim.order_id in result.winners:
-                key, values = "staff_tools.draw.won", {**common, "order_id": claim.order_id, "prize": prize_text(promotion, language)}
+                key, values = "staff_tools.draw.won", {**common, **_deadline_values(promotion, row, claim.order_id, language), "order_id": claim.order_id, "prize": prize_text(promotion, language)}
+                buttons = claim_buttons(row.id)
             elif claim.order_id in ranks:
                 key, values = "staff_tools.draw.reserve", {**common, "order_id": claim.order_id, "rank": ranks[claim.order_id]}
             else:
                 continue
             lucky = True
-            await outbox.enqueue(session, chat_id=member.chat_id, kind="draw_result", key=key, language=language, values=values, now=now)
+            await outbox.enqueue(session, chat_id=member.chat_id, kind="draw_result", key=key, language=language, values=values, buttons=buttons, now=now)
         if not lucky:
             order_ids = ", ".join(c.order_id for c in member_claims)
             await outbox.enqueue(session, chat_id=member.chat_id, kind="draw_result", key="staff_tools.draw.not_won", language=language, values={**common, "order_ids": order_ids}, now=now)
@@ -381,3 +453,230 @@ async def open_commitments(session: AsyncSession) -> list[tuple[Draw, Promotion]
     """Commitments not drawn yet, oldest first."""
     rows = (await session.execute(select(Draw, Promotion).join(Promotion, Promotion.id == Draw.promotion_id).where(Draw.drawn_at.is_(None)).order_by(Draw.id))).all()
     return [(row, promotion) for row, promotion in rows]
+
+
+# ---------------------------------------------------------------- answers and reserves
+
+WAITING, ANSWERED, LAPSED, SKIPPED = "waiting", "answered", "lapsed", "skipped"
+CLAIM_ACTION = "prize"  # the customer's global button: g:prize:<draw id>
+
+
+def claim_buttons(draw_id: int) -> outbox.Buttons:
+    """The winner's "Claim my prize" button (a global button: it works from the old message)."""
+    return [[("prize.button", f"g:{CLAIM_ACTION}:{draw_id}")]]
+
+
+def _zone(promotion: Promotion) -> ZoneInfo:
+    try:
+        return ZoneInfo(promotion.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _zone_name(promotion: Promotion) -> str:
+    return _zone(promotion).key
+
+
+def answer_deadline(promotion: Promotion, since: datetime) -> datetime:
+    """When a winner told at `since` must have answered by: the end of the day, in the promotion's
+    time zone, `draw_answer_days` days later (returned in UTC)."""
+    zone = _zone(promotion)
+    last_day = since.astimezone(zone).date() + timedelta(days=promotion.draw_answer_days or 14)
+    return datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+
+
+def last_answer_day(promotion: Promotion, deadline: datetime) -> date:
+    """The last calendar day (promotion's time zone) on which the answer counts."""
+    return (deadline.astimezone(_zone(promotion)) - timedelta(microseconds=1)).date()
+
+
+def show_day(day: date, language: str) -> str:
+    """A date as the language writes it ("Jan 29, 2027", "2027年1月29日"); ISO if Babel cannot."""
+    try:
+        return str(format_date(day, "medium", locale=language.replace("-", "_")))
+    except (ValueError, LookupError):
+        return day.isoformat()
+
+
+def _deadline_values(promotion: Promotion, row: Draw, order_id: str, language: str) -> dict[str, Any]:
+    entry = (row.answers or {}).get(order_id) or {}
+    deadline = datetime.fromisoformat(entry["deadline"]) if entry.get("deadline") else answer_deadline(promotion, row.drawn_at or row.committed_at)
+    return {"deadline": show_day(last_answer_day(promotion, deadline), language), "timezone": _zone_name(promotion)}
+
+
+def _due(answers: dict[str, Any]) -> datetime | None:
+    """The earliest deadline of a winner still waiting, for `Draw.answer_due_at`."""
+    deadlines = [datetime.fromisoformat(e["deadline"]) for e in answers.values() if e.get("state") == WAITING]
+    return min(deadlines) if deadlines else None
+
+
+def _store(row: Draw, answers: dict[str, Any]) -> None:
+    """A fresh copy each time, so the JSON column is always seen as changed."""
+    row.answers = {order_id: dict(entry) for order_id, entry in answers.items()}
+    row.answer_due_at = _due(answers)
+
+
+def _who(member: Member) -> str:
+    name = " ".join(part for part in (member.first_name, member.last_name) if part) or str(member.telegram_user_id)
+    return f"{name} (@{member.username})" if member.username else f"{name} ({member.telegram_user_id})"
+
+
+class Answer(enum.StrEnum):
+    CLAIMED = "claimed"  # recorded now
+    ALREADY = "already"  # answered before
+    EXPIRED = "expired"  # the deadline passed (the prize went, or goes, to a reserve)
+    NOT_WINNER = "not_winner"  # no winning entry of this member in that draw
+
+
+@dataclass
+class AnswerOutcome:
+    result: Answer
+    promotion: Promotion | None = None
+    order_ids: list[str] = field(default_factory=list)
+    deadline: date | None = None  # the last day to answer (the earliest one of the entries)
+
+
+async def _locked(session: AsyncSession, draw_id: int) -> Draw | None:
+    return await session.scalar(select(Draw).where(Draw.id == draw_id).with_for_update().execution_options(populate_existing=True))
+
+
+async def answer(session: AsyncSession, draw_id: int, member: Member, now: datetime, *, staff_chat_id: int | None = None, staff_language: str = "en") -> AnswerOutcome:
+    """The winner pressed "Claim my prize": within the deadline it is recorded and staff are told."""
+    row = await _locked(session, draw_id)
+    if row is None or row.drawn_at is None or not row.answers:
+        return AnswerOutcome(Answer.NOT_WINNER)
+    promotion = await session.get(Promotion, row.promotion_id)
+    assert promotion is not None
+    order_ids = list(row.answers)
+    mine = set(await session.scalars(select(Claim.order_id).where(Claim.order_id.in_(order_ids), Claim.member_id == member.id)))
+    entries = {order_id: dict(entry) for order_id, entry in row.answers.items() if order_id in mine and entry.get("state") != SKIPPED}
+    if not entries:
+        return AnswerOutcome(Answer.NOT_WINNER, promotion)
+    waiting = [o for o, e in entries.items() if e["state"] == WAITING and datetime.fromisoformat(e["deadline"]) > now]
+    if not waiting:
+        answered = [o for o, e in entries.items() if e["state"] == ANSWERED]
+        if answered:
+            return AnswerOutcome(Answer.ALREADY, promotion, answered)
+        return AnswerOutcome(Answer.EXPIRED, promotion, list(entries))
+    answers = {order_id: dict(entry) for order_id, entry in row.answers.items()}
+    for order_id in waiting:
+        answers[order_id] |= {"state": ANSWERED, "answered_at": now.isoformat()}
+    _store(row, answers)
+    await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="draw.answered", subject=promotion.slug, details={"draw_id": row.id, "order_ids": waiting})
+    values = {"promotion": promotion_name(promotion, staff_language), "slug": promotion.slug, "draw_id": row.id, "order_ids": ", ".join(waiting), "member": _who(member)}
+    await _announce(session, "prize.staff.claimed", values, staff_chat_id, staff_language, now)
+    deadline = min(datetime.fromisoformat(entries[o]["deadline"]) for o in waiting)
+    return AnswerOutcome(Answer.CLAIMED, promotion, waiting, last_answer_day(promotion, deadline))
+
+
+@dataclass
+class Replacement:
+    draw_id: int
+    lapsed: str  # the winner who did not answer
+    winner: str | None  # the reserve called in; None when no reserve was left
+    rank: int | None = None
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reserves passed over, with why
+
+
+async def _claim(session: AsyncSession, order_id: str) -> Claim | None:
+    return await session.scalar(select(Claim).where(Claim.order_id == order_id).options(selectinload(Claim.items)))
+
+
+async def _reserve_out(session: AsyncSession, order_id: str, promotion: Promotion, now: datetime, won: set[str]) -> list[str]:
+    """Why reserve `order_id` cannot be called in now: the entrant rules of the draw, again."""
+    claim = await _claim(session, order_id)
+    if claim is None:
+        return ["claim_missing"]
+    why = []
+    if claim.promotion_id != promotion.id:
+        why.append("claim_missing")
+    if claim.status != ClaimStatus.APPROVED:
+        why.append("not_approved")
+    if claim.lucky_draw_opt_in is not True:
+        why.append("opted_out")
+    return why + await _why_out(session, claim, promotion, now, won)
+
+
+async def _member_of(session: AsyncSession, order_id: str) -> Member | None:
+    member = await session.scalar(select(Member).join(Claim, Claim.member_id == Member.id).where(Claim.order_id == order_id))
+    return member if member is not None and member.deleted_at is None else None
+
+
+async def _replace_in(session: AsyncSession, row: Draw, promotion: Promotion, now: datetime, staff_chat_id: int | None, staff_language: str) -> list[Replacement]:
+    answers = {order_id: dict(entry) for order_id, entry in (row.answers or {}).items()}
+    won = await _won_before(session, promotion, besides=row.id)
+    ranks = {order_id: rank for rank, order_id in enumerate(row.reserves or [], start=1)}
+    lapsing = [
+        order_id
+        for order_id in [*(row.winners or []), *(row.reserves or [])]
+        if answers.get(order_id, {}).get("state") == WAITING and datetime.fromisoformat(answers[order_id]["deadline"]) <= now
+    ]
+    done: list[Replacement] = []
+    for lapsed in lapsing:
+        replacement = Replacement(row.id, lapsed, None)
+        for candidate in row.reserves or []:
+            if candidate in answers:  # called in, or skipped, before: each reserve is used once
+                continue
+            why = await _reserve_out(session, candidate, promotion, now, won)
+            if why:
+                answers[candidate] = {"state": SKIPPED, "rank": ranks[candidate], "at": now.isoformat(), "why": why}
+                replacement.skipped[candidate] = why
+                continue
+            deadline = answer_deadline(promotion, now)
+            answers[candidate] = {"state": WAITING, "rank": ranks[candidate], "replaces": lapsed, "since": now.isoformat(), "deadline": deadline.isoformat()}
+            replacement.winner, replacement.rank = candidate, ranks[candidate]
+            break
+        answers[lapsed] |= {"state": LAPSED, "lapsed_at": now.isoformat(), "replaced_by": replacement.winner}
+        _store(row, answers)  # as we go: the messages below read the new winner's deadline
+        await _tell_replacement(session, row, promotion, replacement, now, staff_chat_id, staff_language)
+        done.append(replacement)
+    return done
+
+
+async def _tell_replacement(session: AsyncSession, row: Draw, promotion: Promotion, replacement: Replacement, now: datetime, staff_chat_id: int | None, staff_language: str) -> None:
+    """The audit log, the lapsed winner, the reserve called in and the staff chat."""
+    details = {"draw_id": row.id, "lapsed": replacement.lapsed, "winner": replacement.winner, "rank": replacement.rank, "skipped": replacement.skipped}
+    action = "draw.replaced" if replacement.winner else "draw.reserves_exhausted"
+    await audit.record(session, now=now, actor_user_id=None, action=action, subject=promotion.slug, details=details)
+    if (lapsed := await _member_of(session, replacement.lapsed)) is not None:
+        values = {"promotion": promotion_name(promotion, lapsed.language), "order_id": replacement.lapsed}
+        await outbox.enqueue(session, chat_id=lapsed.chat_id, kind="draw_result", key="prize.lapsed", language=lapsed.language, values=values, now=now)
+    staff_values: dict[str, Any] = {
+        "promotion": promotion_name(promotion, staff_language),
+        "slug": promotion.slug,
+        "draw_id": row.id,
+        "lapsed": replacement.lapsed,
+        "skipped": _listed(list(replacement.skipped)),
+    }
+    if replacement.winner is None:
+        await _announce(session, "prize.staff.exhausted", staff_values, staff_chat_id, staff_language, now)
+        return
+    if (winner := await _member_of(session, replacement.winner)) is not None:
+        language = winner.language
+        values = {
+            "promotion": promotion_name(promotion, language),
+            "order_id": replacement.winner,
+            "rank": replacement.rank,
+            "prize": prize_text(promotion, language),
+            **_deadline_values(promotion, row, replacement.winner, language),
+        }
+        await outbox.enqueue(session, chat_id=winner.chat_id, kind="draw_result", key="prize.promoted", language=language, values=values, buttons=claim_buttons(row.id), now=now)
+    staff_values |= {"winner": replacement.winner, "rank": replacement.rank, **_deadline_values(promotion, row, replacement.winner, staff_language)}
+    await _announce(session, "prize.staff.replaced", staff_values, staff_chat_id, staff_language, now)
+
+
+async def replace_lapsed(session: AsyncSession, now: datetime, *, staff_chat_id: int | None = None, staff_language: str = "en") -> list[Replacement]:
+    """The timed job: every winner whose deadline passed unanswered gives way to the next reserve.
+
+    Only draws with a winner still waiting past their deadline are touched, each locked while it
+    changes, so running it again (or in a second process) does nothing more."""
+    due = (await session.scalars(select(Draw.id).where(Draw.answer_due_at.is_not(None), Draw.answer_due_at <= now).order_by(Draw.id))).all()
+    done: list[Replacement] = []
+    for draw_id in due:
+        row = await _locked(session, draw_id)
+        if row is None or row.answer_due_at is None or row.answer_due_at > now:  # another process got there first
+            continue
+        promotion = await session.get(Promotion, row.promotion_id)
+        assert promotion is not None
+        done += await _replace_in(session, row, promotion, now, staff_chat_id, staff_language)
+    return done

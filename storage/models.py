@@ -212,6 +212,7 @@ class Promotion(Base):
     residence_only: Mapped[bool] = mapped_column(Boolean, default=False)  # bought in the country one lives in
     while_stock_lasts: Mapped[bool] = mapped_column(Boolean, default=False)  # closes when codes or stock run out
     prize_stock: Mapped[int | None] = mapped_column(Integer)  # physical prizes available
+    draw_answer_days: Mapped[int] = mapped_column(Integer, default=14)  # days a lucky-draw winner has to claim the prize
 
 
 class Claim(Base):
@@ -365,6 +366,10 @@ class Draw(Base):
     winners: Mapped[list[Any]] = mapped_column(JSON, default=list)
     reserves: Mapped[list[Any]] = mapped_column(JSON, default=list)
     drawn_by: Mapped[int | None] = mapped_column(BigInteger)
+    # Each winner's answer, and the reserves called in for those who did not answer (see
+    # storage.draw: "Answers and reserves"). NULL for draws made before answers were tracked.
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    answer_due_at: Mapped[datetime | None]  # the earliest deadline of a winner still to answer; NULL when none
 
 
 class ImageFingerprint(Base):

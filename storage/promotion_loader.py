@@ -6,7 +6,7 @@ before anything is written and every problem is reported at once, each naming th
 
 Defaults: `invoice_dates` = `period`; `redeem_limit_per_email` = 1; `timezone` = "UTC";
 `code_pattern` = the guide's AAAAA-BBBBB-CCCCC; `processing_days` by prize kind (digital code 7-14,
-cashback 30-30, physical 40-60 working days, as the design promises).
+cashback 30-30, physical 40-60 working days, as the design promises); `lucky_draw.answer_days` = 14.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ DEFAULT_PROCESSING_DAYS = {PrizeKind.DIGITAL_CODE: (7, 14), PrizeKind.CASHBACK: 
 SLUG_SHAPE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 CURRENCY_SHAPE = re.compile(r"[A-Z]{3}")
+DEFAULT_DRAW_ANSWER_DAYS = 14  # days a lucky-draw winner has to claim the prize before a reserve takes it
 
 _KEYS = {
     "": ("slug", "name", "period", "invoice_dates", "redeem_limit_per_email", "eligible_models", "eligible_countries",
@@ -41,7 +42,7 @@ _KEYS = {
     "period": ("start", "end"),
     "invoice_dates": ("start", "end"),
     "prize": ("kind", "amount", "currency", "description"),
-    "lucky_draw": ("enabled", "prize", "draw_date"),
+    "lucky_draw": ("enabled", "prize", "draw_date", "answer_days"),
     "processing_days": ("min", "max"),
 }
 
@@ -222,7 +223,8 @@ def _lucky_draw(reader: _Reader, values: dict[str, Any], starts_on: date | None)
     draw_date = reader.get("lucky_draw.draw_date", parse_date, required=False)
     if draw_date and starts_on and draw_date < starts_on:
         reader.fail("lucky_draw.draw_date", f"{draw_date} is before the promotion starts ({starts_on})")
-    values.update(lucky_draw=enabled, draw_prize=prize, draw_date=draw_date)
+    answer_days = reader.get("lucky_draw.answer_days", _positive_int, required=False, default=DEFAULT_DRAW_ANSWER_DAYS)
+    values.update(lucky_draw=enabled, draw_prize=prize, draw_date=draw_date, draw_answer_days=answer_days)
 
 
 def _rules(reader: _Reader, values: dict[str, Any], ends_on: date | None) -> None:

@@ -8,6 +8,9 @@
 
 The staff chat hears each step through the outbox, committed with the step. When the command
 was given elsewhere (a private chat with the bot), the admin also gets the same text at once.
+
+`run_draw_deadlines` is the runtime's timed job: winners who did not claim their prize in time
+are replaced by reserves (`storage.draw.replace_lapsed`); the outbox tells everyone.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.services import Services
 from bot.language import language_of
 from bot.staff.access import staff_only
 from storage import draw as lucky
@@ -94,3 +98,12 @@ async def _overview(context: BotContext, language: str) -> str:
     else:
         lines.append(t(language, "staff_tools.draw.open_none"))
     return "\n".join(lines)
+
+
+async def run_draw_deadlines(services: Services) -> int:
+    """Replaces the winners whose time to answer ran out; returns how many were replaced."""
+    async with unit_of_work(services.sessions) as session:
+        done = await lucky.replace_lapsed(
+            session, services.clock.now(), staff_chat_id=services.settings.staff_chat_id, staff_language=services.translator.default_language
+        )
+    return len(done)

@@ -1,0 +1,39 @@
+"""The lucky-draw winner's "🎁 Claim my prize" button (callback `g:prize:<draw id>`).
+
+The button comes with the winner's message (queued by storage.draw through the outbox, also for
+a reserve called in later). It is a global button: it works from the old message, mid-journey,
+and leaves any journey where it was. The rules (whose prize, the deadline, telling staff) are
+`storage.draw.answer`; this module only renders its outcome.
+"""
+
+from __future__ import annotations
+
+from conversations.router import Router
+from conversations.turn import Turn
+from storage import draw
+
+KEYS = {
+    draw.Answer.CLAIMED: "prize.claimed",
+    draw.Answer.ALREADY: "prize.already",
+    draw.Answer.EXPIRED: "prize.expired",
+    draw.Answer.NOT_WINNER: "prize.not_winner",
+}
+
+
+async def claim_prize(turn: Turn, argument: str) -> None:
+    """Records the winner's answer (within the deadline) and says how it went."""
+    if not argument.isdecimal() or turn.member is None:
+        turn.say("prize.not_winner")
+        return
+    settings = turn.services.settings
+    outcome = await draw.answer(
+        turn.session, int(argument), turn.member, turn.now, staff_chat_id=settings.staff_chat_id, staff_language=turn.services.translator.default_language
+    )
+    if outcome.result == draw.Answer.NOT_WINNER or outcome.promotion is None:
+        turn.say("prize.not_winner")
+        return
+    turn.say(KEYS[outcome.result], promotion=draw.promotion_name(outcome.promotion, turn.language), order_ids=", ".join(outcome.order_ids))
+
+
+def setup(router: Router) -> None:
+    router.actions[draw.CLAIM_ACTION] = claim_prize
