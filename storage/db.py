@@ -37,7 +37,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, **kwargs)
+        # One connection: SQLite has one writer anyway, and waiting for the pool's connection is a
+        # fair asyncio queue, where waiting for SQLite's lock would sleep in growing steps.
+        engine = create_async_engine(url, **({"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} | kwargs))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
