@@ -21,12 +21,12 @@ their language is saved on it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.countries import COMMON_COUNTRIES, country_name, exact_country, search_countries
+from bot.countries import COMMON_COUNTRIES, country_name, exact_country, is_country, search_countries
 from conversations.flow import Flow, Step
 from conversations.replies import main_menu
 from conversations.router import Router
@@ -210,22 +210,33 @@ async def ask_email(turn: Turn) -> None:
         turn.say("profile.email.ask", markup=_keyboard(turn, []))
 
 
-async def on_email(turn: Turn) -> None:
+async def _save(turn: Turn, save: Awaitable[Member], refusals: Mapping[type[Exception], str] | None = None) -> Member | None:
+    """Runs one profile setter: a refused answer gets its message, a missing consent restarts
+    the journey; None in both cases."""
     try:
-        member = await members.set_email(turn.session, turn.user_id, turn.text or "", now=turn.now)
-    except members.InvalidEmail:
-        turn.say("profile.email.invalid")
-        return
-    except members.EmailTaken:
-        turn.say("profile.email.taken")
-        return
+        return await save
     except members.ConsentRequired:
         await begin(turn, then=turn.data.get("then"))
-        return
+    except tuple(refusals or {}) as refused:
+        turn.say((refusals or {})[type(refused)])
+    return None
+
+
+async def _go_on(turn: Turn, member: Member, next_field: str | None) -> None:
+    """After an answer: back to the profile when editing one field, else the next question."""
     if _editing(turn):
         await _show_edited(turn, member)
+    elif next_field is None:
+        await _complete(turn)
     else:
-        await _ask(turn, FIRST_NAME)
+        await _ask(turn, next_field)
+
+
+async def on_email(turn: Turn) -> None:
+    save = members.set_email(turn.session, turn.user_id, turn.text or "", now=turn.now)
+    member = await _save(turn, save, {members.InvalidEmail: "profile.email.invalid", members.EmailTaken: "profile.email.taken"})
+    if member is not None:
+        await _go_on(turn, member, FIRST_NAME)
 
 
 # ---- 3-4. names ------------------------------------------------------------------------------
@@ -303,18 +314,12 @@ async def on_country_action(turn: Turn, action: str) -> None:
 
 
 async def _set_country(turn: Turn, code: str) -> None:
-    try:
-        member = await members.set_country(turn.session, turn.user_id, code, now=turn.now)
-    except members.UnknownCountry:
+    if not is_country(code):
         turn.notify("errors.stale_button")
         return
-    except members.ConsentRequired:
-        await begin(turn, then=turn.data.get("then"))
-        return
-    if _editing(turn):
-        await _show_edited(turn, member)
-    else:
-        await _ask(turn, PHONE)
+    member = await _save(turn, members.set_country(turn.session, turn.user_id, code, now=turn.now), {members.UnknownCountry: "errors.stale_button"})
+    if member is not None:
+        await _go_on(turn, member, PHONE)
 
 
 # ---- 6. contact number (optional) ------------------------------------------------------------
@@ -384,15 +389,9 @@ async def on_newsletter(turn: Turn, action: str) -> None:
     if action not in ("yes", "no"):
         turn.notify("errors.stale_button")
         return
-    try:
-        member = await members.set_newsletter(turn.session, turn.user_id, action == "yes", now=turn.now)
-    except members.ConsentRequired:
-        await begin(turn, then=turn.data.get("then"))
-        return
-    if _editing(turn):
-        await _show_edited(turn, member)
-    else:
-        await _complete(turn)
+    member = await _save(turn, members.set_newsletter(turn.session, turn.user_id, action == "yes", now=turn.now))
+    if member is not None:
+        await _go_on(turn, member, None)
 
 
 STEPS: dict[str, Step] = {
