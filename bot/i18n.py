@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import string
 from dataclasses import dataclass
 
@@ -19,6 +20,14 @@ _ALIASES = {
 
 class Raw(str):
     """A value that is already HTML (a rendered fragment) and must not be escaped again."""
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def as_plain_text(message: str) -> str:
+    """A rendered (HTML) message for places Telegram shows as plain text: toasts, button labels."""
+    return html.unescape(_TAG.sub("", message))
 
 
 def placeholders(template: str) -> set[str]:

@@ -15,6 +15,7 @@ from datetime import date
 from bot.assets import asset_path
 from bot.countries import country_name
 from bot.barcodes import read_serials
+from bot.i18n import Raw
 from bot.media import thumbnail
 from conversations.faq import explain_reason, promotion_name
 from conversations.flow import Flow, Step
@@ -136,10 +137,10 @@ def _explain_others(turn: Turn, option: claims.PromotionOptions) -> None:
         return
     separator = turn.t("eligibility.reason_separator")
     lines = [
-        turn.t("redeem.why_line", product=product_label(turn, product), reasons=separator.join(explain_reason(turn, r, product, option.promotion, turn.member.country if turn.member else None) for r in reasons))
+        turn.t("redeem.why_line", product=Raw(product_label(turn, product)), reasons=Raw(separator.join(explain_reason(turn, r, product, option.promotion, turn.member.country if turn.member else None) for r in reasons)))
         for product, reasons in option.others
     ]
-    turn.say("redeem.why_not", promotion=promotion_name(turn, option.promotion), lines="\n".join(lines))
+    turn.say("redeem.why_not", promotion=promotion_name(turn, option.promotion), lines=Raw("\n".join(lines)))
 
 
 # ---- promotion ----------------------------------------------------------------------------
@@ -228,7 +229,7 @@ async def ask_sn_photo(turn: Turn) -> None:
     """Asks for a photo of the S/N label on the product itself, with an example."""
     product = await turn.session.get(RegisteredProduct, turn.data.get("photo_for"))
     assert product is not None
-    turn.say("redeem.ask_sn_photo", photo=asset_path("sn_photo_example.png"), product=product_label(turn, product), markup=turn.keyboard([]))
+    turn.say("redeem.ask_sn_photo", photo=asset_path("sn_photo_example.png"), product=Raw(product_label(turn, product)), markup=turn.keyboard([]))
 
 
 async def on_sn_photo(turn: Turn) -> None:
@@ -360,7 +361,7 @@ async def ask_again_photo(turn: Turn) -> None:
     product = await turn.session.get(RegisteredProduct, turn.data["photo_for"])
     assert product is not None
     if turn.data.get("photo_kind") == "inv":
-        turn.say("redeem.again_ask_invoice", photo=asset_path("invoice_example.png"), product=product_label(turn, product), markup=turn.keyboard([]))
+        turn.say("redeem.again_ask_invoice", photo=asset_path("invoice_example.png"), product=Raw(product_label(turn, product)), markup=turn.keyboard([]))
     else:
         await ask_sn_photo(turn)
 
@@ -413,9 +414,9 @@ async def ask_confirm(turn: Turn) -> None:
     turn.say(
         "redeem.confirm",
         promotion=promotion_name(turn, promotion),
-        products="\n\n".join(blocks),
-        lucky=lucky,
-        address=address,
+        products=Raw("\n\n".join(blocks)),
+        lucky=Raw(lucky),
+        address=Raw(address),
         markup=turn.keyboard([[(turn.t("redeem.submit"), "submit")], edits], back=bool(data.get("again_order"))),
     )
 

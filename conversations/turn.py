@@ -24,6 +24,7 @@ from telegram import (
 )
 
 from bot.context import BotContext
+from bot.i18n import as_plain_text
 from bot.services import Services
 from storage import conversations
 from storage.models import ConversationState, Member
@@ -117,7 +118,7 @@ class Turn:
     def notify(self, key: str, /, *, alert: bool = False, **values: object) -> None:
         """A toast for the pressed button (or a message when the user typed)."""
         if self.update.callback_query is not None:
-            self.toast, self.toast_alert = self.t(key, **values), alert
+            self.toast, self.toast_alert = as_plain_text(self.t(key, **values)), alert
         else:
             self.say(key, **values)
 
@@ -128,11 +129,11 @@ class Turn:
 
     def button(self, label: str, action: str) -> InlineKeyboardButton:
         """A button tied to the current step: pressed after the step moved on, it is refused."""
-        return InlineKeyboardButton(label, callback_data=f"{self.version}:{action}")
+        return InlineKeyboardButton(as_plain_text(label), callback_data=f"{self.version}:{action}")
 
     def global_button(self, label: str, action: str) -> InlineKeyboardButton:
         """A button that works from any old message (open a product, an FAQ answer…)."""
-        return InlineKeyboardButton(label, callback_data=f"{GLOBAL}:{action}")
+        return InlineKeyboardButton(as_plain_text(label), callback_data=f"{GLOBAL}:{action}")
 
     def keyboard(self, rows: list[list[tuple[str, str]]], *, back: bool = True, cancel: bool = True) -> InlineKeyboardMarkup:
         """Rows of (label, action), plus Back and Cancel so every step has a way out."""

@@ -60,7 +60,7 @@ async def test_two_products_one_eligible_with_reasons(bot: BotHarness) -> None:
     assert products.buttons[:2] == ["▫️ PRO MP241 (BA9H040230046)", "➡️ Next"]
     await alice.press("❔ Why not the others?")
     why = await alice.expect("Optix G27C4", "is not part of the promotion", "outside")
-    assert "PRO MP241" not in why.text
+    assert "PRO MP241" not in why.text and "&amp;" not in why.text and "&lt;" not in why.text
 
 
 async def test_nothing_eligible_says_why_and_offers_registration(bot: BotHarness) -> None:
@@ -79,6 +79,8 @@ async def test_full_redemption(bot: BotHarness) -> None:
     assert confirm is not None
     for fact in ("Monitor", "PRO MP241", ELIGIBLE, "Singapore", "Lucky draw: Yes", "Purchase date: Mar 3, 2026"):
         assert fact in confirm.text
+    assert "<b>" not in confirm.text and "&lt;" not in confirm.text  # formatting rendered, not shown
+    assert {"bold", "code"} <= {e["type"] for e in confirm.message.get("entities", [])}
     await alice.press("✅ Redeem")
     done = await alice.expect("Order ID", "7–14 working days", "into this chat")
     [claim] = await _claims(bot)

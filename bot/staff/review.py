@@ -15,6 +15,9 @@ default language (DEFAULT_LANGUAGE); customers get their messages in their own l
 
 from __future__ import annotations
 
+import contextlib
+
+
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,7 +32,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.countries import country_name
-from bot.i18n import Raw
+from bot.i18n import Raw, as_plain_text
 from bot.outbox import OutboxDispatcher, Rendered
 from bot.services import Services
 from bot.staff.access import staff_only
@@ -254,7 +257,7 @@ def reasons_markup(services: Services, claim_id: int, attempt: int, options: lis
     for option in options[:MAX_REASON_BUTTONS]:
         text = tr(services, f"reasons.label.{option.code}") if option.builtin else shorten(review.canned_text(option.texts, language(services)), LABEL_CHARS)
         label = tr(services, "staff.button.reason_fixable" if option.fixable else "staff.button.reason_final", label=text)
-        rows.append([InlineKeyboardButton(label, callback_data=f"s:x:{claim_id}:{attempt}:{option.code}")])
+        rows.append([InlineKeyboardButton(as_plain_text(label), callback_data=f"s:x:{claim_id}:{attempt}:{option.code}")])
     rows.append([InlineKeyboardButton(tr(services, "staff.button.other"), callback_data=f"s:o:{claim_id}:{attempt}")])
     rows.append([InlineKeyboardButton(tr(services, "staff.button.back"), callback_data=f"s:b:{claim_id}:{attempt}")])
     return InlineKeyboardMarkup(rows)
@@ -401,7 +404,7 @@ async def _toast(update: Update, text: str | None = None, alert: bool = False) -
     query = update.callback_query
     assert query is not None
     try:
-        await query.answer(shorten(text, MAX_TOAST) if text else None, show_alert=alert)
+        await query.answer(shorten(as_plain_text(text), MAX_TOAST) if text else None, show_alert=alert)
     except BadRequest as exc:  # answered too late: the person saw the card change anyway
         log.info("callback answer failed: %s", exc)
 
@@ -449,7 +452,8 @@ async def on_button(update: Update, context: BotContext) -> None:
     if action == "r":
         await _toast(update)
         if message is not None:
-            await context.bot.edit_message_reply_markup(message.chat.id, message.message_id, reply_markup=reasons_markup(services, claim_id, attempt, options))
+            with contextlib.suppress(BadRequest):  # a second tap: "message is not modified"
+                await context.bot.edit_message_reply_markup(message.chat.id, message.message_id, reply_markup=reasons_markup(services, claim_id, attempt, options))
         return
     if action == "b":
         await _toast(update)
