@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Update
@@ -21,10 +22,14 @@ async def on_error(update: object, context: BotContext) -> None:
     if isinstance(context.error, Forbidden):
         return
     services = context.services
-    language = await language_of(services, update)
     try:
-        if update.callback_query is not None:
+        language = await language_of(services, update)
+    except Exception:  # noqa: BLE001 - the database may be what failed; answer anyway
+        language = services.translator.resolve(update.effective_user.language_code if update.effective_user else None)
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):  # maybe answered already, or too late
             await update.callback_query.answer()
+    try:
         await context.bot.send_message(update.effective_chat.id, services.translator.t(language, "errors.generic"))
     except TelegramError:
         log.warning("could not tell chat %s about the error", update.effective_chat.id)

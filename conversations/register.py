@@ -21,6 +21,7 @@ from bot.countries import COMMON_COUNTRIES, country_name, search_countries
 from bot.media import thumbnail
 from conversations.flow import Flow, Step
 from conversations.photos import received_image, store_image
+from conversations.products import today_for
 from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
@@ -297,7 +298,7 @@ def _calendar(turn: Turn, year: int, month: int) -> InlineKeyboardMarkup:
 async def on_date_action(turn: Turn, action: str) -> None:
     kind, _, value = action.partition(":")
     if kind == "d" and value in ("0", "1"):
-        await _set_date(turn, turn.now.date() - timedelta(days=int(value)))
+        await _set_date(turn, today_for(turn) - timedelta(days=int(value)))  # the customer's today, not UTC's
     elif kind == "cal":
         try:
             year, month = (int(part) for part in value.split("-"))
@@ -331,7 +332,7 @@ def parse_date(text: str) -> date | None:
 async def on_date_text(turn: Turn) -> None:
     parsed = parse_date(turn.text or "")
     if parsed is None:
-        turn.say("register.date_unreadable", example=_date(turn, turn.now.date()))
+        turn.say("register.date_unreadable", example=_date(turn, today_for(turn)))
         return
     await _set_date(turn, parsed)
 

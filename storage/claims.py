@@ -134,8 +134,8 @@ async def stock_left(session: AsyncSession, promotion: Promotion) -> int | None:
     """Prizes still available for new claims when the promotion closes on its stock; None otherwise.
 
     Claims in review will take a prize when approved, so they count against the stock."""
-    if not promotion.while_stock_lasts:
-        return None
+    if not promotion.while_stock_lasts or promotion.prize_kind == PrizeKind.CASHBACK:
+        return None  # cashback has no stock to run out of
     pending = select(func.count(ClaimItem.id)).join(Claim).where(Claim.promotion_id == promotion.id)
     if promotion.prize_kind == PrizeKind.PHYSICAL:
         taken = int(await session.scalar(pending.where(Claim.status.in_(COUNTED))) or 0)
@@ -231,6 +231,8 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
             break
         except IntegrityError:
             claim.order_id = new_order_id()  # an order-id collision: astronomically rare, retried
+    else:
+        raise RuntimeError("could not store the claim: five order-id collisions in a row")
     session.add(ClaimEvent(claim_id=claim.id, at=now, kind="submitted", actor_user_id=member.telegram_user_id, details={"items": [i.registered_product_id for i in draft.items]}))
     await _fingerprint(session, member.id, claim.id, draft.items, now)
     await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="claim.submitted", subject=claim.order_id, details={"promotion": promotion.slug})

@@ -45,7 +45,6 @@ left on disk with nothing pointing at it).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging

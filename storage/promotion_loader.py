@@ -15,7 +15,6 @@ import re
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -236,6 +235,8 @@ def _rules(reader: _Reader, values: dict[str, Any], ends_on: date | None) -> Non
     stock = reader.get("rules.stock", _positive_int, required=False)
     if stock is not None and values.get("prize_kind") != PrizeKind.PHYSICAL:
         reader.fail("rules.stock", "only a physical prize has a stock (codes are counted from the imported codes)")
+    if while_stock_lasts and values.get("prize_kind") == PrizeKind.CASHBACK:
+        reader.fail("rules.while_stock_lasts", "a cashback prize has no stock to run out of")
     if while_stock_lasts and values.get("prize_kind") == PrizeKind.PHYSICAL and stock is None:
         reader.fail("rules.stock", "is missing (while_stock_lasts with a physical prize needs the stock)")
     values.update(

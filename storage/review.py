@@ -118,10 +118,6 @@ async def _claim(session: AsyncSession, order_id: str) -> Claim:
     return claim
 
 
-async def order_id_of(session: AsyncSession, claim_id: int) -> str | None:
-    return await session.scalar(select(Claim.order_id).where(Claim.id == claim_id))
-
-
 async def _take(session: AsyncSession, claim: Claim, status: ClaimStatus, staff_user_id: int, reason: str | None, now: datetime) -> None:
     """Compare-and-set on the status: of two staff deciding at once, only one row update lands."""
     result = await session.execute(

@@ -35,7 +35,6 @@ from storage.models import (
 from storage.review import DECISION_EVENTS
 
 PICK_HOLD = timedelta(minutes=15)  # /next skips a claim another staff member picked this recently
-ORDER_ID_SHAPE = re.compile(r"^[2-9a-z]{10}$")
 
 
 @dataclass

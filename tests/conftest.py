@@ -128,12 +128,21 @@ class BotHarness:
         await self.runtime.start()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "quiet_staff_chat: the outbox sends only on tick(), no low-codes warnings, the digest late in the day")
+
+
 @pytest.fixture
-async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    """The real bot, polling the emulator over loopback HTTP, with demo data loaded."""
-    settings = make_settings(emulator, db_url, tmp_path)
+async def bot(request: pytest.FixtureRequest, emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
+    """The real bot, polling the emulator over loopback HTTP, with demo data loaded.
+
+    Tests marked `quiet_staff_chat` assert on the exact order of what the staff group sees:
+    for them the outbox sends only when the test calls tick(), and the low-codes warning and
+    the daily digest (due at 09:00 on the fake clock) stay out of the way."""
+    quiet = request.node.get_closest_marker("quiet_staff_chat") is not None
+    settings = make_settings(emulator, db_url, tmp_path, **({"low_codes_warning": 0, "digest_hour_utc": 23} if quiet else {}))
     clock = FakeClock()
-    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, timed_jobs=False)
+    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, timed_jobs=False, outbox_interval=None if quiet else 1.0)
     await runtime.start()
     harness = BotHarness(emulator, settings, clock, runtime)
     async with unit_of_work(harness.sessions) as s:

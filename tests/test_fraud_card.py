@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import io
 
 from PIL import Image
@@ -10,7 +12,9 @@ from tests.conftest import BotHarness
 from tests.factories import customer, invoice_jpeg
 from tests.test_redeem import _redeem_until_confirm
 from tests.test_register import register_product
-from tests.test_staff_review import bot, next_card, sam_in_group  # noqa: F401  (bot: the fixture without a background outbox)
+from tests.test_staff_review import next_card, sam_in_group
+
+pytestmark = pytest.mark.quiet_staff_chat
 
 
 def _near_copy(jpeg: bytes) -> bytes:
@@ -23,7 +27,7 @@ def _near_copy(jpeg: bytes) -> bytes:
     return buffer.getvalue()
 
 
-async def test_near_duplicate_invoice_from_another_account_is_flagged(bot: BotHarness) -> None:  # noqa: F811
+async def test_near_duplicate_invoice_from_another_account_is_flagged(bot: BotHarness) -> None:
     invoice = invoice_jpeg(text="INVOICE INV-2026-0042 PRO MP241 Courts 2026-03-03")
     alice = await customer(bot, 1001, "Alice")
     await register_product(alice, "BA9H040230046", "318", invoice, "INV-2026-0042")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from storage import products
 from storage.db import unit_of_work
-from storage.models import AuditEntry, CatalogueProduct, ConversationState, Member, RegisteredProduct
+from storage.models import AuditEntry, CatalogueProduct, ConversationState, RegisteredProduct
 from tests.factories import new_member
 from tests.conftest import BotHarness
 from tests.harness import Person

@@ -11,7 +11,7 @@ from storage import conversations, members
 from storage.db import unit_of_work
 from storage.models import Member
 from tests.conftest import BotHarness
-from tests.harness import Person, Reply
+from tests.harness import Person
 
 async def member_of(bot: BotHarness, user_id: int) -> Member | None:
     async with unit_of_work(bot.sessions) as s:

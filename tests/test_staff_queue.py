@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from storage.db import unit_of_work
 from tests.conftest import ADMIN_ID, STAFF_ID, BotHarness
 from tests.harness import Person
-from tests.test_staff_review import (  # noqa: F401  (bot: this module's fixture too)
+from tests.test_staff_review import (
     CARD_BUTTONS,
     CODES,
     ELIGIBLE,
     ada_in_group,
-    bot,
     claim_of,
     import_codes,
     in_chat,
@@ -22,6 +23,8 @@ from tests.test_staff_review import (  # noqa: F401  (bot: this module's fixture
     submitted,
 )
 from tests.factories import add_product
+
+pytestmark = pytest.mark.quiet_staff_chat
 
 
 async def test_queue_lists_claims_oldest_first_with_their_age(bot: BotHarness) -> None:

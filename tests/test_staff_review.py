@@ -4,21 +4,15 @@ again, canned reasons, refusals for non-staff, two staff at once, codes running 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import Emulator
-from bot.runtime import BotRuntime
 from storage import claims, codes, review
 from storage.claims import ClaimDraft, ItemDraft
-from storage.clock import FakeClock
 from storage.db import unit_of_work
-from storage.demo import load_demo_data
 from storage.models import ActivationCode, AuditEntry, CannedReason, Claim, ClaimStatus, Member, OutboxMessage, Promotion
-from tests.conftest import ADMIN_ID, STAFF_CHAT_ID, STAFF_ID, BotHarness, make_settings
+from tests.conftest import ADMIN_ID, STAFF_CHAT_ID, STAFF_ID, BotHarness
 from tests.factories import add_product, customer, invoice_jpeg, make_member
 from tests.harness import Person, Reply
 
@@ -27,24 +21,9 @@ CODES = ["AAAAA-BBBBB-CCCC1", "AAAAA-BBBBB-CCCC2", "AAAAA-BBBBB-CCCC3"]
 CARD_BUTTONS = ["✅ Approve", "❌ Reject…", "👤 Customer history"]
 
 
-# ---- fixtures and helpers (test_staff_queue.py uses them too) --------------------------------
-@pytest.fixture
-async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    """The conftest bot, but: the outbox sends only when the test calls tick() (so what appears
-    in the staff group is deterministic), without its pacing (3 s between messages to a group),
-    without low-codes warnings (the tests that want them set the threshold), and with the staff's
-    daily digest due only late in the day (the clock stands at 09:00)."""
-    settings = make_settings(emulator, db_url, tmp_path, outbox_group_interval_seconds=0, outbox_chat_interval_seconds=0, low_codes_warning=0, digest_hour_utc=23)
-    clock = FakeClock()
-    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, outbox_interval=None, timed_jobs=False)  # background jobs run on tick() only
-    await runtime.start()
-    harness = BotHarness(emulator, settings, clock, runtime)
-    async with unit_of_work(harness.sessions) as s:
-        await load_demo_data(s)
-    yield harness
-    await harness.runtime.stop()
+pytestmark = pytest.mark.quiet_staff_chat
 
-
+# ---- helpers (test_staff_queue.py uses them too) ----------------------------------------------
 def in_staff_group(bot: BotHarness, user_id: int, name: str, username: str) -> Person:
     """A member of the staff group, seen from that group. Person() re-adds the user (with a
     username made from the name); put the fixture's username back."""
