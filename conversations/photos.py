@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image
-from telegram import Document, PhotoSize
+from telegram import Bot, Document, Message, PhotoSize
 from telegram.error import BadRequest
 
 from bot.media import ImageProblem, ImageRejected, ImageRules
@@ -48,43 +48,50 @@ def _largest(photo: tuple[PhotoSize, ...]) -> PhotoSize:
     return max(photo, key=lambda size: (size.width * size.height, size.file_size or 0))
 
 
-async def received_image(turn: Turn) -> bytes | None:
-    """The bytes of the image in this message, or None after queuing the reason it was refused.
+@dataclass(frozen=True)
+class Download:
+    """An image fetched from Telegram, or the reason it was not (an `images.*` key suffix)."""
 
-    Picks the largest size of a photo, or the document; refuses files over 20 MB before
-    downloading them (by `file_size`, and again by what getFile reports), and documents whose
-    bytes are not an accepted image format.
-    """
-    message = turn.update.effective_message
-    source: PhotoSize | Document | None = None
-    if message is not None and message.photo:
-        source = _largest(message.photo)
-    elif message is not None and message.document is not None:
-        source = message.document
+    data: bytes | None
+    problem: str | None = None
+
+
+async def download(message: Message, bot: Bot) -> Download:
+    """Fetches the photo (largest size) or the document of a message.
+
+    Refuses files over 20 MB before downloading them (by `file_size`, and again by what getFile
+    reports), and documents whose bytes are not an accepted image format. Runs before the
+    update's unit of work opens, so a slow download never holds the database."""
+    source: PhotoSize | Document | None = _largest(message.photo) if message.photo else message.document
     if source is None:
-        turn.say("errors.expected_photo")
-        return None
+        return Download(None, "expected_photo")
     if source.file_size is not None and source.file_size > MAX_DOWNLOAD_BYTES:
-        turn.say(f"images.{ImageProblem.TOO_BIG.value}")
-        return None
+        return Download(None, ImageProblem.TOO_BIG.value)
     try:
-        file = await turn.context.bot.get_file(source.file_id)
+        file = await bot.get_file(source.file_id)
     except BadRequest as exc:
         if "too big" in str(exc).lower():
-            turn.say(f"images.{ImageProblem.TOO_BIG.value}")
-            return None
+            return Download(None, ImageProblem.TOO_BIG.value)
         raise
     if file.file_size is not None and file.file_size > MAX_DOWNLOAD_BYTES:
-        turn.say(f"images.{ImageProblem.TOO_BIG.value}")
-        return None
+        return Download(None, ImageProblem.TOO_BIG.value)
     data = bytes(await file.download_as_bytearray())
     if isinstance(source, Document):
         problem = sniff(data)
         if problem is not None:
             log.info("refused a document (%s, %s bytes): %s", source.mime_type, len(data), problem.value)
-            turn.say(f"images.{problem.value}")
-            return None
-    return data
+            return Download(None, problem.value)
+    return Download(data)
+
+
+async def received_image(turn: Turn) -> bytes | None:
+    """The bytes of the image in this message (fetched before the unit of work when the step
+    expects a photo), or None after queuing the reason it was refused."""
+    message = turn.update.effective_message
+    fetched = turn.download or (await download(message, turn.context.bot) if message is not None else Download(None, "expected_photo"))
+    if fetched.data is None:
+        turn.say("errors.expected_photo" if fetched.problem == "expected_photo" else f"images.{fetched.problem}")
+    return fetched.data
 
 
 @dataclass(frozen=True)

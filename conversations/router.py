@@ -16,6 +16,7 @@ from telegram.error import BadRequest
 
 from bot.context import BotContext
 from conversations.flow import Flow, Handler
+from conversations.photos import Download, download
 from conversations.turn import GLOBAL, Turn
 from storage import conversations, members
 from storage.db import unit_of_work
@@ -42,6 +43,7 @@ class Router:
         user = update.effective_user
         if user is None or update.effective_chat is None:
             return
+        fetched = await self._prefetch_image(update, context)
         async with unit_of_work(services.sessions) as session:
             member = await members.by_telegram_id(session, user.id)
             if member is not None:
@@ -49,9 +51,23 @@ class Router:
             state = await conversations.load(session, user.id)
             chosen = state.data.get("language") if state is not None and member is None else None
             language = member.language if member is not None else str(chosen or services.translator.resolve(user.language_code))
-            turn = Turn(update, context, session, language, member, state, services.clock.now())
+            turn = Turn(update, context, session, language, member, state, services.clock.now(), download=fetched)
             await self.dispatch(turn)
         await deliver(turn)
+
+    async def _prefetch_image(self, update: Update, context: BotContext) -> Download | None:
+        """Downloads a photo or image file before the unit of work opens, when the user's
+        current step takes one, so a slow upload never holds the database (one writer)."""
+        message = update.effective_message
+        if update.callback_query is not None or message is None or not (message.photo or message.document) or update.effective_user is None:
+            return None
+        async with unit_of_work(context.services.sessions) as session:
+            state = await conversations.load(session, update.effective_user.id)
+        flow = self.flows.get(state.flow) if state is not None else None
+        step = flow.steps.get(state.step) if flow is not None and state is not None else None
+        if step is None or step.on_photo is None:
+            return None
+        return await download(message, context.bot)
 
     async def dispatch(self, turn: Turn) -> None:
         query = turn.update.callback_query

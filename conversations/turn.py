@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
@@ -25,6 +25,9 @@ from telegram import (
 
 from bot.context import BotContext
 from bot.i18n import as_plain_text
+
+if TYPE_CHECKING:
+    from conversations.photos import Download
 from bot.services import Services
 from storage import conversations
 from storage.models import ConversationState, Member
@@ -62,6 +65,7 @@ class Turn:
     toast: str | None = None
     toast_alert: bool = False
     action: str | None = None
+    download: Download | None = None  # a photo fetched before the unit of work opened
 
     # ---- what came in -------------------------------------------------------------------
     @property
