@@ -21,7 +21,7 @@ from bot.i18n import Raw
 from conversations.faq import promotion_name
 from conversations.products import format_day, product_label
 from conversations.profile import require_profile
-from conversations.replies import main_menu
+from conversations.replies import fit_lines, main_menu
 from conversations.router import Router
 from conversations.turn import Turn
 from storage import promotions
@@ -173,7 +173,7 @@ async def _eligible_products(turn: Turn, promotion: Promotion) -> None:
         else:
             category = turn.t(f"categories.{item.category}") if turn.services.translator.has(f"categories.{item.category}") else item.category
             lines.append(turn.t("promotions.product_line", name=item.name, model=item.model, category=category or ""))
-    body = "\n".join(lines) if lines else turn.t("promotions.products_none")
+    body = fit_lines(turn, lines) if lines else turn.t("promotions.products_none")
     turn.say("promotions.products_title", promotion=promotion_name(turn, promotion), lines=Raw(body))
 
 
@@ -188,7 +188,7 @@ async def _eligible_countries(turn: Turn, promotion: Promotion) -> None:
     turn.say(
         "promotions.countries_title",
         promotion=promotion_name(turn, promotion),
-        countries=Raw("\n".join(turn.t("promotions.country_line", country=name) for name in names)),
+        countries=Raw(fit_lines(turn, [turn.t("promotions.country_line", country=name) for name in names])),
         yours=Raw(yours),
     )
 

@@ -21,7 +21,7 @@ from conversations.faq import explain_reason, promotion_name
 from conversations.flow import Flow, Step
 from conversations.photos import store_image
 from conversations.products import format_day, product_label
-from conversations.replies import main_menu
+from conversations.replies import fit_lines, main_menu
 from conversations.router import Router
 from conversations.turn import Turn
 from storage import claims, members
@@ -140,7 +140,7 @@ def _explain_others(turn: Turn, option: claims.PromotionOptions) -> None:
         turn.t("redeem.why_line", product=Raw(product_label(turn, product)), reasons=Raw(separator.join(explain_reason(turn, r, product, option.promotion, turn.member.country if turn.member else None) for r in reasons)))
         for product, reasons in option.others
     ]
-    turn.say("redeem.why_not", promotion=promotion_name(turn, option.promotion), lines=Raw("\n".join(lines)))
+    turn.say("redeem.why_not", promotion=promotion_name(turn, option.promotion), lines=Raw(fit_lines(turn, lines)))
 
 
 # ---- promotion ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from storage.models import Category, CatalogueProduct, Channel
 
 FLOW = "register"
 MAX_STORE_NAME = 120
+MAX_STORE_BUTTONS = 30  # Telegram allows 100 buttons; a longer list is unusable anyway
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%Y.%m.%d")
 
 
@@ -249,7 +250,7 @@ async def _set_region(turn: Turn, code: str) -> None:
 async def ask_store(turn: Turn) -> None:
     """Offers the region's stores; any other name can be typed."""
     stores = await catalogue.stores_for(turn.session, turn.data["country"])
-    buttons = [(name, f"st:{index}") for index, name in enumerate(stores)]
+    buttons = [(name, f"st:{index}") for index, name in enumerate(stores[:MAX_STORE_BUTTONS])]  # others: typed
     turn.say("register.ask_store", country=country_name(turn.data["country"], turn.language), markup=turn.keyboard([buttons[i : i + 2] for i in range(0, len(buttons), 2)]))
 
 

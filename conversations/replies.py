@@ -20,3 +20,19 @@ MENU_COMMANDS = {
 def main_menu(turn: Turn) -> ReplyKeyboardMarkup:
     """The persistent menu under the input field."""
     return ReplyKeyboardMarkup([[KeyboardButton(turn.t(key)) for key in row] for row in MAIN_MENU], resize_keyboard=True, is_persistent=True)
+
+
+TEXT_BUDGET = 3500  # of Telegram's 4096, leaving room for the message around the lines
+
+
+def fit_lines(turn: Turn, lines: list[str], budget: int = TEXT_BUDGET) -> str:
+    """As many whole lines as fit one message; the rest are counted, never cut mid-line."""
+    shown: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        if used + len(line) + 1 > budget:
+            shown.append(turn.t("common.and_more", count=len(lines) - index))
+            break
+        shown.append(line)
+        used += len(line) + 1
+    return "\n".join(shown)
