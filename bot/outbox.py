@@ -33,6 +33,7 @@ from storage.db import unit_of_work
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BACKOFF = timedelta(minutes=10)
+MAX_NETWORK_ATTEMPTS = 30  # with the backoff capped at 10 minutes: about four hours of trying
 
 
 @dataclass
@@ -116,7 +117,7 @@ class OutboxDispatcher:
                     sent += 1
                     continue
                 if isinstance(outcome, timedelta):
-                    await outbox.mark_retry(session, message_id, now + outcome, "retry later")
+                    await outbox.mark_retry(session, message_id, now + outcome, "retry later", {"_photos_sent": True} if payload.get("_photos_sent") else None)
                 else:
                     await outbox.mark_failed(session, message_id, outcome)
                     for failed in self.after_failure:
@@ -164,10 +165,12 @@ class OutboxDispatcher:
             log.exception("outbox: could not render a %s message", kind)
             return f"render failed: {type(exc).__name__}: {exc}"
         try:
-            if len(rendered.photos) > 1:
-                await self._paced(chat_id, self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]]))
-            elif rendered.photos:
-                await self._paced(chat_id, self.bot.send_photo(chat_id, rendered.photos[0]))
+            if rendered.photos and not payload.get("_photos_sent"):  # a retry of the text never resends the album
+                if len(rendered.photos) > 1:
+                    await self._paced(chat_id, self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]]))
+                else:
+                    await self._paced(chat_id, self.bot.send_photo(chat_id, rendered.photos[0]))
+                payload["_photos_sent"] = True
             message = await self._paced(chat_id, self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup))
         except RetryAfter as exc:
             delay = retry_delay(exc)
@@ -178,6 +181,8 @@ class OutboxDispatcher:
             return str(exc)
         except NetworkError as exc:
             attempts = int(payload.get("_attempts", 0))
+            if attempts >= MAX_NETWORK_ATTEMPTS:
+                return f"gave up after {attempts} network errors: {exc}"
             log.info("outbox: network error for chat %s: %s", chat_id, exc)
             return min(timedelta(seconds=2 ** min(attempts + 1, 10)), MAX_BACKOFF)
         except TelegramError as exc:

@@ -87,12 +87,13 @@ async def mark_sent(session: AsyncSession, message_id: int, now: datetime, teleg
         message.sent_message_id = telegram_message_id
 
 
-async def mark_retry(session: AsyncSession, message_id: int, not_before: datetime, error: str) -> None:
+async def mark_retry(session: AsyncSession, message_id: int, not_before: datetime, error: str, progress: dict[str, Any] | None = None) -> None:
+    """Back in the queue for later; `progress` (e.g. the album went out) is kept for the retry."""
     message = await session.get(OutboxMessage, message_id)
     if message is not None:
         message.status = OutboxStatus.PENDING
         message.not_before, message.last_error, message.attempts = not_before, error, message.attempts + 1
-        message.payload = {**message.payload, "_attempts": message.attempts}  # the backoff grows with it
+        message.payload = {**message.payload, **(progress or {}), "_attempts": message.attempts}  # the backoff grows with it
 
 
 async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:

@@ -465,3 +465,19 @@ async def test_reopen_is_for_admins_and_keeps_the_code(bot: BotHarness) -> None:
     await sam.press("✅ Approve", on=card)
     assert CODES[0] in await sam.next_toast()
     assert await used_codes(bot) == [CODES[0]]  # the same code again, none burnt
+
+
+async def test_a_card_whose_text_hits_a_flood_limit_is_not_sent_twice(bot: BotHarness) -> None:
+    """The album went out, the text got 429: the retry sends only the text."""
+    from datetime import timedelta
+
+    order_id = await submitted(bot, 1001, ELIGIBLE[0])
+    sam = sam_in_group(bot)
+    bot.emulator.fail("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, times=1)
+    await bot.runtime.tick()
+    bot.clock.advance(timedelta(seconds=2))
+    await bot.runtime.tick()
+    card = await next_card(sam)
+    assert order_id in card.text
+    albums = [call for call in bot.emulator.calls if call[0] == "sendMediaGroup"]
+    assert len(albums) == 1
