@@ -467,16 +467,13 @@ async def _submit(turn: Turn) -> None:
 
 
 async def _resubmit(turn: Turn) -> None:
-    from storage import products
-
     member = turn.member
     assert member is not None
     data = turn.data
-    for pid, (path, sha, phash, _) in data.get("invoices", {}).items():
-        await products.replace_invoice(turn.session, member_id=member.id, product_id=int(pid), invoice_path=path, invoice_sha256=sha, invoice_phash=phash, now=turn.now, actor_user_id=member.telegram_user_id)
     photos = {int(pid): claims.ItemDraft(int(pid), *photo) for pid, photo in data.get("photos", {}).items()}
+    invoices = {int(pid): claims.NewInvoice(path, sha, phash) for pid, (path, sha, phash, _) in data.get("invoices", {}).items()}
     try:
-        claim = await claims.resubmit(turn.session, member, data["again_order"], photos, data.get("lucky"), turn.now, turn.services.settings.staff_chat_id)
+        claim = await claims.resubmit(turn.session, member, data["again_order"], photos, data.get("lucky"), turn.now, turn.services.settings.staff_chat_id, invoices=invoices)
     except claims.ClaimRefused:
         await turn.finish()
         turn.say("redeem.again_not_possible", markup=main_menu(turn))

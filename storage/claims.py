@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import audit, eligibility, fingerprints, outbox
+from storage import audit, eligibility, fingerprints, outbox, products
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
 from storage.workdays import working_days_after
 
@@ -266,7 +266,24 @@ async def _fingerprint(session: AsyncSession, member_id: int, claim_id: int, ite
             await fingerprints.record(session, sha256=item.sn_photo_sha256, phash=item.sn_photo_phash, member_id=member_id, kind="sn_photo", registered_product_id=item.registered_product_id, claim_id=claim_id, path=item.sn_photo_path, now=now)
 
 
-async def resubmit(session: AsyncSession, member: Member, order_id: str, photos: dict[int, ItemDraft], lucky_draw_opt_in: bool | None, now: datetime, review_chat_id: int | None = None) -> Claim:
+@dataclass(frozen=True)
+class NewInvoice:
+    path: str
+    sha256: str
+    phash: int | None
+
+
+async def resubmit(
+    session: AsyncSession,
+    member: Member,
+    order_id: str,
+    photos: dict[int, ItemDraft],
+    lucky_draw_opt_in: bool | None,
+    now: datetime,
+    review_chat_id: int | None = None,
+    *,
+    invoices: dict[int, NewInvoice] | None = None,
+) -> Claim:
     """Puts a claim that staff sent back (missing information) into review again, same order id.
 
     `photos` maps registered product id → the new S/N photo taken again;
@@ -275,6 +292,10 @@ async def resubmit(session: AsyncSession, member: Member, order_id: str, photos:
     claim = await claim_of_member(session, member.id, order_id)
     if claim is None or claim.status != ClaimStatus.MISSING_INFO:
         raise ClaimRefused(Refusal.NOT_FIXABLE)
+    claimed = {item.registered_product_id for item in claim.items}
+    for product_id, invoice in (invoices or {}).items():
+        if product_id in claimed:  # only the claim's own products
+            await products.replace_invoice(session, member_id=member.id, product_id=product_id, invoice_path=invoice.path, invoice_sha256=invoice.sha256, invoice_phash=invoice.phash, now=now, actor_user_id=member.telegram_user_id)
     for item in claim.items:
         if (new := photos.get(item.registered_product_id)) is not None:
             item.sn_photo_path, item.sn_photo_sha256, item.label_serials = new.sn_photo_path, new.sn_photo_sha256, new.label_serials

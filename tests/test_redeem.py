@@ -178,6 +178,10 @@ async def test_redeem_again_after_missing_information(bot: BotHarness) -> None:
     [claim] = await _claims(bot)
     first_photo = (await _items(bot))[0].sn_photo_path
     async with unit_of_work(bot.sessions) as s:
+        from storage.models import RegisteredProduct
+
+        first_invoice = await s.scalar(select(RegisteredProduct.invoice_path))
+    async with unit_of_work(bot.sessions) as s:
         await review.reject(s, claim.order_id, STAFF_ID, "The S/N photo shows the box, not the product.", bot.clock.now())
     await bot.runtime.tick()  # the outbox delivers the decision
     message = await alice.expect("the box, not the product")
@@ -189,6 +193,10 @@ async def test_redeem_again_after_missing_information(bot: BotHarness) -> None:
     await alice.expect("on the product itself")
     await alice.send_photo(invoice_jpeg(text="S/N on the back of the monitor"))
     await alice.expect("Send only what needs fixing")
+    await alice.press("🧾 New invoice — PRO MP241")
+    await alice.expect("new photo of the invoice")
+    await alice.send_photo(distinct_photo("a clearer invoice"))
+    await alice.expect("Send only what needs fixing")
     await alice.press("➡️ Review and redeem again")
     await alice.next_reply()  # photos
     await alice.expect("Please check your redemption")
@@ -197,6 +205,12 @@ async def test_redeem_again_after_missing_information(bot: BotHarness) -> None:
     [again] = await _claims(bot)
     assert again.id == claim.id and again.status == ClaimStatus.REVIEW and again.attempt == 2
     assert (await _items(bot))[0].sn_photo_path != first_photo
+    async with unit_of_work(bot.sessions) as s:
+        from storage.models import RegisteredProduct
+
+        product = await s.scalar(select(RegisteredProduct))
+        assert product is not None and product.invoice_path != first_invoice
+        assert product.invoice_sha256 == _sha_of_stored(bot, product.invoice_path)
     async with unit_of_work(bot.sessions) as s:
         kinds = list((await s.scalars(select(ClaimEvent.kind).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id))).all())
     assert kinds == ["submitted", "missing_info", "resubmitted"]
@@ -225,3 +239,11 @@ async def test_erasing_your_data_does_not_reset_the_email_limit(bot: BotHarness)
     await bob.send("/redeem")
     await bob.expect("None of your products")
     await bob.expect("limit of 1 per e-mail")
+
+
+def _sha_of_stored(bot: BotHarness, path: str | None) -> str:
+    """The stored file's sha256: the product points at the new invoice that was uploaded."""
+    import hashlib
+
+    assert path is not None and bot.runtime.services is not None
+    return hashlib.sha256(bot.runtime.services.media.read(path)).hexdigest()
