@@ -24,7 +24,7 @@ from conversations.products import format_day, product_label
 from conversations.replies import fit_lines, main_menu
 from conversations.router import Router
 from conversations.turn import Turn
-from storage import claims, members
+from storage import claims, members, products, promotions
 from storage.models import PrizeKind, Promotion, RegisteredProduct
 
 FLOW = "redeem"
@@ -46,13 +46,19 @@ class S(enum.StrEnum):
 
 # ---- helpers ------------------------------------------------------------------------------
 async def _promotion(turn: Turn) -> Promotion:
-    promotion = await turn.session.get(Promotion, turn.data["promotion_id"])
+    promotion = await promotions.get(turn.session, turn.data["promotion_id"])
     assert promotion is not None
     return promotion
 
 
+async def _product(turn: Turn, product_id: int | None) -> RegisteredProduct | None:
+    """One of the member's own products (an id from the state is never trusted alone)."""
+    return await products.of_member(turn.session, turn.member.id, product_id) if turn.member is not None and product_id else None
+
+
 async def _products(turn: Turn) -> list[RegisteredProduct]:
-    found = [await turn.session.get(RegisteredProduct, pid) for pid in turn.data.get("selected", [])]
+    assert turn.member is not None
+    found = [await products.of_member(turn.session, turn.member.id, pid) for pid in turn.data.get("selected", [])]
     return [p for p in found if p is not None]
 
 
@@ -227,7 +233,7 @@ async def on_products(turn: Turn, action: str) -> None:
 # ---- S/N photo ----------------------------------------------------------------------------
 async def ask_sn_photo(turn: Turn) -> None:
     """Asks for a photo of the S/N label on the product itself, with an example."""
-    product = await turn.session.get(RegisteredProduct, turn.data.get("photo_for"))
+    product = await _product(turn, turn.data.get("photo_for"))
     assert product is not None
     turn.say("redeem.ask_sn_photo", photo=asset_path("sn_photo_example.png"), product=Raw(product_label(turn, product)), markup=turn.keyboard([]))
 
@@ -358,7 +364,7 @@ async def on_again_menu(turn: Turn, action: str) -> None:
 
 
 async def ask_again_photo(turn: Turn) -> None:
-    product = await turn.session.get(RegisteredProduct, turn.data["photo_for"])
+    product = await _product(turn, turn.data["photo_for"])
     assert product is not None
     if turn.data.get("photo_kind") == "inv":
         turn.say("redeem.again_ask_invoice", photo=asset_path("invoice_example.png"), product=Raw(product_label(turn, product)), markup=turn.keyboard([]))
@@ -484,7 +490,7 @@ async def _resubmit(turn: Turn) -> None:
 
 
 async def _promotion_of(turn: Turn, promotion_id: int) -> Promotion:
-    promotion = await turn.session.get(Promotion, promotion_id)
+    promotion = await promotions.get(turn.session, promotion_id)
     assert promotion is not None
     return promotion
 

@@ -65,7 +65,7 @@ def _date(turn: Turn, value: date) -> str:
 
 async def _product(turn: Turn) -> CatalogueProduct | None:
     product_id = turn.data.get("product_id")
-    return await turn.session.get(CatalogueProduct, product_id) if product_id else None
+    return await catalogue.product_by_id(turn.session, product_id) if product_id else None
 
 
 async def _after_answer(turn: Turn, next_step: S, **answers: object) -> None:

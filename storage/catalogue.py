@@ -225,6 +225,10 @@ async def find_serial(session: AsyncSession, raw: str) -> SerialMatch | None:
     return None
 
 
+async def product_by_id(session: AsyncSession, product_id: int) -> CatalogueProduct | None:
+    return await session.get(CatalogueProduct, product_id)
+
+
 async def product_by_model(session: AsyncSession, model: str) -> CatalogueProduct | None:
     return await session.scalar(select(CatalogueProduct).where(CatalogueProduct.model == model.strip()))
 

@@ -107,11 +107,16 @@ def expected_decision(submitted: datetime, promotion: Promotion) -> date:
     return working_days_after(submitted.date(), promotion.processing_days_max, promotion_country(promotion))
 
 
-async def _lock_email(session: AsyncSession, promotion_id: int, email: str) -> None:
-    """Serializes submits of one e-mail on one promotion (PostgreSQL; SQLite serializes writers)."""
-    if session.bind.dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"{promotion_id}:{email}".encode()).digest()[:8], "big", signed=True)
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+async def _lock(session: AsyncSession, promotion: Promotion, email: str) -> None:
+    """Serializes the submits that compete for one limit (PostgreSQL; SQLite serializes writers):
+    one e-mail on one promotion, or every submit of a promotion whose stock or household cap
+    is shared across e-mails."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    shared = promotion.while_stock_lasts or promotion.household_limit
+    scope = f"{promotion.id}" if shared else f"{promotion.id}:{email.strip().lower()}"
+    key = int.from_bytes(hashlib.sha256(scope.encode()).digest()[:8], "big", signed=True)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 async def redeemed_count(session: AsyncSession, promotion_id: int, email: str) -> int:
@@ -189,7 +194,10 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
         raise ClaimRefused(Refusal.ADDRESS_MISSING)
     if any(not item.sn_photo_path for item in draft.items):
         raise ClaimRefused(Refusal.PHOTO_MISSING)
-    await _lock_email(session, promotion.id, member.email)
+    await _lock(session, promotion, member.email)
+    existing = await session.scalar(select(Claim).where(Claim.idempotency_key == draft.idempotency_key))
+    if existing is not None:  # the same submit, arrived again while we waited for the lock
+        return Submitted(existing, False, expected_decision(existing.submitted_at, promotion))
     day = now - timedelta(days=1)
     if await _recent_claims(session, day, member_id=member.id) >= CLAIMS_PER_DAY_PER_MEMBER or await _recent_claims(session, day, email=member.email) >= CLAIMS_PER_DAY_PER_EMAIL:
         raise ClaimRefused(Refusal.RATE_LIMITED, per_day=CLAIMS_PER_DAY_PER_MEMBER)
