@@ -5,7 +5,12 @@ from __future__ import annotations
 import html
 import re
 import string
+from datetime import date
+from decimal import Decimal
 from dataclasses import dataclass
+
+from babel.dates import format_date
+from babel.numbers import format_currency
 
 from locales import available_languages, load_catalogue
 
@@ -70,3 +75,16 @@ class Translator:
     def every(self, key: str) -> dict[str, str]:
         """The message in every language, e.g. to match a reply-keyboard label in any of them."""
         return {lang: self.t(lang, key) for lang in available_languages()}
+
+
+def format_money(amount: object, currency: str, language: str) -> str:
+    """An amount in the language, the currency named ("50.00 Singapore dollars")."""
+    try:
+        return str(format_currency(Decimal(str(amount)), currency, locale=language.replace("-", "_"), format_type="name"))
+    except (ValueError, KeyError, ArithmeticError):  # an unusual currency code: plain is fine
+        return f"{amount} {currency}".strip()
+
+
+def format_day(day: date, language: str) -> str:
+    """A date as the language writes it ("Mar 3, 2026", "2026年3月3日")."""
+    return str(format_date(day, "medium", locale=language.replace("-", "_")))

@@ -16,7 +16,7 @@ import logging
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from telegram.constants import ParseMode
 from telegram.warnings import PTBDeprecationWarning
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.i18n import format_day, format_money
 from bot.pacing import Pacer
 from bot.services import Services
 from storage import delivery, outbox
@@ -57,9 +58,17 @@ def retry_delay(exc: RetryAfter) -> timedelta:
 
 
 def _translated(services: Services, language: str, value: object) -> object:
-    """A value may itself be a message: {"$key": "reasons.x"} is rendered in the same language."""
-    if isinstance(value, dict) and "$key" in value:
+    """Values that depend on the recipient's language are rendered in it: {"$key": "reasons.x"}
+    (a message), {"$date": "2026-04-21"}, {"$money": ["50.00", "SGD"]}."""
+    if not isinstance(value, dict):
+        return value
+    if "$key" in value:
         return services.translator.t(language, str(value["$key"]))
+    if "$date" in value:
+        return format_day(date.fromisoformat(str(value["$date"])), language)
+    if "$money" in value:
+        amount, currency = value["$money"]
+        return format_money(amount, str(currency), language)
     return value
 
 

@@ -12,11 +12,11 @@ import io
 import logging
 from datetime import date, datetime
 
-from babel.dates import format_date
 from PIL import Image
 from telegram import InlineKeyboardMarkup
 
 from bot.countries import country_name
+from bot import i18n
 from bot.i18n import Raw
 from bot.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
@@ -41,7 +41,7 @@ PHOTO_SIDE = 1280  # the invoice as shown to the customer: readable, and always 
 # ---- formatting shared with the FAQ ---------------------------------------------------------
 def format_day(turn: Turn, day: date) -> str:
     """A date as the user's language writes it (Babel, medium: "Mar 3, 2026", "2026年3月3日")."""
-    return format_date(day, "medium", locale=turn.language.replace("-", "_"))
+    return i18n.format_day(day, turn.language)
 
 
 def today_for(turn: Turn) -> date:

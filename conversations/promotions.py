@@ -13,11 +13,10 @@ promotion), then its `/redeem` command; without either, the user is told to send
 
 from __future__ import annotations
 
-from babel.numbers import format_currency
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.countries import country_name
-from bot.i18n import Raw
+from bot.i18n import Raw, format_money
 from conversations.faq import promotion_name
 from conversations.products import format_day, product_label
 from conversations.profile import require_profile
@@ -41,13 +40,9 @@ def localized(turn: Turn, texts: dict[str, object] | None) -> str:
 
 def money(turn: Turn, promotion: Promotion) -> str:
     """The cashback amount in the user's language, the currency named ("50.00 Singapore dollars")."""
-    amount, currency = promotion.cashback_amount, promotion.currency or ""
-    if amount is None:
+    if promotion.cashback_amount is None:
         return ""
-    try:
-        return format_currency(amount, currency, locale=turn.language.replace("-", "_"), format_type="name")
-    except (ValueError, KeyError):  # an unusual currency code: plain is fine
-        return f"{amount} {currency}".strip()
+    return format_money(promotion.cashback_amount, promotion.currency or "", turn.language)
 
 
 # ---- one promotion ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ async def queue_halfway_notices(session: AsyncSession, now: datetime) -> int:
         member = await session.get(Member, claim.member_id)
         if member is None or member.deleted_at is not None:
             continue
-        values = {"order_id": claim.order_id, "promotion": promotion_name(promotion, member.language), "expected": expected_decision(claim.submitted_at, promotion).isoformat()}
+        values = {"order_id": claim.order_id, "promotion": promotion_name(promotion, member.language), "expected": {"$date": expected_decision(claim.submitted_at, promotion).isoformat()}}
         await outbox.enqueue(session, chat_id=member.chat_id, kind="followup", key="followups.halfway", language=member.language, values=values, now=now)
         claim.halfway_notified_at = now
         sent += 1

@@ -198,7 +198,8 @@ async def approve(
         key, values["code"] = "decisions.approved_code", assigned
     elif promotion.prize_kind == PrizeKind.CASHBACK:
         key = "decisions.approved_cashback"
-        values |= {"amount": f"{promotion.cashback_amount} {promotion.currency}", "pay_by": add_working_days(now.date(), CASHBACK_WORKING_DAYS).isoformat()}
+        pay_by = add_working_days(now.date(), CASHBACK_WORKING_DAYS)
+        values |= {"amount": {"$money": [str(promotion.cashback_amount), promotion.currency]}, "pay_by": {"$date": pay_by.isoformat()}}  # in the customer's locale
     else:
         key = "decisions.approved_physical"
     await outbox.enqueue(session, chat_id=member.chat_id, kind="decision", key=key, language=member.language, values=values, now=now)

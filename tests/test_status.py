@@ -206,7 +206,7 @@ async def test_cashback_shows_amount_and_payment_date(bot: BotHarness) -> None:
     await bot.runtime.tick()
     message = await alice.next_reply()
     assert "Redeem for Cashback Deal has been approved" in message.text
-    assert "Your cashback of 50.00 SGD will be paid by 2026-04-21 at the latest" in message.text  # 30 working days
+    assert "Your cashback of 50.00 Singapore dollars will be paid by Apr 21, 2026 at the latest" in message.text  # 30 working days, in the customer's locale as /status says it
 
     await alice.send("/status")
     reply = await alice.next_reply()
