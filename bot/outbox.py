@@ -98,12 +98,13 @@ class OutboxDispatcher:
 
     async def recover(self) -> None:
         async with unit_of_work(self.services.sessions) as session:
-            if count := await outbox.fail_interrupted(session):
+            if count := await outbox.fail_interrupted(session, self.services.clock.now()):
                 log.warning("%d outbox message(s) were interrupted mid-send and marked failed", count)
 
     async def drain_once(self) -> int:
         """Sends the due messages, chats side by side; returns how many were sent."""
         async with self._running:  # the loop and a test's tick() must not claim concurrently
+            await self.recover()  # another process's orphans, once their lease ran out
             now = self.services.clock.now()
             async with unit_of_work(self.services.sessions) as session:
                 claimed = [(m.id, m.chat_id, m.kind, dict(m.payload)) for m in await outbox.claim_due(session, now)]

@@ -297,6 +297,7 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)  # first message sent, e.g. the review card
+    claimed_at: Mapped[datetime | None]  # when a dispatcher took it (SENDING); older than the lease = it crashed
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

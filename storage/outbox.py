@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
@@ -60,7 +60,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 100) -> l
         if message.chat_id in waiting or message.not_before > now:
             waiting.add(message.chat_id)
             continue
-        message.status = OutboxStatus.SENDING
+        message.status, message.claimed_at = OutboxStatus.SENDING, now
         claimed.append(message)
     return claimed
 
@@ -72,9 +72,14 @@ async def release(session: AsyncSession, message_id: int) -> None:
         message.status = OutboxStatus.PENDING
 
 
-async def fail_interrupted(session: AsyncSession) -> int:
-    """Messages left SENDING by a crash may have reached the user: never resend, mark them failed."""
-    rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING))).all()
+LEASE = timedelta(minutes=10)  # far longer than any send; a SENDING row older than this was orphaned
+
+
+async def fail_interrupted(session: AsyncSession, now: datetime) -> int:
+    """Messages left SENDING by a crashed dispatcher may have reached the user: never resend,
+    mark them failed. Rows another live process claimed within the lease are left to it."""
+    stale = or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - LEASE)
+    rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING, stale))).all()
     for message in rows:
         message.status, message.last_error = OutboxStatus.FAILED, "interrupted while sending; not resent to avoid a duplicate"
     return len(rows)

@@ -186,3 +186,16 @@ async def test_a_network_error_is_retried_with_growing_backoff(bot: BotHarness) 
     await bot.runtime.tick()
     assert _texts(emulator, 901) == ["first", "second"]
     assert [r.status for r in await _rows(bot)] == [OutboxStatus.SENT, OutboxStatus.SENT]
+
+
+async def test_another_process_in_flight_message_is_left_alone_until_its_lease_ends(session) -> None:  # type: ignore[no-untyped-def]
+    """Several processes: a SENDING row claimed a moment ago belongs to a live dispatcher."""
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    row = await outbox.enqueue(session, chat_id=1, kind="test", key="status.landing", language="en", values={"url": "x"}, now=now)
+    [claimed] = await outbox.claim_due(session, now)
+    assert claimed.id == row.id and claimed.status == OutboxStatus.SENDING
+    assert await outbox.fail_interrupted(session, now + timedelta(minutes=1)) == 0
+    assert await outbox.fail_interrupted(session, now + outbox.LEASE + timedelta(seconds=1)) == 1
+    assert row.status == OutboxStatus.FAILED
