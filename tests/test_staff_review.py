@@ -146,16 +146,20 @@ async def redeem_in_chat(bot: BotHarness, alice: Person) -> str:
     return order_id
 
 
-# ---- the journey -----------------------------------------------------------------------------
-async def test_card_with_album_and_facts_then_approve_sends_the_code(bot: BotHarness) -> None:
+async def redeemed_with_card(bot: BotHarness) -> tuple[Person, Person, str, Reply]:
+    """Codes imported, Alice redeems the monitor in the chat, Sam sees its card in the group."""
     await import_codes(bot, CODES)
     alice = await customer(bot, 1001, "Alice")
     await add_product(bot, await member_id(bot, 1001), ELIGIBLE[0])
     order_id = await redeem_in_chat(bot, alice)
     sam = sam_in_group(bot)
-
     await bot.runtime.tick()
-    card = await next_card(sam)
+    return alice, sam, order_id, await next_card(sam)
+
+
+# ---- the journey -----------------------------------------------------------------------------
+async def test_card_with_album_and_facts_then_approve_sends_the_code(bot: BotHarness) -> None:
+    alice, sam, order_id, card = await redeemed_with_card(bot)
     for fact in (order_id, "attempt 1", "Productivity From Spring!", "Test User1001", "user1001@example.com", "Singapore", "1001",
                  "Monitor PRO MP241", "9S6-3PA2CT-038", ELIGIBLE[0], "2026-03-03", "Courts", "Retail store", "Lucky draw: Yes",
                  "✅ S/N BA9H040230046 registered by this customer only", "✅ Invoice date 2026-03-03 inside 2026-02-01 – 2026-12-31",
@@ -183,13 +187,7 @@ async def test_card_with_album_and_facts_then_approve_sends_the_code(bot: BotHar
 
 
 async def test_reject_with_a_reason_button_redeem_again_and_approve(bot: BotHarness) -> None:
-    await import_codes(bot, CODES)
-    alice = await customer(bot, 1001, "Alice")
-    await add_product(bot, await member_id(bot, 1001), ELIGIBLE[0])
-    order_id = await redeem_in_chat(bot, alice)
-    sam = sam_in_group(bot)
-    await bot.runtime.tick()
-    card = await next_card(sam)
+    alice, sam, order_id, card = await redeemed_with_card(bot)
 
     await sam.press("❌ Reject…", on=card)
     reasons = await sam.next_reply()
