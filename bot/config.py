@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.db import PoolLimits
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
@@ -38,7 +41,12 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     bot_api_base_url: str = TELEGRAM_API_URL
     bot_api_file_url: str = TELEGRAM_FILE_URL
+    bot_api_pool_size: int = Field(default=128, ge=1)  # Bot API requests in flight at once (getUpdates has its own)
+    bot_api_pool_timeout_seconds: float = Field(default=10.0, gt=0)  # a request waits this long for a free connection
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
+    database_pool_size: int = Field(default=10, ge=1)  # PostgreSQL connections kept per process (SQLite: always one)
+    database_max_overflow: int = Field(default=20, ge=0)  # PostgreSQL connections opened beyond that under load
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0)  # an update waits this long for a connection
     media_dir: Path = Path("./data/media")
     staff_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -50,9 +58,14 @@ class Settings(BaseSettings):
     reminder_delay_hours: float = Field(default=24.0, gt=0)
     digest_hour_utc: int = Field(default=8, ge=0, le=23)
     low_codes_warning: int = Field(default=20, ge=0)
+    reply_rate_per_second: float = Field(default=25.0, gt=0)  # direct replies, all chats together (bot/replies.py)
     outbox_rate_per_second: float = Field(default=25.0, gt=0)
     outbox_chat_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_group_interval_seconds: float = Field(default=3.0, ge=0)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)  # how often an idle outbox looks for due messages
+    outbox_heartbeat_seconds: float = Field(default=2.0, gt=0)  # how often the sender renews its lease
+    outbox_lease_seconds: float = Field(default=10.0, gt=0)  # a sender silent this long is taken over
+    instance_name: str | None = None  # unique per bot process; default: host name and mode/port
     chk_secret: SecretStr | None = None
     privacy_policy_url: str = "https://example.com/privacy"
     photo_retention_days: int = Field(default=365, ge=0)  # photos of decided claims; 0 keeps them forever
@@ -105,6 +118,18 @@ class Settings(BaseSettings):
     def listen_host_port(self) -> tuple[str, int]:
         host, _, port = self.webhook_listen.rpartition(":")
         return host, int(port)
+
+    def process_name(self, mode: str) -> str:
+        """Who this process is in the outbox lease: stable across restarts, so a process that
+        starts again takes its own lease (and its in-flight messages) back at once."""
+        if self.instance_name:
+            return self.instance_name
+        where = f"webhook:{self.listen_host_port[1]}" if mode == "webhook" else "polling"
+        return f"{socket.gethostname()}:{where}"
+
+    @property
+    def database_pool(self) -> PoolLimits:
+        return PoolLimits(self.database_pool_size, self.database_max_overflow, self.database_pool_timeout_seconds)
 
     @property
     def staff_ids(self) -> frozenset[int]:

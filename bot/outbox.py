@@ -1,9 +1,12 @@
-"""Sends what the outbox holds: in order per chat, paced, at most once, honouring retry_after.
+"""Sends what the outbox holds: in order per chat, paced, at least once, honouring retry_after.
 
 Each kind of message has a renderer (text, buttons, photos in the recipient's language);
 the default renders a locale key. Chats are served side by side, each chat's messages in
-order. A message is claimed (SENDING) before the request and settled after it, so a crash
-in between leaves it SENDING and it is marked failed, never sent twice. A message refused for
+order, one in flight per chat. A message is marked SENDING in a commit of its own right before
+its request and settled in the commit after it; a crash in between leaves it SENDING and the
+next lease holder sends it again (at most one duplicate per crash, of that message only; an
+album that went out is remembered, so only its text is sent again). Only the holder of the
+outbox lease sends, so the rate limits hold for all processes together. A message refused for
 good runs the `after_failure` hooks in the transaction that marks it failed; the default one
 (`storage.delivery`) marks a member who blocked the bot and tells the staff chat, once.
 """
@@ -13,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +33,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.i18n import format_day, format_money
 from bot.pacing import Pacer
 from bot.services import Services
-from storage import delivery, outbox
+from storage import delivery, leases, outbox
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -83,41 +88,101 @@ async def render_message(services: Services, payload: dict[str, Any]) -> Rendere
     return Rendered(text, markup)
 
 
-class OutboxDispatcher:
-    """`drain_once` sends every due message; the runtime calls it in a loop."""
+OUTBOX_LEASE = "outbox"
 
-    def __init__(self, services: Services, bot: Bot) -> None:
+
+class OutboxDispatcher:
+    """Sends what the outbox holds while this process holds the outbox lease.
+
+    `drain_once` sends every due message, one in flight per chat and chats side by side; the
+    runtime calls it in a loop and tests call it through `tick()`. `stop` finishes what is in
+    flight and gives the lease up, so a restart (or another process) goes on at once.
+    """
+
+    def __init__(self, services: Services, bot: Bot, owner: str) -> None:
         self.services = services
         self.bot = bot
+        self.owner = owner
         settings = services.settings
         self.pacer = Pacer(settings.outbox_rate_per_second, settings.outbox_chat_interval_seconds, settings.outbox_group_interval_seconds)
+        self.lease_ttl = timedelta(seconds=settings.outbox_lease_seconds)
+        self.heartbeat = settings.outbox_heartbeat_seconds
         self.renderers: dict[str, Renderer] = {}
         self.after_send: dict[str, AfterSend] = {}
         self.after_failure: list[AfterFailure] = [self._record_undeliverable]  # run in the transaction that marks it failed
-        self._running = asyncio.Lock()
+        self._running = asyncio.Lock()  # the loop and a test's tick() must not drain concurrently
+        self._lease_lock = asyncio.Lock()
+        self._leader = False
+        self._renewed_at = -math.inf
+        self._stopping = False
 
-    async def recover(self) -> None:
-        async with unit_of_work(self.services.sessions) as session:
-            if count := await outbox.fail_interrupted(session, self.services.clock.now()):
-                log.warning("%d outbox message(s) were interrupted mid-send and marked failed", count)
+    @staticmethod
+    def wall_clock() -> datetime:
+        """Leases are kept in real time, whatever the business clock (a fake one in tests) says."""
+        return datetime.now(UTC)
+
+    async def hold_lease(self, *, force: bool = False) -> bool:
+        """Takes or renews the outbox lease (at most once a heartbeat unless forced).
+
+        Taking it over requeues every row left SENDING: its sender is gone (crashed, killed or
+        stopped mid-request), so those messages are sent again rather than lost.
+        """
+        async with self._lease_lock:
+            if self._stopping:
+                return False
+            if not force and self._leader and time.monotonic() - self._renewed_at < self.heartbeat:
+                return True
+            async with unit_of_work(self.services.sessions) as session:
+                held = await leases.hold(session, OUTBOX_LEASE, self.owner, self.wall_clock(), self.lease_ttl)
+                if held and not self._leader and (count := await outbox.requeue_in_flight(session)):
+                    log.warning("outbox: %d message(s) were in flight when their sender stopped; sending them again", count)
+            if held != self._leader:
+                log.info("outbox: %s the lease as %s", "took" if held else "lost", self.owner)
+            self._leader, self._renewed_at = held, time.monotonic()
+            return held
 
     async def drain_once(self) -> int:
-        """Sends the due messages, chats side by side; returns how many were sent."""
-        async with self._running:  # the loop and a test's tick() must not claim concurrently
-            await self.recover()  # another process's orphans, once their lease ran out
+        """Sends every due message, chats side by side; returns how many were sent."""
+        async with self._running:
+            sent = 0
+            while not self._stopping and await self.hold_lease(force=not self._leader):
+                async with unit_of_work(self.services.sessions) as session:
+                    chats = sorted({m.chat_id for m in await outbox.due_heads(session, self.services.clock.now())})
+                if not chats:
+                    break
+                counts = await asyncio.gather(*(self._drain_chat(chat_id) for chat_id in chats))
+                if not any(counts):
+                    break  # every head met a delay or a refusal: the next pass finds them when due
+                sent += sum(counts)
+            return sent
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """A clean shutdown: no new claims; what is in flight finishes (or, past `grace`
+        seconds, is left SENDING to be sent again); the lease is given up for the next process."""
+        self._stopping = True
+        try:
+            async with asyncio.timeout(grace):
+                async with self._running:
+                    pass
+        except TimeoutError:
+            log.warning("outbox: a send did not finish within %.0f s of the stop; it will be sent again", grace)
+        if self._leader:
+            async with unit_of_work(self.services.sessions) as session:
+                await leases.give_up(session, OUTBOX_LEASE, self.owner)
+            self._leader = False
+
+    async def _drain_chat(self, chat_id: int) -> int:
+        """The chat's messages in order, each marked SENDING in its own commit right before its
+        request and settled in the commit after it, so at most one per chat is ever in flight."""
+        sent = 0
+        while not self._stopping and await self.hold_lease():
             now = self.services.clock.now()
             async with unit_of_work(self.services.sessions) as session:
-                claimed = [(m.id, m.chat_id, m.kind, dict(m.payload)) for m in await outbox.claim_due(session, now)]
-            by_chat: dict[int, list[tuple[int, str, dict[str, Any]]]] = {}
-            for message_id, chat_id, kind, payload in claimed:
-                by_chat.setdefault(chat_id, []).append((message_id, kind, payload))
-            counts = await asyncio.gather(*(self._drain_chat(chat_id, queue) for chat_id, queue in by_chat.items()))
-            return sum(counts)
-
-    async def _drain_chat(self, chat_id: int, queue: list[tuple[int, str, dict[str, Any]]]) -> int:
-        sent = 0
-        for index, (message_id, kind, payload) in enumerate(queue):
-            outcome = await self._send(chat_id, kind, payload)
+                head = await outbox.next_in_chat(session, chat_id, now)
+                if head is None or not await outbox.start_sending(session, head.id, self.owner, self.wall_clock()):
+                    return sent
+                message_id, kind, payload = head.id, head.kind, dict(head.payload)
+            outcome = await self._send(message_id, chat_id, kind, payload)
             async with unit_of_work(self.services.sessions) as session:
                 now = self.services.clock.now()
                 if isinstance(outcome, int):
@@ -127,16 +192,13 @@ class OutboxDispatcher:
                     sent += 1
                     continue
                 if isinstance(outcome, timedelta):
-                    await outbox.mark_retry(session, message_id, now + outcome, "retry later", {"_photos_sent": True} if payload.get("_photos_sent") else None)
-                else:
-                    await outbox.mark_failed(session, message_id, outcome)
-                    for failed in self.after_failure:
-                        await failed(session, chat_id, kind, payload, outcome)
-                    if "blocked" in outcome or "deactivated" in outcome:
-                        continue  # the rest will fail too, but each is settled on its own turn
-                for later_id, _, _ in queue[index + 1 :]:  # keep the chat's order: the rest waits
-                    await outbox.release(session, later_id)
-            break
+                    await outbox.mark_retry(session, message_id, now + outcome, "retry later")
+                    return sent
+                await outbox.mark_failed(session, message_id, outcome)
+                for failed in self.after_failure:
+                    await failed(session, chat_id, kind, payload, outcome)
+            if not delivery.is_unreachable(outcome):
+                return sent  # keep the chat's order: the rest waits for the next pass
         return sent
 
     async def _record_undeliverable(self, session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any], error: str) -> None:
@@ -167,7 +229,7 @@ class OutboxDispatcher:
         finally:
             self.pacer.done(chat_id)
 
-    async def _send(self, chat_id: int, kind: str, payload: dict[str, Any]) -> int | timedelta | str:
+    async def _send(self, message_id: int, chat_id: int, kind: str, payload: dict[str, Any]) -> int | timedelta | str:
         """The sent message's id, a delay to retry after, or why it can never be sent."""
         try:
             rendered = await self.renderers.get(kind, render_message)(self.services, payload)
@@ -181,6 +243,8 @@ class OutboxDispatcher:
                 else:
                     await self._paced(chat_id, self.bot.send_photo(chat_id, rendered.photos[0]))
                 payload["_photos_sent"] = True
+                async with unit_of_work(self.services.sessions) as session:  # a resend after a crash skips the album
+                    await outbox.save_progress(session, message_id, {"_photos_sent": True})
             message = await self._paced(chat_id, self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup))
         except RetryAfter as exc:
             delay = retry_delay(exc)

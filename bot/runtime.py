@@ -43,7 +43,7 @@ class BotRuntime:
     poll_timeout: int = 10
     services: Services | None = None
     application: BotApplication | None = None
-    outbox_interval: float | None = 1.0  # None: no background sending, tests drain with tick()
+    outbox_interval: float | Literal["settings"] | None = "settings"  # seconds between idle looks (OUTBOX_POLL_SECONDS); None: tests drain with tick()
     reminder_interval: float = 60.0
     retention_interval: float = 24 * 3600.0  # photo retention (bot/retention.py): once a day
     timed_jobs: bool = True  # reminders, follow-ups: tests turn them off and call tick() with a fake clock
@@ -61,7 +61,7 @@ class BotRuntime:
     async def _start(self, mode: Mode) -> None:
         settings = self.settings
         await migrate.upgrade(settings.database_url)
-        engine = create_engine(settings.database_url)
+        engine = create_engine(settings.database_url, settings.database_pool)
         self.services = Services(
             settings=settings,
             engine=engine,
@@ -80,12 +80,12 @@ class BotRuntime:
             await application.bot.delete_webhook()
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES)
-        self._dispatcher = OutboxDispatcher(self.services, application.bot)
+        self._dispatcher = OutboxDispatcher(self.services, application.bot, settings.process_name(mode))
         register_outbox(self._dispatcher)
-        await self._dispatcher.recover()
         self._workers = []
         if self.outbox_interval is not None:
-            self._workers.append(asyncio.create_task(self._every(self.outbox_interval, self._dispatcher.drain_once), name="outbox"))
+            interval = settings.outbox_poll_seconds if self.outbox_interval == "settings" else self.outbox_interval
+            self._workers.append(asyncio.create_task(self._every(interval, self._dispatcher.drain_once), name="outbox"))
         if self.timed_jobs:
             self._workers += [
                 asyncio.create_task(self._every(self.reminder_interval, self._remind), name="reminders"),
@@ -144,7 +144,11 @@ class BotRuntime:
         await application.bot.set_webhook(public_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
 
     async def stop(self) -> None:
-        """Stops taking updates, lets running handlers finish, then closes the database."""
+        """Stops taking updates, lets running handlers finish, finishes the outbox's sends in
+        flight and gives its lease up (so a restart sends on at once), then closes the database."""
+        if self._dispatcher is not None:
+            with contextlib.suppress(Exception):  # the database may be what failed
+                await self._dispatcher.stop()
         for task in self._workers:
             task.cancel()
         for task in self._workers:

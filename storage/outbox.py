@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
@@ -40,49 +40,66 @@ async def enqueue_kind(session: AsyncSession, *, chat_id: int, kind: str, payloa
     return message
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int = 100) -> list[OutboxMessage]:
-    """Claims pending messages that are due, oldest first, keeping each chat's order.
+async def due_heads(session: AsyncSession, now: datetime, limit: int = 500) -> list[OutboxMessage]:
+    """The oldest unsettled message of each chat, where it is pending and due.
 
-    A chat whose oldest pending message must still wait (retry_after) gets nothing sent,
-    so a later message never overtakes an earlier one. Claimed rows are SENDING; other
-    dispatcher processes skip the rows locked here (FOR UPDATE SKIP LOCKED on PostgreSQL).
+    A chat whose head is in flight (SENDING) or must still wait (retry_after, backoff) gets
+    nothing, so exactly one message per chat is in flight and none overtakes an earlier one.
+    Nothing is marked here: a row goes to SENDING only just before its own request.
     """
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING)
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    unsettled = OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+    heads = select(func.min(OutboxMessage.id)).where(unsettled).group_by(OutboxMessage.chat_id).limit(limit).scalar_subquery()
+    query = select(OutboxMessage).where(OutboxMessage.id.in_(heads), OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now).order_by(OutboxMessage.id)
+    return list((await session.scalars(query)).all())
+
+
+async def next_in_chat(session: AsyncSession, chat_id: int, now: datetime) -> OutboxMessage | None:
+    """The chat's head, if it is pending and due (see `due_heads`)."""
+    unsettled = OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+    head = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id, unsettled).order_by(OutboxMessage.id).limit(1))
+    if head is None or head.status != OutboxStatus.PENDING or head.not_before > now:
+        return None
+    return head
+
+
+async def start_sending(session: AsyncSession, message_id: int, owner: str, now: datetime) -> bool:
+    """Compare-and-set PENDING -> SENDING, committed right before the request; False if another
+    dispatcher took it first or it was settled meanwhile."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENDING, claimed_at=now, claimed_by=owner)
+        .execution_options(synchronize_session=False)
     )
-    waiting: set[int] = set()
-    claimed: list[OutboxMessage] = []
-    for message in (await session.scalars(query)).all():
-        if message.chat_id in waiting or message.not_before > now:
-            waiting.add(message.chat_id)
-            continue
-        message.status, message.claimed_at = OutboxStatus.SENDING, now
-        claimed.append(message)
-    return claimed
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def release(session: AsyncSession, message_id: int) -> None:
     """Puts a claimed message back in the queue unsent."""
     message = await session.get(OutboxMessage, message_id)
-    if message is not None:
+    if message is not None and message.status == OutboxStatus.SENDING:
         message.status = OutboxStatus.PENDING
 
 
-LEASE = timedelta(minutes=10)  # far longer than any send; a SENDING row older than this was orphaned
+async def requeue_in_flight(session: AsyncSession) -> int:
+    """After a crash or a takeover: every SENDING row goes back to PENDING, to be sent again.
+
+    Its request may or may not have reached Telegram; a missing announcement is worse than a
+    repeated one, so the worst case is one duplicate of the message that was in flight. Only the
+    dispatcher holding the outbox lease (storage/leases.py) calls this, so no live sender's
+    row is taken from under it.
+    """
+    result = await session.execute(
+        update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING).values(status=OutboxStatus.PENDING, claimed_by=None).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def fail_interrupted(session: AsyncSession, now: datetime) -> int:
-    """Messages left SENDING by a crashed dispatcher may have reached the user: never resend,
-    mark them failed. Rows another live process claimed within the lease are left to it."""
-    stale = or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - LEASE)
-    rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING, stale))).all()
-    for message in rows:
-        message.status, message.last_error = OutboxStatus.FAILED, "interrupted while sending; not resent to avoid a duplicate"
-    return len(rows)
+async def save_progress(session: AsyncSession, message_id: int, progress: dict[str, Any]) -> None:
+    """Part of a message went out (e.g. a card's album): a resend after a crash skips it."""
+    message = await session.get(OutboxMessage, message_id)
+    if message is not None:
+        message.payload = {**message.payload, **progress}
 
 
 async def mark_sent(session: AsyncSession, message_id: int, now: datetime, telegram_message_id: int | None = None) -> None:

@@ -104,7 +104,7 @@ async def test_a_429_storm_delivers_everything_once_in_order_and_paced(bot: BotH
     assert all(sum(1 for t in times if start <= t < start + 0.1) <= 0.1 * RATE + 2 for start in times)  # overall rate
 
 
-async def test_restart_sends_what_was_queued_and_never_resends(bot: BotHarness) -> None:
+async def test_restart_sends_what_was_queued_and_resends_only_what_was_in_flight(bot: BotHarness) -> None:
     emulator = bot.emulator
     for chat_id in (701, 702, 703):
         open_chat(emulator, chat_id, f"User{chat_id}")
@@ -112,20 +112,20 @@ async def test_restart_sends_what_was_queued_and_never_resends(bot: BotHarness) 
     async with unit_of_work(bot.sessions) as session:  # a crash mid-send left this one SENDING
         row = await outbox.enqueue(session, chat_id=703, kind="test", key="status.landing", language="en", values={"url": "in-flight"}, now=bot.clock.now())
         row.status = OutboxStatus.SENDING
+    await _enqueue(bot, 703, ["after"])
     await _enqueue(bot, 701, ["a0", "a1"])
     await _enqueue(bot, 702, ["b0", "b1", "b2"])
     await bot.runtime.tick()
     assert _texts(emulator, 701) == ["a0", "a1"] and _texts(emulator, 702) == []
+    assert _texts(emulator, 703) == ["in-flight", "after"]  # the crashed sender's row is sent again, in order
 
     await bot.restart()  # 702's messages are still queued
     bot.clock.advance(timedelta(seconds=2))
     await _drain(bot)
     assert _texts(emulator, 701) == ["a0", "a1"]  # not again
     assert _texts(emulator, 702) == ["b0", "b1", "b2"]
-    assert _texts(emulator, 703) == [] and _attempts(emulator, 703) == 0
-    rows = {r.payload["values"]["url"]: r for r in await _rows(bot)}
-    assert rows["in-flight"].status == OutboxStatus.FAILED and "interrupted" in (rows["in-flight"].last_error or "")
-    assert all(r.status == OutboxStatus.SENT for label, r in rows.items() if label != "in-flight")
+    assert _texts(emulator, 703) == ["in-flight", "after"]  # not again
+    assert {r.status for r in await _rows(bot)} == {OutboxStatus.SENT}
 
 
 async def test_a_blocked_customer_fails_for_good_and_staff_are_told_once(bot: BotHarness) -> None:
@@ -188,14 +188,26 @@ async def test_a_network_error_is_retried_with_growing_backoff(bot: BotHarness) 
     assert [r.status for r in await _rows(bot)] == [OutboxStatus.SENT, OutboxStatus.SENT]
 
 
-async def test_another_process_in_flight_message_is_left_alone_until_its_lease_ends(session) -> None:  # type: ignore[no-untyped-def]
-    """Several processes: a SENDING row claimed a moment ago belongs to a live dispatcher."""
+async def test_only_the_lease_holder_sends_and_a_silent_one_is_taken_over(session) -> None:  # type: ignore[no-untyped-def]
+    """Several processes: one sends; another takes over once the sender's heartbeat is too old,
+    and only then are the rows it left in flight sent again."""
     from datetime import UTC, datetime
 
+    from storage import leases
+
     now = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    ttl = timedelta(seconds=10)
     row = await outbox.enqueue(session, chat_id=1, kind="test", key="status.landing", language="en", values={"url": "x"}, now=now)
-    [claimed] = await outbox.claim_due(session, now)
-    assert claimed.id == row.id and claimed.status == OutboxStatus.SENDING
-    assert await outbox.fail_interrupted(session, now + timedelta(minutes=1)) == 0
-    assert await outbox.fail_interrupted(session, now + outbox.LEASE + timedelta(seconds=1)) == 1
-    assert row.status == OutboxStatus.FAILED
+    assert await leases.hold(session, "outbox", "a", now, ttl)
+    assert await outbox.start_sending(session, row.id, "a", now)
+    assert not await outbox.start_sending(session, row.id, "b", now)  # compare-and-set
+    assert await outbox.due_heads(session, now) == []  # in flight: its chat waits
+    assert not await leases.hold(session, "outbox", "b", now + timedelta(seconds=9), ttl)
+    assert await leases.hold(session, "outbox", "a", now + timedelta(seconds=9), ttl)  # heartbeat
+    assert not await leases.hold(session, "outbox", "b", now + timedelta(seconds=18), ttl)
+    assert await leases.hold(session, "outbox", "b", now + timedelta(seconds=20), ttl)
+    assert await outbox.requeue_in_flight(session) == 1
+    await session.refresh(row)
+    assert [m.id for m in await outbox.due_heads(session, now)] == [row.id] and row.status == OutboxStatus.PENDING
+    await leases.give_up(session, "outbox", "b")
+    assert await leases.hold(session, "outbox", "c", now + timedelta(seconds=21), ttl)  # free at once after a clean stop

@@ -14,7 +14,7 @@ from aiohttp import web
 from . import users as actions
 from .models import Event
 from .server import build_app
-from .state import EmulatorState
+from .state import CallHook, EmulatorState
 from .webhook import WebhookDeliverer
 
 
@@ -179,6 +179,12 @@ class Emulator:
         """Press an inline button the message really shows; returns the callback query id."""
         return actions.press_button(self.state, user_id, message_id, callback_data, chat_id)
 
+    async def user_edits_text(
+        self, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """The user edits a text message they sent: the bot gets an "edited_message" update."""
+        return actions.edit_user_message(self.state, user_id, chat_id, message_id, text)
+
     # -- observation ------------------------------------------------------------------------
     def messages(self, chat_id: int) -> list[dict[str, Any]]:
         """Current state of every message of the chat, in order, deleted ones left out."""
@@ -273,3 +279,8 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self.state.faults.clear()
+
+    def on_call(self, hook: CallHook) -> None:
+        """Runs ``hook(method, params, delivered)`` on every Bot API call, before it takes effect
+        (``delivered=False``; return True to drop it) and after (``delivered=True``)."""
+        self.state.call_hooks.append(hook)

@@ -66,6 +66,8 @@ async def bot_api(request: web.Request) -> web.Response:
         return error_response(fault)
     if handler is None:
         return error_response(ApiError(404, METHOD_NOT_FOUND))
+    if state.run_call_hooks(name, params.values, delivered=False):
+        return error_response(ApiError(500, "Internal Server Error"))  # dropped: as if it never arrived
     try:
         result = await handler(state, params)
     except ApiError as error:
@@ -73,6 +75,7 @@ async def bot_api(request: web.Request) -> web.Response:
     except Exception:  # a bug in the emulator must not look like a Telegram answer
         log.exception("emulator failed on %s", name)
         return error_response(ApiError(500, "Internal Server Error"))
+    state.run_call_hooks(name, params.values, delivered=True)
     body: dict[str, Any] = {"ok": True}
     if isinstance(result, Answer):
         body["result"] = result.result
@@ -90,6 +93,10 @@ async def download_file(request: web.Request) -> web.StreamResponse:
     record = state.files.by_path.get(request.match_info["path"])
     if record is None:
         return error_response(ApiError(404, "Not Found: file not found"))
+    spoiled = state.faults.downloads.match(record.file_path)
+    if spoiled is not None:
+        status, body, content_type = spoiled.response(record.data)
+        return web.Response(status=status, body=body, content_type=content_type)
     return web.Response(body=record.data, content_type=record.mime_type or "application/octet-stream")
 
 

@@ -11,6 +11,7 @@ import bisect
 import copy
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .errors import BOT_BLOCKED, CANT_INITIATE, CHAT_NOT_FOUND, bad_request, forbidden
@@ -22,6 +23,8 @@ from .notify import Notifier
 from .updates import UpdateQueue
 
 # Telegram's documented flood limits, enforced only with flood_limits=True.
+CallHook = Callable[[str, dict[str, Any], bool], bool | None]
+"""(method, params, delivered) -> True to drop the call: tests use it to kill a bot mid-request."""
 GROUP_PER_MINUTE = 20
 GLOBAL_PER_SECOND = 30
 
@@ -55,6 +58,7 @@ class EmulatorState:
         self.event_notifier = Notifier()
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.send_log: list[tuple[float, str, int]] = []
+        self.call_hooks: list[CallHook] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.callback_queries: dict[str, CallbackQueryState] = {}
@@ -205,6 +209,14 @@ class EmulatorState:
     @property
     def last_seq(self) -> int:
         return self._seq
+
+    def run_call_hooks(self, method: str, params: dict[str, Any], *, delivered: bool) -> bool:
+        """Each hook sees a call before (`delivered=False`) and after it took effect; a hook that
+        returns True before drops the call, as if the bot had died before it arrived."""
+        drop = False
+        for hook in list(self.call_hooks):
+            drop = bool(hook(method, params, delivered)) or drop
+        return drop and not delivered
 
     def events_for(self, chat_id: int, after: int = 0) -> list[Event]:
         """The chat's events after `after`: a binary search, so waiting stays cheap with a long log."""
