@@ -372,7 +372,7 @@ async def run(tmp: Path, database_url: str, *, customers: int, plan: Plan) -> Re
         emulator.clear_faults()
         if plan.sigterm_during_drain:
             await _sigterm_once_cards_flow(emulator, process, killer)
-        await wait_for(lambda: _cards_out(sessions), emulator)
+        await wait_for(lambda: outbox_settled(sessions), emulator)
         await killer.settled()
         killer.triggers = list(plan.deciding)
         await approve_all(emulator, staff, sessions, order_ids)
@@ -388,7 +388,7 @@ async def run(tmp: Path, database_url: str, *, customers: int, plan: Plan) -> Re
         await engine.dispose()
 
 
-async def _cards_out(sessions: Any) -> bool:
+async def outbox_settled(sessions: Any) -> bool:
     async with unit_of_work(sessions) as session:
         unsettled = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])))
     return not unsettled
