@@ -12,15 +12,16 @@ import enum
 import hashlib
 import io
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageMath, ImageOps, UnidentifiedImageError
 
 __all__ = [
-    "ImageProblem", "ImageRejected", "ImageRules", "StoredImage", "MediaStore",
+    "ImageProblem", "ImageRejected", "ImageRules", "Leftovers", "StoredImage", "MediaStore",
     "normalize_image", "thumbnail",
 ]
 
@@ -94,6 +95,7 @@ def _decode(data: bytes, rules: ImageRules) -> tuple[Image.Image, str]:
             # Let libjpeg decode at 1/2..1/8 scale when the photo is far larger than needed;
             # a square target keeps both sides >= max_width whatever the EXIF rotation.
             img.draft(None, (rules.max_width, rules.max_width))
+        _narrow_colour_key(img)
         try:
             img.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -103,12 +105,44 @@ def _decode(data: bytes, rules: ImageRules) -> tuple[Image.Image, str]:
     return img, fmt
 
 
+WIDE_GREY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+SIXTEEN_BIT_STEP = 257  # 65535 / 255: 16-bit values onto 0..255
+
+
+def _eight_bit(img: Image.Image) -> Image.Image:
+    """The image at 8 bits per channel, its values scaled, never clipped.
+
+    A 16-bit grey PNG opens as I;16 (other decoders give I or F); converting that straight to RGB
+    clips every value above 255, so a mid-grey invoice was stored white. Its transparency key,
+    if any, becomes an alpha channel (LA)."""
+    key = img.info.get("transparency")
+    if img.mode in WIDE_GREY_MODES:
+        wide = img if img.mode in ("I", "F") else img.convert("I")
+        grey = wide.point(lambda v: v * (1 / SIXTEEN_BIT_STEP) + 0.5).convert("L")
+        if isinstance(key, int | float):
+            alpha = ImageMath.lambda_eval(lambda args: (args["wide"] != key) * 255, wide=wide)
+            grey = Image.merge("LA", (grey, alpha.convert("L")))
+        return grey
+    return img
+
+
+def _narrow_colour_key(img: Image.Image) -> None:
+    """A 16-bit colour PNG opens as 8-bit RGB (the high bytes) but keeps its tRNS key in 16 bits,
+    which no pixel would match: the key is brought down the same way, so the transparent colour
+    still flattens on white. Called before load, while the tile still tells the bit depth."""
+    key = img.info.get("transparency")
+    if img.mode == "RGB" and isinstance(key, tuple) and any(tile[3] == "RGB;16B" for tile in img.tile):
+        img.info["transparency"] = tuple(value >> 8 for value in key)
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
-    """Upright RGB copy: EXIF rotation applied, transparency flattened on white."""
+    """Upright RGB copy: EXIF rotation applied, wide values scaled to 8 bits, transparency
+    flattened on white."""
     try:
         img = ImageOps.exif_transpose(img) or img
     except Exception:  # malformed EXIF must not block an otherwise valid photo
         pass
+    img = _eight_bit(img)
     if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         flat = Image.new("RGB", rgba.size, "white")
@@ -151,6 +185,19 @@ def thumbnail(data: bytes, size: int = 320) -> bytes:
     return _encode_jpeg(rgb, quality=80)
 
 
+TEMP_PREFIX = ".tmp-"
+STORED_NAME = re.compile(r"[0-9a-f]{64}\.jpg")
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What a sweep may remove: files last modified before its cutoff, as relative paths."""
+
+    temp_files: list[str]  # half-written by a process that died before its rename
+    photos: list[str]  # stored photos: orphans only if no row references them
+    stored: int  # every stored photo, however recent (the sweep's sanity check)
+
+
 class MediaStore:
     """Content-addressed JPEG store: root/ab/cd/<sha256>.jpg.
 
@@ -162,15 +209,18 @@ class MediaStore:
         self.root = Path(root)
 
     def save(self, data: bytes, rules: ImageRules = ImageRules()) -> StoredImage:
-        """Normalize and store `data` (raises ImageRejected); idempotent and atomic."""
+        """Normalize and store `data` (raises ImageRejected); idempotent and atomic.
+
+        A file already there is not rewritten but touched: the orphan sweep spares recent files,
+        and this one is about to be referenced again by the caller's transaction."""
         jpeg, width, height, fmt = normalize_image(data, rules)
         sha = hashlib.sha256(jpeg).hexdigest()
         relative = f"{sha[:2]}/{sha[2:4]}/{sha}.jpg"
         target = self.path(relative)
-        if not target.exists():
+        if not _touch(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             # Write next to the target then rename, so readers never see a half-written file.
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX, suffix=".jpg")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(jpeg)
@@ -195,3 +245,59 @@ class MediaStore:
     def delete(self, relative_path: str | os.PathLike[str]) -> None:
         """Remove a stored file; missing files are fine (retries, concurrent cleanup)."""
         self.path(relative_path).unlink(missing_ok=True)
+
+    def leftovers(self, older_than: float) -> Leftovers:
+        """Temp files and stored photos last modified before `older_than` (a time.time() value).
+
+        Only the store's own layout is looked at (root/ab/cd/): anything else in the directory
+        is not ours to judge."""
+        temp_files: list[str] = []
+        photos: list[str] = []
+        stored = 0
+        for folder in self._folders():
+            for entry in os.scandir(folder):
+                is_temp = entry.name.startswith(TEMP_PREFIX)
+                is_photo = not is_temp and STORED_NAME.fullmatch(entry.name) is not None
+                if not entry.is_file(follow_symlinks=False) or not (is_temp or is_photo):
+                    continue
+                stored += is_photo
+                try:
+                    old = entry.stat(follow_symlinks=False).st_mtime < older_than
+                except FileNotFoundError:  # removed meanwhile (a rename, another sweep)
+                    continue
+                if old:
+                    (temp_files if is_temp else photos).append(f"{folder.parent.name}/{folder.name}/{entry.name}")
+        return Leftovers(sorted(temp_files), sorted(photos), stored)
+
+    def remove_if_older(self, relative_path: str, older_than: float) -> bool:
+        """Deletes the file unless it was modified at or after `older_than` (looked at again
+        right before: `save` touches a file it reuses). Folders stay: `save` may be about to
+        write into one."""
+        path = self.path(relative_path)
+        try:
+            if path.stat().st_mtime >= older_than:
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _folders(self) -> list[Path]:
+        """The store's ab/cd folders."""
+        if not self.root.is_dir():
+            return []
+        two_hex = re.compile(r"[0-9a-f]{2}")
+        return [
+            inner
+            for outer in sorted(self.root.iterdir()) if outer.is_dir() and not outer.is_symlink() and two_hex.fullmatch(outer.name)
+            for inner in sorted(outer.iterdir()) if inner.is_dir() and not inner.is_symlink() and two_hex.fullmatch(inner.name)
+        ]
+
+
+def _touch(path: Path) -> bool:
+    """Sets the file's mtime to now; False when there is no such file."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    return True

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 from telegram import Bot, Document, Message, PhotoSize
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.media import ImageProblem, ImageRejected, ImageRules
 from conversations.turn import Turn
@@ -56,11 +56,16 @@ class Download:
     problem: str | None = None
 
 
+DOWNLOAD_FAILED = "download_failed"  # the customer is asked to send the photo again
+
+
 async def download(message: Message, bot: Bot) -> Download:
     """Fetches the photo (largest size) or the document of a message.
 
     Refuses files over 20 MB before downloading them (by `file_size`, and again by what getFile
-    reports), and documents whose bytes are not an accepted image format. Runs before the
+    reports), and documents whose bytes are not an accepted image format. A transfer that fails
+    (an error, an expired file, an empty, short or garbled body) is `download_failed`, never an
+    exception: it is nobody's fault, and sending the photo again is the cure. Runs before the
     update's unit of work opens, so a slow download never holds the database."""
     source: PhotoSize | Document | None = _largest(message.photo) if message.photo else message.document
     if source is None:
@@ -69,19 +74,30 @@ async def download(message: Message, bot: Bot) -> Download:
         return Download(None, ImageProblem.TOO_BIG.value)
     try:
         file = await bot.get_file(source.file_id)
-    except BadRequest as exc:
-        if "too big" in str(exc).lower():
+    except TelegramError as exc:
+        if isinstance(exc, BadRequest) and "too big" in str(exc).lower():
             return Download(None, ImageProblem.TOO_BIG.value)
-        raise
+        return _failed("getFile", exc)
     if file.file_size is not None and file.file_size > MAX_DOWNLOAD_BYTES:
         return Download(None, ImageProblem.TOO_BIG.value)
-    data = bytes(await file.download_as_bytearray())
-    if isinstance(source, Document):
-        problem = sniff(data)
-        if problem is not None:
-            log.info("refused a document (%s, %s bytes): %s", source.mime_type, len(data), problem.value)
-            return Download(None, problem.value)
+    try:
+        data = bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        return _failed("download", exc)
+    if not data or (file.file_size is not None and len(data) != file.file_size):
+        return _failed("download", f"{len(data)} bytes, getFile said {file.file_size}")
+    problem = sniff(data)
+    if problem is ImageProblem.NOT_AN_IMAGE and isinstance(source, PhotoSize):
+        return _failed("download", "a photo whose bytes are no image")  # Telegram sends photos as JPEG
+    if problem is not None and isinstance(source, Document):
+        log.info("refused a document (%s, %s bytes): %s", source.mime_type, len(data), problem.value)
+        return Download(None, problem.value)
     return Download(data)
+
+
+def _failed(stage: str, reason: object) -> Download:
+    log.warning("image %s failed, asking for the photo again: %s", stage, reason)
+    return Download(None, DOWNLOAD_FAILED)
 
 
 async def received_image(turn: Turn) -> bytes | None:

@@ -64,6 +64,110 @@ def test_transparency_is_flattened_on_white() -> None:
     assert min(r, g, b) > 245
 
 
+def png16(width: int, height: int, colour_type: int, sample: tuple[int, ...], trns: tuple[int, ...] | None = None, left: tuple[int, ...] | None = None) -> bytes:
+    """A 16-bit PNG (grey 0, RGB 2, grey+alpha 4, RGBA 6) filled with `sample`; its left half is
+    `left` when given, and `trns` is the tRNS colour key. Pillow cannot write most of these."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    def pixels(values: tuple[int, ...], count: int) -> bytes:
+        return struct.pack(f">{len(values)}H", *values) * count
+
+    half = width // 2
+    row = b"\0" + (pixels(left, half) + pixels(sample, width - half) if left else pixels(sample, width))
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    extra = chunk(b"tRNS", struct.pack(f">{len(trns)}H", *trns)) if trns else b""
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b"")
+
+
+def stored_pixels(data: bytes, *points: tuple[int, int]) -> list[tuple[int, int, int]]:
+    jpeg, *_ = normalize_image(data)
+    out = Image.open(io.BytesIO(jpeg))
+    assert out.mode == "RGB"
+    return [out.getpixel(point) for point in points]  # type: ignore[misc]
+
+
+def near(actual: tuple[int, int, int], expected: tuple[int, int, int], slack: int = 3) -> bool:
+    """JPEG is lossy: a flat colour comes back within a few levels."""
+    return all(abs(a - e) <= slack for a, e in zip(actual, expected, strict=True))
+
+
+def test_16_bit_grey_png_is_scaled_not_clipped(tmp_path: Path) -> None:
+    """I;16: dark grey, mid grey and black keep their shade in the stored file (they were all white)."""
+    row = b"".join(struct.pack("<H", value) * 200 for value in (0x2000, 0x8000, 0))
+    ramp = Image.frombytes("I;16", (600, 300), row * 300)
+    out = io.BytesIO()
+    ramp.save(out, "PNG")
+    assert Image.open(io.BytesIO(out.getvalue())).mode == "I;16"
+    store = MediaStore(tmp_path)
+    stored = Image.open(store.path(store.save(out.getvalue()).relative_path))
+    dark, mid, black = (stored.getpixel((x, 150)) for x in (100, 300, 500))
+    assert near(dark, (32, 32, 32)) and near(mid, (128, 128, 128)) and near(black, (0, 0, 0))  # type: ignore[arg-type]
+
+
+def test_16_bit_colour_png_keeps_its_colour() -> None:
+    [pixel] = stored_pixels(png16(300, 300, 2, (0x8000, 0x4000, 0xC000)), (150, 150))
+    assert near(pixel, (128, 64, 192))
+
+
+def test_16_bit_colour_key_is_flattened_on_white() -> None:
+    """tRNS in a 16-bit RGB PNG: the key colour (left half) becomes white, the rest keeps its colour.
+    (The key's low bytes differ from its high bytes, so only a key brought to 8 bits matches.)"""
+    key = (0x2000, 0x6000, 0xA000)
+    data = png16(400, 300, 2, (0x8000, 0x4000, 0xC000), trns=key, left=key)
+    keyed, kept = stored_pixels(data, (50, 150), (350, 150))
+    assert near(keyed, (255, 255, 255)) and near(kept, (128, 64, 192))
+
+
+def test_16_bit_grey_key_is_flattened_on_white() -> None:
+    data = png16(400, 300, 0, (0x8000,), trns=(0x1000,), left=(0x1000,))
+    assert Image.open(io.BytesIO(data)).mode == "I;16"
+    keyed, kept = stored_pixels(data, (50, 150), (350, 150))
+    assert near(keyed, (255, 255, 255)) and near(kept, (128, 128, 128))
+
+
+@pytest.mark.parametrize(
+    ("colour_type", "sample", "expected"),
+    [
+        (6, (0x0000, 0x0000, 0xFFFF, 0x8000), (127, 127, 255)),  # RGBA: half-transparent blue on white
+        (4, (0x0000, 0x8000), (127, 127, 127)),  # grey + alpha: half-transparent black on white
+        (6, (0xFFFF, 0x0000, 0x0000, 0xFFFF), (255, 0, 0)),  # opaque red stays red
+    ],
+)
+def test_16_bit_alpha_is_composited_on_white(colour_type: int, sample: tuple[int, ...], expected: tuple[int, int, int]) -> None:
+    [pixel] = stored_pixels(png16(300, 300, colour_type, sample), (150, 150))
+    assert near(pixel, expected)
+
+
+@pytest.mark.parametrize(("mode", "value"), [("I", 0x8000), ("F", 32768.0), ("I;16B", 0x8000)])
+def test_wide_grey_modes_are_scaled(mode: str, value: float) -> None:
+    """Other decoders hand 16-bit grey over as I or F; the same scaling applies."""
+    rgb = media._to_rgb(Image.new(mode, (50, 50), value))  # type: ignore[arg-type]
+    assert rgb.mode == "RGB" and rgb.getpixel((25, 25)) == (128, 128, 128)
+
+
+def test_8_bit_transparency_is_flattened_on_white() -> None:
+    """A grey colour key, a palette with a transparent entry and LA: transparent is white, the rest keeps its shade."""
+    grey = Image.new("L", (400, 300), 100)
+    grey.paste(7, (0, 0, 200, 300))
+    keyed = io.BytesIO()
+    grey.save(keyed, "PNG", transparency=7)
+    palette = Image.new("P", (400, 300), 1)
+    palette.putpalette([0, 0, 0, 200, 30, 30] + [0, 0, 0] * 254)
+    palette.paste(0, (0, 0, 200, 300))
+    paletted = io.BytesIO()
+    palette.save(paletted, "PNG", transparency=0)
+    la = Image.merge("LA", (Image.new("L", (400, 300), 0), Image.new("L", (400, 300), 128)))
+    half = io.BytesIO()
+    la.save(half, "PNG")
+    left, right = stored_pixels(keyed.getvalue(), (50, 150), (350, 150))
+    assert near(left, (255, 255, 255)) and near(right, (100, 100, 100))
+    left, right = stored_pixels(paletted.getvalue(), (50, 150), (350, 150))
+    assert near(left, (255, 255, 255)) and near(right, (200, 30, 30))
+    [pixel] = stored_pixels(half.getvalue(), (200, 150))
+    assert near(pixel, (127, 127, 127))
+
+
 def test_gif_uses_first_frame() -> None:
     frames = [Image.new("RGB", (300, 300), c) for c in ((0, 0, 255), (255, 0, 0))]
     out = io.BytesIO()

@@ -203,6 +203,17 @@ class ControlApi:
         )
         return _json({"faults": len(self.state.faults.faults)})
 
+    async def add_download_fault(self, request: web.Request) -> web.StreamResponse:
+        """``{kind, times?, file_path?}``: spoil the next download(s); ``times: null`` until cleared."""
+        body = await self._body(request)
+        times = body.get("times", 1)
+        self.state.faults.downloads.add(
+            str(body["kind"]),
+            times=None if times is None else int(times),
+            file_path=str(body["file_path"]) if body.get("file_path") else None,
+        )
+        return _json({"download_faults": len(self.state.faults.downloads.faults)})
+
     async def clear_faults(self, request: web.Request) -> web.StreamResponse:
         self.state.faults.clear()
         return _json({"faults": 0})
@@ -227,5 +238,6 @@ def add_control_routes(app: web.Application, state: EmulatorState) -> None:
     r.add_post("/_emu/chats/{chat_id}/contact", _guarded(api.contact))
     r.add_get("/_emu/files/{file_id}", _guarded(api.file))
     r.add_post("/_emu/faults", _guarded(api.add_fault))
+    r.add_post("/_emu/faults/downloads", _guarded(api.add_download_fault))
     r.add_delete("/_emu/faults", _guarded(api.clear_faults))
     r.add_get("/_emu/calls", _guarded(api.calls))
