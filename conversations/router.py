@@ -17,8 +17,9 @@ from telegram.error import BadRequest
 from bot.context import BotContext
 from conversations.flow import Flow, Handler
 from conversations.photos import Download, download
+from conversations.replies import main_menu
 from conversations.turn import GLOBAL, Turn
-from storage import conversations, members
+from storage import conversations, members, updates
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -38,22 +39,45 @@ class Router:
         self.flows[flow.name] = flow
 
     async def handle(self, update: Update, context: BotContext) -> None:
-        """PTB callback for every private message and button press."""
+        """PTB callback for every private message and button press.
+
+        The user's lock comes first (a second bot process waits for this one's commit), then
+        the update's id is claimed in the same unit of work as the answer, so a redelivered
+        update is recognised and changes nothing (see `_redelivered`)."""
         services = context.services
         user = update.effective_user
         if user is None or update.effective_chat is None:
             return
         fetched = await self._prefetch_image(update, context)
         async with unit_of_work(services.sessions) as session:
+            await updates.lock_user(session, user.id)
+            now = services.clock.now()
+            first_delivery = await updates.claim_update(session, update.update_id, now)
             member = await members.by_telegram_id(session, user.id)
-            if member is not None:
+            if member is not None and first_delivery:
                 members.mark_reachable(member)
             state = await conversations.load(session, user.id)
             chosen = state.data.get("language") if state is not None and member is None else None
             language = member.language if member is not None else str(chosen or services.translator.resolve(user.language_code))
-            turn = Turn(update, context, session, language, member, state, services.clock.now(), download=fetched)
-            await self.dispatch(turn)
+            turn = Turn(update, context, session, language, member, state, now, download=fetched)
+            if first_delivery:
+                await self.dispatch(turn)
+            else:
+                await self._redelivered(turn)
         await deliver(turn)
+
+    async def _redelivered(self, turn: Turn) -> None:
+        """An update already applied came again; its answer is not taken a second time.
+
+        The first delivery was committed, but its replies may never have gone out (the process
+        died between commit and reply, which is why Telegram sent it again), so staying silent
+        could leave the customer without a question. The current step is asked again instead;
+        with no journey in progress the customer is told it was done and gets the menu. When
+        the first replies did arrive, the customer sees the same question twice: harmless."""
+        if turn.state is not None and turn.state.flow in self.flows and self._current_step(turn) is not None:
+            await self.reprompt(turn)
+        else:
+            turn.say("common.already_done", markup=main_menu(turn))
 
     async def _prefetch_image(self, update: Update, context: BotContext) -> Download | None:
         """Downloads a photo or image file before the unit of work opens, when the user's

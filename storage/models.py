@@ -396,3 +396,13 @@ class ImageFingerprint(Base):
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="SET NULL"))
     path: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update already applied, claimed in the unit of work that applied it, so a
+    redelivered update is recognised (storage.updates); rows older than two days are pruned."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(index=True)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.constants import ParseMode
 
+from bot import inbox
 from bot.context import BotContext
 from bot.language import language_of
 from storage import audit, staff
@@ -55,12 +56,15 @@ def staff_only(what: str, *, admin: bool = False) -> Callable[[StaffHandler], St
     def wrap(handler: StaffHandler) -> StaffHandler:
         @functools.wraps(handler)
         async def guarded(update: Update, context: BotContext) -> None:
+            if await inbox.already_processed(context.services, update):  # a redelivery (bot/inbox.py)
+                return
             user = update.effective_user
             allowed = user is not None and _in_staff_place(update, context) and (is_admin(context, user.id) if admin else await is_staff(context, user.id))
-            if not allowed:
+            if allowed:
+                await handler(update, context)
+            else:
                 await refuse(update, context, what)
-                return
-            await handler(update, context)
+            await inbox.mark_processed(context.services, update)
 
         return guarded
 

@@ -1,0 +1,78 @@
+"""The update inbox: which Telegram update ids were already processed, and one user at a time.
+
+Telegram delivers an update again when it never heard that the first delivery was taken: a
+polling bot that restarted before it confirmed the offset, or a webhook answer that failed or
+came too late. The id is claimed inside the unit of work that applies the update, so the claim
+and the state change are committed together or not at all: a claimed id was applied once, an
+unclaimed one was not applied.
+
+Two processes may hold updates of one user at the same time (several webhook workers behind a
+load balancer, or a retry that reaches another worker while the first still runs). On
+PostgreSQL `lock_user` makes the second wait for the first's commit; on SQLite every unit of
+work already starts with BEGIN IMMEDIATE (storage/db.py), so writers run one at a time anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ProcessedUpdate
+
+# Telegram keeps an unconfirmed update for 24 hours; a day more covers clock skew and slow restarts.
+KEEP_FOR = timedelta(days=2)
+# First key of the two-int advisory lock: the user locks live in their own key space, apart from
+# the one-bigint locks of storage.claims (PostgreSQL keeps the two forms apart).
+USER_LOCK_NAMESPACE = 0x55534552  # "USER"
+
+
+async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Records the update as processed; False when it was already (a redelivery).
+
+    One INSERT that ignores a conflict, so two workers claiming the same id at once cannot both
+    win, and the loser does not abort its transaction with an integrity error."""
+    dialect = session.bind.dialect.name
+    values = {"update_id": update_id, "processed_at": now}
+    if dialect == "postgresql":
+        statement = pg_insert(ProcessedUpdate).values(values).on_conflict_do_nothing(index_elements=["update_id"])
+    elif dialect == "sqlite":
+        statement = sqlite_insert(ProcessedUpdate).values(values).on_conflict_do_nothing(index_elements=["update_id"])
+    else:  # pragma: no cover - the project supports these two
+        raise NotImplementedError(f"claim_update does not support {dialect}")
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def is_processed(session: AsyncSession, update_id: int) -> bool:
+    """Whether the update was claimed already (for handlers that record it after they ran)."""
+    return await session.get(ProcessedUpdate, update_id) is not None
+
+
+def user_lock_key(user_id: int) -> int:
+    """A Telegram user id (up to 52 bits) folded into the signed 32-bit second key; two users
+    that share a key only wait for each other, they are never mixed up."""
+    folded = (user_id ^ (user_id >> 32)) & 0xFFFFFFFF
+    return folded - (1 << 32) if folded >= 1 << 31 else folded
+
+
+async def lock_user(session: AsyncSession, user_id: int) -> None:
+    """Waits until no other transaction works for this user, and holds that until commit.
+
+    Taken first in the unit of work, before the member and the conversation state are read, so
+    the second of two simultaneous updates reads what the first committed (PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already lets one writer in at a time)."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    await session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"), {"namespace": USER_LOCK_NAMESPACE, "key": user_lock_key(user_id)})
+
+
+async def prune_updates(session: AsyncSession, now: datetime, keep: timedelta = KEEP_FOR) -> int:
+    """Forgets ids older than `keep` (Telegram never redelivers those); returns how many.
+
+    Cheap enough to run every hour: one indexed range delete."""
+    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < now - keep))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
