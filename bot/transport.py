@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
+from telegram._utils.types import JSONDict, ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.clean_input import clean_payload
 
 _CHUNK = 64 * 1024  # aiohttp drains the socket once >64 KiB are buffered
 _POOL_TIMEOUT_MSG = (
@@ -73,6 +75,22 @@ class AiohttpRequest(BaseRequest):
     def read_timeout(self) -> float | None:
         """Default read timeout; PTB uses it to size the getUpdates long-poll timeout."""
         return self._timeouts["read"]
+
+    @property
+    def connection_pool_size(self) -> int:
+        """How many requests may be in flight at once (BOT_API_POOL_SIZE for the bot's requests)."""
+        return self._limit
+
+    @property
+    def pool_timeout(self) -> float | None:
+        """How long a request waits for a free connection before TimedOut, nothing sent."""
+        return self._timeouts["pool"]
+
+    @staticmethod
+    def parse_json_payload(payload: bytes) -> JSONDict:
+        """PTB's parsing, then every string cleaned (bot/clean_input.py): updates enter here in
+        polling mode, so no handler ever sees NUL or a lone surrogate."""
+        return clean_payload(BaseRequest.parse_json_payload(payload))  # type: ignore[no-any-return]
 
     async def initialize(self) -> None:
         """Create the session here: aiohttp binds it to the running event loop."""

@@ -20,11 +20,12 @@ def build_router() -> Router:
 
 
 def customer_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    """Private-chat handlers. The router takes every message and button of a private chat,
-    commands included, so that a command typed mid-journey is answered, not lost."""
+    """Private-chat handlers. The router takes every new message and button of a private chat,
+    commands included, so that a command typed mid-journey is answered, not lost. An edited
+    message is not new: it never reaches the router (bot/edited.py answers it)."""
     router = build_router()
     private = filters.ChatType.PRIVATE
     return [
-        MessageHandler(private & ~filters.StatusUpdate.ALL, router.handle),  # type: ignore[arg-type]
+        MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.StatusUpdate.ALL, router.handle),  # type: ignore[arg-type]
         CallbackQueryHandler(router.handle),  # type: ignore[arg-type]
     ]

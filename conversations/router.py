@@ -9,16 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from telegram import InputMediaPhoto, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import BotContext
+from bot.replies import answer_query, sender
 from conversations.flow import Flow, Handler
 from conversations.photos import Download, download
 from conversations.replies import main_menu
-from conversations.turn import GLOBAL, Turn
+from conversations.turn import GLOBAL, Outgoing, Turn
 from storage import conversations, members, updates
 from storage.db import unit_of_work
 
@@ -188,31 +190,39 @@ class Router:
 
 
 async def deliver(turn: Turn) -> None:
-    """Sends what the turn queued, after its unit of work was committed."""
-    bot = turn.context.bot
+    """Sends what the turn queued, after its unit of work was committed, through the process's
+    reply sender (bot/replies.py: paced, retried after a 429 or a network error). A reply that
+    still cannot be sent ends the delivery: the ones after it would make no sense without it."""
     query = turn.update.callback_query
     if query is not None:
-        try:
-            await query.answer(turn.toast, show_alert=turn.toast_alert)
-        except BadRequest as exc:  # answered too late: the replies below still matter
-            log.info("callback answer failed: %s", exc)
+        await answer_query(query, turn.toast, alert=turn.toast_alert)
     for reply in turn.replies:
-        if reply.edit and query is not None and query.message is not None and reply.photo is None:
-            try:
-                await bot.edit_message_text(reply.text, chat_id=turn.chat_id, message_id=query.message.message_id, parse_mode=ParseMode.HTML, reply_markup=reply.markup)  # type: ignore[arg-type]
-                continue
-            except BadRequest as exc:
-                if "not modified" in str(exc):
-                    continue
-                log.info("edit failed (%s); sending a new message instead", exc)
-        if reply.album is not None:
-            media = [InputMediaPhoto(photo, caption=reply.text if i == 0 else None, parse_mode=ParseMode.HTML) for i, photo in enumerate(reply.album)]
-            await bot.send_media_group(turn.chat_id, media)
-        elif reply.photo is not None:
-            photo = reply.photo.read_bytes() if hasattr(reply.photo, "read_bytes") else reply.photo
-            await bot.send_photo(turn.chat_id, photo, caption=reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)  # type: ignore[arg-type]
-        elif reply.document is not None:
-            data, name = reply.document
-            await bot.send_document(turn.chat_id, data, filename=name, caption=reply.text, parse_mode=ParseMode.HTML)
-        else:
-            await bot.send_message(turn.chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)
+        if not await _deliver_reply(turn, reply):
+            return
+
+
+async def _deliver_reply(turn: Turn, reply: Outgoing) -> bool:
+    """One queued reply: an edit of the pressed message where asked (a new message if the edit is
+    refused), else a new message; False when it could not be delivered."""
+    bot, send, chat_id = turn.context.bot, sender(turn.context).send, turn.chat_id
+    query = turn.update.callback_query
+    if reply.edit and query is not None and query.message is not None and reply.photo is None:
+        try:
+            return await send(chat_id, bot.edit_message_text, reply.text, chat_id=chat_id, message_id=query.message.message_id, parse_mode=ParseMode.HTML, reply_markup=reply.markup) is not None  # type: ignore[arg-type]
+        except BadRequest as exc:
+            if "not modified" in str(exc):
+                return True
+            log.info("edit failed (%s); sending a new message instead", exc)
+    sent: object
+    if reply.album is not None:
+        media = [InputMediaPhoto(photo, caption=reply.text if i == 0 else None, parse_mode=ParseMode.HTML) for i, photo in enumerate(reply.album)]
+        sent = await send(chat_id, bot.send_media_group, chat_id, media)
+    elif reply.photo is not None:
+        photo = reply.photo.read_bytes() if isinstance(reply.photo, Path) else reply.photo
+        sent = await send(chat_id, bot.send_photo, chat_id, photo, caption=reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)
+    elif reply.document is not None:
+        data, name = reply.document
+        sent = await send(chat_id, bot.send_document, chat_id, data, filename=name, caption=reply.text, parse_mode=ParseMode.HTML)
+    else:
+        sent = await send(chat_id, bot.send_message, chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)
+    return sent is not None

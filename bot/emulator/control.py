@@ -1,6 +1,6 @@
 """HTTP control API under ``/_emu/`` for the browser page (and for scripts).
 
-It lets a person act as Telegram users: read a chat, long-poll its events, write, press buttons,
+It lets a person act as Telegram users: read a chat, long-poll its events, write, edit, press buttons,
 upload files, share a contact, add users, and inject faults. Answers are plain JSON (not the Bot
 API envelope); mistakes come back as 400 ``{"error": ...}``.
 """
@@ -144,6 +144,15 @@ class ControlApi:
         )
         return _json(message)
 
+    async def edit(self, request: web.Request) -> web.StreamResponse:
+        """``{user_id, message_id, text}``: the user edits a text message of theirs."""
+        body = await self._body(request)
+        user_id = int(body["user_id"])
+        message = actions.edit_user_message(
+            self.state, user_id, self._chat_arg(request, user_id), int(body["message_id"]), str(body["text"])
+        )
+        return _json(message)
+
     async def press(self, request: web.Request) -> web.StreamResponse:
         body = await self._body(request)
         user_id = int(body["user_id"])
@@ -233,6 +242,7 @@ def add_control_routes(app: web.Application, state: EmulatorState) -> None:
     r.add_get("/_emu/chats/{chat_id}/messages", _guarded(api.messages))
     r.add_get("/_emu/chats/{chat_id}/events", _guarded(api.events))
     r.add_post("/_emu/chats/{chat_id}/send", _guarded(api.send))
+    r.add_post("/_emu/chats/{chat_id}/edit", _guarded(api.edit))
     r.add_post("/_emu/chats/{chat_id}/press", _guarded(api.press))
     r.add_post("/_emu/chats/{chat_id}/upload", _guarded(api.upload))
     r.add_post("/_emu/chats/{chat_id}/contact", _guarded(api.contact))

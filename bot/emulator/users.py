@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from typing import Any
 
 from .files import FileStore
@@ -57,7 +58,14 @@ def send_user_message(
     return stored.snapshot()
 
 
+def as_delivered(text: str) -> str:
+    """A client sends UTF-8, which cannot hold a lone UTF-16 surrogate: Telegram delivers one as
+    U+FFFD (a pair is one character). NUL and other control characters arrive as typed."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def text_content(text: str) -> dict[str, Any]:
+    text = as_delivered(text)
     if not text or not text.strip():
         raise ValueError("a user cannot send an empty message")
     if len(text) > 4096:
@@ -71,7 +79,7 @@ def text_content(text: str) -> dict[str, Any]:
 
 def with_caption(content: dict[str, Any], caption: str | None) -> dict[str, Any]:
     if caption:
-        content["caption"] = caption
+        content["caption"] = as_delivered(caption)
     return content
 
 
@@ -101,13 +109,32 @@ def contact_content(
 ) -> dict[str, Any]:
     user = state.user(user_id).user
     contact: dict[str, Any] = {
-        "phone_number": phone_number,
-        "first_name": first_name or user["first_name"],
+        "phone_number": as_delivered(phone_number),
+        "first_name": as_delivered(first_name or user["first_name"]),
         "user_id": user_id,
     }
     if not first_name and user.get("last_name"):
         contact["last_name"] = user["last_name"]
     return {"contact": contact}
+
+
+def edit_user_message(
+    state: EmulatorState, user_id: int, chat_id: int | None, message_id: int, text: str
+) -> dict[str, Any]:
+    """The user edits the text of a message they sent: stored, recorded as an "edit" event, and
+    queued as the "edited_message" update Telegram sends (the whole message, with edit_date)."""
+    chat = state.chat_for_user_action(user_id, chat_id)
+    stored = chat.live_message(message_id)
+    if stored is None or stored.from_bot or stored.data.get("from", {}).get("id") != user_id:
+        raise ValueError(f"user {user_id} has no message {message_id} in chat {chat.id}")
+    if "text" not in stored.data:
+        raise ValueError(f"message {message_id} has no text to edit")
+    stored.data.pop("entities", None)
+    stored.data.update(text_content(text))
+    stored.data["edit_date"] = int(time.time())
+    state.record_event(chat.id, "edit", message=stored.data)
+    state.updates.push("edited_message", stored.snapshot())
+    return stored.snapshot()
 
 
 def press_button(

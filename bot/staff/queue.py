@@ -46,7 +46,9 @@ async def next_command(update: Update, context: BotContext) -> None:
         await reply(update, context, tr(services, "staff.queue.nothing_next"))
         return
     rendered = await render_card(services, {"claim_id": claim.id, "attempt": claim.attempt})
-    message_id = await send_card(context.bot, chat.id, rendered)
+    message_id = await send_card(context, chat.id, rendered)
+    if message_id is None:  # not delivered (logged): nothing to remember
+        return
     async with unit_of_work(services.sessions) as session:
         await review.remember_card(session, claim.id, chat.id, message_id, replace=False)
 

@@ -8,16 +8,17 @@ buttons. Staff buttons carry ids only, `s:<action>:<claim id>:<attempt>[:<reason
     s:x  reject with code   s:o  other reason (hint)  s:h  customer history
 
 A decision is made by a storage service (compare-and-set: one of two simultaneous decisions
-wins); the customer's message is committed with it through the outbox. Then the card is edited
-to show the decision, who made it and when, without buttons. Staff read everything in the
-default language (DEFAULT_LANGUAGE); customers get their messages in their own language.
+wins); the customer's message is committed with it through the outbox. Then the winner edits the
+card to show the decision, who made it and when, without buttons; the one refused is told who
+decided and how, and leaves the card alone (the same edit twice is refused by Telegram). Replies,
+toasts and edits go through bot/replies.py, so a 429 or a network error is retried, never a
+traceback. Staff read everything in the default language (DEFAULT_LANGUAGE); customers get
+their messages in their own language.
 """
 
 from __future__ import annotations
 
 import contextlib
-
-
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
@@ -34,6 +35,7 @@ from bot.context import BotContext
 from bot.countries import country_name
 from bot.i18n import Raw, as_plain_text
 from bot.outbox import OutboxDispatcher, Rendered
+from bot.replies import answer_query, sender
 from bot.services import Services
 from bot.staff.access import staff_only
 from storage import fraud, review, review_queries
@@ -116,9 +118,14 @@ def actor_of(user: User) -> review.Actor:
 
 
 async def reply(update: Update, context: BotContext, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answers in the chat the staff member wrote in, through the paced, retrying reply sender."""
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await send_text(context, chat.id, text, markup)
+
+
+async def send_text(context: BotContext, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    await sender(context).send(chat_id, context.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 def fit(lines: list[str], limit: int = MAX_TEXT) -> str:
@@ -294,31 +301,36 @@ async def card_sent(session: AsyncSession, payload: dict[str, Any], chat_id: int
     await review.remember_card(session, int(payload["claim_id"]), chat_id, message_id)
 
 
-async def send_card(bot: Bot, chat_id: int, rendered: Rendered) -> int:
-    """Sends a card right away (e.g. /next): the album, then the message; its id."""
+async def send_card(context: BotContext, chat_id: int, rendered: Rendered) -> int | None:
+    """Sends a card right away (e.g. /next): the album, then the message; its id (None when
+    it could not be delivered)."""
+    bot, send = context.bot, sender(context).send
     if len(rendered.photos) > 1:
-        await bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]])
+        await send(chat_id, bot.send_media_group, chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]])
     elif rendered.photos:
-        await bot.send_photo(chat_id, rendered.photos[0])
-    message = await bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup)
-    return message.message_id
+        await send(chat_id, bot.send_photo, chat_id, rendered.photos[0])
+    message = await send(chat_id, bot.send_message, chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup)
+    return message.message_id if message is not None else None
 
 
-async def refresh_card(context: BotContext, claim_id: int, also: tuple[int, int] | None = None) -> None:
-    """Edits the claim's card (and the message a button was pressed on) to its current state."""
+async def refresh_card(context: BotContext, claim_id: int, also: tuple[int, int] | None = None, *, card_too: bool = True) -> None:
+    """Edits the claim's card (and the message a button was pressed on) to its current state.
+
+    `card_too=False` leaves the claim's card alone: after a refused decision the decision that
+    won edits it, and a second edit would be refused ("message is not modified"); only another
+    copy the refused staff member pressed on (e.g. a /next card) is brought up to date."""
     services = context.services
     card = await load_card(services, claim_id)
     if card is None:
         return
-    text, markup = card_text(services, card), card_markup(services, card)
-    targets: list[tuple[int, int]] = []
-    if card.claim.card_chat_id is not None and card.claim.card_message_id is not None:
-        targets.append((card.claim.card_chat_id, card.claim.card_message_id))
-    if also is not None and also not in targets:
+    main = (card.claim.card_chat_id, card.claim.card_message_id) if card.claim.card_chat_id is not None and card.claim.card_message_id is not None else None
+    targets = [main] if main is not None and card_too else []
+    if also is not None and also != main and also not in targets:
         targets.append(also)
-    for chat_id, message_id in targets:
+    text, markup = card_text(services, card), card_markup(services, card)
+    for chat_id, message_id in targets:  # type: ignore[misc]
         try:
-            await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await sender(context).send(chat_id, context.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML, reply_markup=markup)
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 log.warning("could not edit the card of claim %s in chat %s: %s", card.claim.order_id, chat_id, exc)
@@ -334,6 +346,7 @@ class Outcome:
     ok: bool
     text: str
     claim_id: int | None = None
+    refused: review.DecisionError | None = None
 
 
 Action = Callable[[AsyncSession, review.Actor], Awaitable[review.Decision]]
@@ -356,7 +369,7 @@ async def decide(context: BotContext, user: User, order_id: str, what: str, acti
         async with unit_of_work(services.sessions) as session:
             await review.record_refusal(session, order_id, user.id, refused.error, what, services.clock.now())
             info = await review_queries.decision_info(session, refused.claim_id) if refused.claim_id is not None else None
-        return Outcome(False, _refusal_text(services, refused, order_id, info), refused.claim_id)
+        return Outcome(False, _refusal_text(services, refused, order_id, info), refused.claim_id, refused.error)
     claim = decision.claim
     if claim.status == ClaimStatus.APPROVED:
         if decision.code:
@@ -403,10 +416,7 @@ async def reject_claim(context: BotContext, user: User, order_id: str, *, code: 
 async def _toast(update: Update, text: str | None = None, alert: bool = False) -> None:
     query = update.callback_query
     assert query is not None
-    try:
-        await query.answer(shorten(as_plain_text(text), MAX_TOAST) if text else None, show_alert=alert)
-    except BadRequest as exc:  # answered too late: the person saw the card change anyway
-        log.info("callback answer failed: %s", exc)
+    await answer_query(query, shorten(as_plain_text(text), MAX_TOAST) if text else None, alert=alert)
 
 
 @staff_only("review.button")
@@ -436,10 +446,8 @@ async def on_button(update: Update, context: BotContext) -> None:
     if claim.attempt != attempt:
         await _toast(update, tr(services, "staff.review.outdated", order_id=claim.order_id, attempt=claim.attempt), alert=True)
         if message is not None:
-            try:
+            with contextlib.suppress(TelegramError):  # an older attempt's card: best effort
                 await context.bot.edit_message_reply_markup(message.chat.id, message.message_id, reply_markup=None)
-            except TelegramError:
-                pass
         return
     if claim.status != ClaimStatus.REVIEW and action in "arbxo":
         async with unit_of_work(services.sessions) as session:
@@ -447,13 +455,13 @@ async def on_button(update: Update, context: BotContext) -> None:
             await review.record_refusal(session, claim.order_id, user.id, review.DecisionError.ALREADY_DECIDED, action, services.clock.now())
         refused = review.DecisionRefused(review.DecisionError.ALREADY_DECIDED, claim)
         await _toast(update, _refusal_text(services, refused, claim.order_id, info), alert=True)
-        await refresh_card(context, claim_id, here)
+        await refresh_card(context, claim_id, here, card_too=False)
         return
     if action == "r":
         await _toast(update)
         if message is not None:
             with contextlib.suppress(BadRequest):  # a second tap: "message is not modified"
-                await context.bot.edit_message_reply_markup(message.chat.id, message.message_id, reply_markup=reasons_markup(services, claim_id, attempt, options))
+                await sender(context).send(message.chat.id, context.bot.edit_message_reply_markup, message.chat.id, message.message_id, reply_markup=reasons_markup(services, claim_id, attempt, options))
         return
     if action == "b":
         await _toast(update)
@@ -468,7 +476,10 @@ async def on_button(update: Update, context: BotContext) -> None:
         code = parts[4] if len(parts) > 4 else ""
         outcome = await reject_claim(context, user, claim.order_id, code=code)
     await _toast(update, outcome.text, alert=not outcome.ok)
-    await refresh_card(context, claim_id, here)
+    if outcome.ok:
+        await refresh_card(context, claim_id, here)
+    elif outcome.refused == review.DecisionError.ALREADY_DECIDED:  # the winner edits the card
+        await refresh_card(context, claim_id, here, card_too=False)
 
 
 async def send_history(context: BotContext, chat_id: int, claim_id: int) -> None:
@@ -477,7 +488,7 @@ async def send_history(context: BotContext, chat_id: int, claim_id: int) -> None
     async with unit_of_work(services.sessions) as session:
         history = await review_queries.customer_history(session, claim_id)
     if history is None:
-        await context.bot.send_message(chat_id, tr(services, "staff.review.stale"), parse_mode=ParseMode.HTML)
+        await send_text(context, chat_id, tr(services, "staff.review.stale"))
         return
     member = history.member
     telegram = tr(services, "staff.card.telegram_handle", username=member.username, id=member.telegram_user_id) if member.username else tr(services, "staff.card.telegram_id", id=member.telegram_user_id)
@@ -487,7 +498,7 @@ async def send_history(context: BotContext, chat_id: int, claim_id: int) -> None
         lines.append(claim_line(services, line, with_reason=True))
     if not history.claims:
         lines.append(tr(services, "staff.history.none"))
-    await context.bot.send_message(chat_id, fit(lines), parse_mode=ParseMode.HTML)
+    await send_text(context, chat_id, fit(lines))
 
 
 def claim_line(services: Services, line: review_queries.ClaimLine, *, with_reason: bool = False, with_age: bool = False) -> str:
@@ -534,7 +545,7 @@ async def approve_command(update: Update, context: BotContext) -> None:
     code = rest.split()[0] if rest else None
     outcome = await approve_claim(context, user, order_id, code)
     await reply(update, context, outcome.text)
-    if outcome.claim_id is not None:
+    if outcome.ok and outcome.claim_id is not None:  # a refused decision changed nothing on the card
         await refresh_card(context, outcome.claim_id)
 
 
@@ -555,7 +566,7 @@ async def reject_command(update: Update, context: BotContext) -> None:
             final, rest = True, rest[len(prefix) :].strip()
     outcome = await reject_claim(context, user, order_id, text=rest, final=final)
     await reply(update, context, outcome.text)
-    if outcome.claim_id is not None:
+    if outcome.ok and outcome.claim_id is not None:  # a refused decision changed nothing on the card
         await refresh_card(context, outcome.claim_id)
 
 

@@ -1,0 +1,74 @@
+"""Pool settings reach what they size: the database engine, the Bot API transport, the reply
+rate. Defaults are sized for 200 customers at once (SQLAlchemy's 5 + 10 and a 1 s HTTP pool
+timeout were not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot import replies
+from bot.config import ConfigError, load_settings
+from bot.emulator import Emulator
+from bot.runtime import BotRuntime
+from bot.transport import AiohttpRequest
+from storage.clock import FakeClock
+from storage.db import PoolLimits, create_engine
+from tests.conftest import make_settings
+
+
+async def test_pool_settings_reach_the_engine_the_transport_and_the_replies(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        emulator,
+        db_url,
+        tmp_path,
+        database_pool_size=7,
+        database_max_overflow=3,
+        database_pool_timeout_seconds=12.5,
+        bot_api_pool_size=33,
+        bot_api_pool_timeout_seconds=4.5,
+        reply_rate_per_second=12,
+    )
+    runtime = BotRuntime(settings, clock=FakeClock(), poll_timeout=1, timed_jobs=False, outbox_interval=None)
+    await runtime.start()
+    try:
+        assert runtime.services is not None and runtime.application is not None
+        pool = runtime.services.engine.pool
+        if make_url(db_url).get_backend_name() == "sqlite":
+            assert (pool.size(), pool._max_overflow) == (1, 0)  # type: ignore[attr-defined]  # one writer, always
+        else:
+            assert (pool.size(), pool._max_overflow) == (7, 3)  # type: ignore[attr-defined]
+        assert pool.timeout() == 12.5  # type: ignore[attr-defined]
+        request = runtime.application.bot.request
+        assert isinstance(request, AiohttpRequest)
+        assert (request.connection_pool_size, request.pool_timeout) == (33, 4.5)
+        assert runtime.application.bot_data[replies.BOT_DATA_KEY].rate_per_second == 12
+        me = await runtime.application.bot.get_me()  # the transport works with them
+        assert me.username == emulator.bot_user["username"]
+    finally:
+        await runtime.stop()
+
+
+def test_defaults_are_sized_for_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.database_pool == PoolLimits(size=10, max_overflow=20, timeout=30.0)
+    assert (settings.bot_api_pool_size, settings.bot_api_pool_timeout_seconds, settings.reply_rate_per_second) == (128, 10.0, 25.0)
+
+
+@pytest.mark.parametrize(("variable", "value"), [("DATABASE_POOL_SIZE", "0"), ("DATABASE_MAX_OVERFLOW", "-1"), ("DATABASE_POOL_TIMEOUT_SECONDS", "0"), ("BOT_API_POOL_SIZE", "0"), ("BOT_API_POOL_TIMEOUT_SECONDS", "-2"), ("REPLY_RATE_PER_SECOND", "0")])
+def test_a_bad_pool_setting_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        load_settings()
+
+
+async def test_an_explicit_engine_argument_still_wins(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", PoolLimits(timeout=3.0), pool_timeout=9)
+    try:
+        assert engine.pool.timeout() == 9  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
