@@ -9,12 +9,11 @@ earlier answer instead.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import MessageHandler, filters
 
 from bot.context import BotContext
 from bot.language import language_of
-from bot.replies import sender
+from bot.replies import send_html
 
 
 def _addressed_to_bot(update: Update) -> bool:
@@ -33,7 +32,7 @@ async def on_edited_message(update: Update, context: BotContext) -> None:
         return
     services = context.services
     text = services.translator.t(await language_of(services, update), "edits.not_an_answer")
-    await sender(context).send(chat.id, context.bot.send_message, chat.id, text, parse_mode=ParseMode.HTML)
+    await send_html(context, chat.id, text)
 
 
 def edited_message_handler() -> MessageHandler:  # type: ignore[type-arg]

@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 from aiolimiter import AsyncLimiter
-from telegram import CallbackQuery
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
@@ -85,6 +86,11 @@ def install(application: Application[Any, Any, Any, Any, Any, Any], rate_per_sec
 def sender(context: Any) -> ReplySender:
     """The process's sender, from a handler's context."""
     return context.application.bot_data[BOT_DATA_KEY]  # type: ignore[no-any-return]
+
+
+async def send_html(context: Any, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+    """A text reply (locale HTML) through the process's sender; None when it was not delivered."""
+    return await sender(context).send(chat_id, context.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:

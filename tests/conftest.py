@@ -92,10 +92,11 @@ def make_settings(emulator: Emulator, db_url: str, tmp_path: Path, **overrides: 
         "admin_user_ids": [ADMIN_ID],
         "staff_chat_id": STAFF_CHAT_ID,
         "chk_secret": DEMO_CHK_SECRET,
-        # Telegram's pacing (1/s per chat, 20/min per group) is tested in test_outbox.py;
-        # elsewhere it would only make the suite wait.
+        # Telegram's pacing (1/s per chat, 20/min per group) is tested in test_outbox.py, the
+        # replies' overall rate in test_replies.py; elsewhere it would only make the suite wait.
         "outbox_chat_interval_seconds": 0.0,
         "outbox_group_interval_seconds": 0.0,
+        "reply_rate_per_second": 1000.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import BotContext
 from bot.outbox import OutboxDispatcher
+from bot.replies import answer_query
 from bot.staff import admin, codes, draw, queue, reasons, review
 
 FEATURES: tuple[ModuleType, ...] = (review, queue, reasons, admin, codes, draw)
@@ -29,7 +30,7 @@ def staff_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
 async def _unknown_staff_button(update: Update, context: BotContext) -> None:
     """A staff button from a message whose feature no longer knows it."""
     assert update.callback_query is not None
-    await update.callback_query.answer(context.services.translator.t(context.services.settings.default_language, "errors.stale_button"), show_alert=True)
+    await answer_query(update.callback_query, context.services.translator.t(context.services.settings.default_language, "errors.stale_button"), alert=True)
 
 
 def register_outbox(dispatcher: OutboxDispatcher) -> None:

@@ -10,11 +10,11 @@ import functools
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
-from telegram.constants import ParseMode
 
 from bot import inbox
 from bot.context import BotContext
 from bot.language import language_of
+from bot.replies import answer_query, send_html
 from storage import audit, staff
 from storage.db import unit_of_work
 
@@ -45,9 +45,9 @@ async def refuse(update: Update, context: BotContext, what: str) -> None:
     language = await language_of(services, update)
     text = services.translator.t(language, "staff.not_allowed")
     if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer_query(update.callback_query, text, alert=True)
     elif update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
+        await send_html(context, update.effective_chat.id, text)
 
 
 def staff_only(what: str, *, admin: bool = False) -> Callable[[StaffHandler], StaffHandler]:

@@ -13,12 +13,12 @@ Every change goes to the audit log (`storage.staff`).
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.i18n import Raw, Translator
 from bot.language import language_of
+from bot.replies import send_html
 from bot.staff.access import staff_only
 from storage import staff_admin
 from storage.db import unit_of_work
@@ -30,7 +30,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
 
 async def _say(update: Update, context: BotContext, text: str) -> None:
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
+    await send_html(context, update.effective_chat.id, text)  # paced, retried (bot/replies.py)
 
 
 def who(translator: Translator, language: str, user_id: int, username: str | None = None, name: str | None = None) -> Raw:

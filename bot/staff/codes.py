@@ -10,13 +10,13 @@ same import.
 from __future__ import annotations
 
 from telegram import Document, Message, Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.i18n import Translator
 from bot.language import language_of
+from bot.replies import send_html
 from bot.staff.access import staff_only
 from storage import code_stock
 from storage.db import unit_of_work
@@ -40,7 +40,7 @@ def _words(message: Message) -> list[str]:
 
 async def _say(update: Update, context: BotContext, text: str) -> None:
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
+    await send_html(context, update.effective_chat.id, text)  # paced, retried (bot/replies.py)
 
 
 @staff_only("codes")

@@ -16,12 +16,12 @@ are replaced by reserves (`storage.draw.replace_lapsed`); the outbox tells every
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.services import Services
 from bot.language import language_of
+from bot.replies import send_html
 from bot.staff.access import staff_only
 from storage import draw as lucky
 from storage.db import unit_of_work
@@ -36,7 +36,7 @@ def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
 
 async def _say(update: Update, context: BotContext, text: str) -> None:
     assert update.effective_chat is not None
-    await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
+    await send_html(context, update.effective_chat.id, text)  # paced, retried (bot/replies.py)
 
 
 @staff_only("draw", admin=True)

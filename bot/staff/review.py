@@ -35,7 +35,7 @@ from bot.context import BotContext
 from bot.countries import country_name
 from bot.i18n import Raw, as_plain_text
 from bot.outbox import OutboxDispatcher, Rendered
-from bot.replies import answer_query, sender
+from bot.replies import answer_query, send_html, sender
 from bot.services import Services
 from bot.staff.access import staff_only
 from storage import fraud, review, review_queries
@@ -121,11 +121,7 @@ async def reply(update: Update, context: BotContext, text: str, markup: InlineKe
     """Answers in the chat the staff member wrote in, through the paced, retrying reply sender."""
     chat = update.effective_chat
     if chat is not None:
-        await send_text(context, chat.id, text, markup)
-
-
-async def send_text(context: BotContext, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    await sender(context).send(chat_id, context.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await send_html(context, chat.id, text, markup)
 
 
 def fit(lines: list[str], limit: int = MAX_TEXT) -> str:
@@ -488,7 +484,7 @@ async def send_history(context: BotContext, chat_id: int, claim_id: int) -> None
     async with unit_of_work(services.sessions) as session:
         history = await review_queries.customer_history(session, claim_id)
     if history is None:
-        await send_text(context, chat_id, tr(services, "staff.review.stale"))
+        await send_html(context, chat_id, tr(services, "staff.review.stale"))
         return
     member = history.member
     telegram = tr(services, "staff.card.telegram_handle", username=member.username, id=member.telegram_user_id) if member.username else tr(services, "staff.card.telegram_id", id=member.telegram_user_id)
@@ -498,7 +494,7 @@ async def send_history(context: BotContext, chat_id: int, claim_id: int) -> None
         lines.append(claim_line(services, line, with_reason=True))
     if not history.claims:
         lines.append(tr(services, "staff.history.none"))
-    await send_text(context, chat_id, fit(lines))
+    await send_html(context, chat_id, fit(lines))
 
 
 def claim_line(services: Services, line: review_queries.ClaimLine, *, with_reason: bool = False, with_age: bool = False) -> str:
