@@ -19,9 +19,11 @@ from bot.config import Settings
 from bot.i18n import Translator
 from bot.media import MediaStore
 from bot.outbox import OutboxDispatcher
+from bot.polling import Poller
+from bot.inbox import prune_processed_updates
 from bot.followups import run_followups
 from bot.reminders import send_due_reminders
-from bot.retention import run_retention as retain_photos
+from bot.retention import remove_orphan_media, run_retention as retain_photos
 from bot.services import Services
 from bot.staff import register_outbox
 from bot.staff.draw import run_draw_deadlines
@@ -49,6 +51,7 @@ class BotRuntime:
     timed_jobs: bool = True  # reminders, follow-ups: tests turn them off and call tick() with a fake clock
     _site_runner: web.AppRunner | None = None
     _dispatcher: OutboxDispatcher | None = None
+    _poller: Poller | None = None
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self, mode: Mode = "polling") -> None:
@@ -70,6 +73,8 @@ class BotRuntime:
             clock=self.clock,
             media=MediaStore(settings.media_dir),
         )
+        if removed := await remove_orphan_media(self.services):  # what a killed process left behind
+            log.info("removed %d orphaned media file(s)", removed)
         self.application = application = build_application(self.services)
         await application.initialize()
         await publish_commands(application.bot, self.services.translator, settings.staff_chat_id)
@@ -78,8 +83,8 @@ class BotRuntime:
             await self._start_webhook(application)
         else:
             await application.bot.delete_webhook()
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES)
+            self._poller = Poller(application, self.poll_timeout)
+            self._poller.start()
         self._dispatcher = OutboxDispatcher(self.services, application.bot, settings.process_name(mode))
         register_outbox(self._dispatcher)
         self._workers = []
@@ -92,6 +97,7 @@ class BotRuntime:
                 asyncio.create_task(self._every(self.reminder_interval, self._follow_up), name="followups"),
                 asyncio.create_task(self._every(self.reminder_interval, self._draw_deadlines), name="draw-deadlines"),
                 asyncio.create_task(self._every(self.retention_interval, self.run_retention), name="retention"),
+                asyncio.create_task(self._every(3600.0, self._prune_updates), name="processed-updates"),
             ]
         log.info("bot @%s is running (%s)", application.bot.username, mode)
 
@@ -107,6 +113,11 @@ class BotRuntime:
         """Lucky-draw winners who did not claim in time give way to reserves (storage/draw.py)."""
         assert self.services is not None
         return await run_draw_deadlines(self.services)
+
+    async def _prune_updates(self) -> int:
+        """Forgets processed update ids Telegram can no longer redeliver (older than two days)."""
+        assert self.services is not None
+        return await prune_processed_updates(self.services)
 
     async def run_retention(self) -> int:
         """Deletes the photos of claims decided longer ago than PHOTO_RETENTION_DAYS."""
@@ -146,6 +157,9 @@ class BotRuntime:
     async def stop(self) -> None:
         """Stops taking updates, lets running handlers finish, finishes the outbox's sends in
         flight and gives its lease up (so a restart sends on at once), then closes the database."""
+        if self._poller is not None:  # the batch in hand is finished, then confirmed
+            await self._poller.stop()
+            self._poller = None
         if self._dispatcher is not None:
             with contextlib.suppress(Exception):  # the database may be what failed
                 await self._dispatcher.stop()
@@ -157,8 +171,6 @@ class BotRuntime:
         self._workers = []
         application = self.application
         if application is not None:
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
             if self._site_runner is not None:
                 await self._site_runner.cleanup()
             if application.running:

@@ -75,7 +75,7 @@ class PrizeKind(enum.StrEnum):
 
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by a dispatcher; if it stays so after a crash it is not resent
+    SENDING = "sending"  # its request is under way; after a crash it is sent again
     SENT = "sent"
     FAILED = "failed"
 
@@ -297,8 +297,20 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)  # first message sent, e.g. the review card
-    claimed_at: Mapped[datetime | None]  # when a dispatcher took it (SENDING); older than the lease = it crashed
+    claimed_at: Mapped[datetime | None]  # when it went SENDING, right before its request
+    claimed_by: Mapped[str | None] = mapped_column(String(128))  # the dispatcher that sent it
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Lease(Base):
+    """A job one live process does at a time (the outbox's sending), kept by a heartbeat."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None]
+    acquired_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

@@ -35,6 +35,7 @@ STAFF_ID = 9001
 STAFF_CHAT_ID = -100900
 ROOT = Path(__file__).resolve().parent.parent
 STEP_TIMEOUT = 20.0  # a restart takes a second or two; a person waits this long before trying again
+REPEATS: Counter[str] = Counter()  # steps a person did again after getting no answer (or the same question)
 Trigger = Callable[[str, dict[str, Any], bool], bool]
 
 
@@ -58,6 +59,11 @@ def mid_card(method: str, params: dict[str, Any], delivered: bool) -> bool:
 def mid_decision(method: str, params: dict[str, Any], delivered: bool) -> bool:
     """An approval with its code reached the customer; the bot never hears back."""
     return delivered and method == "sendMessage" and _chat(params) > 0 and "AAAAA-" in str(params.get("text", ""))
+
+
+def before_reply(method: str, params: dict[str, Any], delivered: bool) -> bool:
+    """A step was committed and its reply is on the way: the bot dies before it arrives."""
+    return not delivered and method in ("sendMessage", "sendPhoto", "sendMediaGroup", "editMessageText") and _chat(params) > 0
 
 
 def before_staff_reply(method: str, params: dict[str, Any], delivered: bool) -> bool:
@@ -172,6 +178,7 @@ class Report:
     claims_not_approved: int
     journeys_unfinished: int
     codes_used: int
+    steps_repeated: int
 
     @property
     def duplicates(self) -> int:
@@ -251,7 +258,9 @@ def bot_env(emulator: Emulator, database_url: str, media_dir: Path) -> dict[str,
 async def _step(person: Person, action: Callable[[], Awaitable[None]], want: str, asked: str | None) -> None:
     """Does `action` until the bot answers with `want` (in the text or on a button), as a person
     who got no answer (or the same question again, after a restart) tries once more."""
-    for _ in range(5):
+    for attempt in range(5):
+        if attempt:
+            REPEATS[person.first_name] += 1
         await action()
         while True:
             try:
@@ -262,7 +271,8 @@ async def _step(person: Person, action: Callable[[], Awaitable[None]], want: str
                 return
             if asked is not None and asked in reply.text:
                 break  # asked again: the answer did not take
-    raise AssertionError(f"{person.first_name} never got {want!r}")
+    seen = [(m.get("text", "")[:60], [b["text"] for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]) for m in person.emulator.messages(person.chat_id)[-6:]]
+    raise AssertionError(f"{person.first_name} never got {want!r}; the chat ends with {seen}")
 
 
 def _tick_product(person: Person) -> Callable[[], Awaitable[None]]:
@@ -333,11 +343,9 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], emulator: Emulator,
 
 @dataclass
 class Plan:
-    """When to kill, phase by phase. Customers type one at a time, and during their phase the bot
-    is killed only right after a reply reached a customer, never between a step's commit and its
-    reply (see README, "Crashes and restarts": that reply is the one thing a kill can still cost).
-    Review cards are held back (a 429 from the staff group) until the customers are done, so the
-    drain phase has them all in flight; then staff approve and the decisions go out."""
+    """When to kill, phase by phase: while customers type (one at a time, so a kill's effect on
+    each step is checked), while the review cards drain (held back by a 429 from the staff group
+    until the customers are done, so the drain phase has them all queued), while staff decide."""
 
     typing: list[Trigger] = field(default_factory=list)
     draining: list[Trigger] = field(default_factory=list)
@@ -348,6 +356,7 @@ class Plan:
 async def run(tmp: Path, database_url: str, *, customers: int, plan: Plan) -> Report:
     """The whole scripted run; returns what it counted. The bot is stopped at the end."""
     media_dir = tmp / "media"
+    REPEATS.clear()
     people_serials = await seed(database_url, media_dir, customers)
     emulator = Emulator(token=TOKEN, port=0)
     await emulator.start()
@@ -444,4 +453,5 @@ async def _report(emulator: Emulator, sessions: Any, people: list[tuple[Person, 
         claims_not_approved=sum(1 for c in claims if c.status != ClaimStatus.APPROVED),
         journeys_unfinished=journeys,
         codes_used=len(codes_by_claim),
+        steps_repeated=sum(REPEATS[person.first_name] for person, _ in people),
     )
