@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from PIL import Image, ImageDraw
 from storage.db import SessionFactory, unit_of_work
 from storage.models import Member
 from tests.conftest import BotHarness
+from tests.harness import Person
 
 
 def invoice_jpeg(width: int = 1200, height: int = 900, text: str = "INVOICE INV-2026-0042 PRO MP241") -> bytes:
@@ -115,3 +117,21 @@ def distinct_photo(seed: str, size: tuple[int, int] = (900, 700)) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on, for a webhook server the test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def to_first_name(person: Person) -> None:
+    """A new customer's first steps: /start, consent, e-mail, up to the first-name question."""
+    await person.send("/start")
+    await person.expect("Welcome, ")
+    await person.expect("Privacy policy")
+    await person.press("✅ I agree")
+    await person.expect("Your e-mail address")
+    await person.send("alice@example.com")
+    await person.expect("first name")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from storage.clock import FakeClock
 from storage.db import unit_of_work
 from storage.models import ConversationState, Member
 from tests.conftest import BotHarness, make_settings
+from tests.factories import free_port, to_first_name
 from tests.harness import Person
 
 SECRET = "clean_input-secret"
@@ -126,28 +126,16 @@ async def test_profile_answers_with_nul_and_lone_surrogates_get_the_normal_answe
 # ---------------------------------------------------------------- the webhook door
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_webhook_update_with_escaped_nul_and_lone_surrogate(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
     """The JSON of a webhook call may carry "\\ud800" escapes; they are cleaned like polling's."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/tg-hook"
     settings = make_settings(emulator, db_url, tmp_path, webhook_listen=f"127.0.0.1:{port}", webhook_public_url=url, webhook_secret=SECRET)
     runtime = BotRuntime(settings, clock=FakeClock(), timed_jobs=False, outbox_interval=None)
     await runtime.start("webhook")
     try:
         alice = Person(emulator, 1001, "Alice")
-        await alice.send("/start")
-        await alice.expect("Welcome, ")
-        await alice.expect("Privacy policy")
-        await alice.press("✅ I agree")
-        await alice.expect("Your e-mail address")
-        await alice.send("alice@example.com")
-        await alice.expect("first name")
+        await to_first_name(alice)
 
         body = (
             '{"update_id": 777001, "message": {"message_id": 9001, "date": %d, '

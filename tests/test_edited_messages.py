@@ -12,6 +12,7 @@ from storage import conversations, members
 from storage.db import unit_of_work
 from storage.models import ActivationCode, ClaimStatus
 from tests.conftest import BotHarness
+from tests.factories import to_first_name
 from tests.harness import Person
 from tests.test_staff_review import CODES, ELIGIBLE, claim_of, import_codes, sam_in_group, submitted
 
@@ -41,13 +42,7 @@ async def snapshot(bot: BotHarness, user_id: int) -> tuple[Any, ...]:
 
 async def test_an_edited_earlier_answer_changes_nothing_and_the_customer_is_told(bot: BotHarness) -> None:
     alice = bot.person(1001, "Alice")
-    await alice.send("/start")
-    await alice.expect("Welcome, ")
-    await alice.expect("Privacy policy")
-    await alice.press("✅ I agree")
-    await alice.expect("Your e-mail address")
-    await alice.send("alice@example.com")
-    await alice.expect("first name")
+    await to_first_name(alice)
     before = await snapshot(bot, 1001)
     assert before[:2] == ("profile", "first_name")
 

@@ -121,7 +121,8 @@ async def test_the_customer_is_asked_in_their_language(bot: BotHarness) -> None:
     assert reply.text == translator.t("zh-Hant", "images.download_failed") and "請再傳送一次照片" in reply.text
 
 
-async def test_redeem_sn_photo(bot: BotHarness) -> None:
+async def _at_the_sn_photo(bot: BotHarness) -> Person:
+    """Alice owns the eligible monitor and has reached the redeem journey's S/N photo step."""
     alice = await customer(bot, 1001, "Alice")
     await _member_product(bot, 1001)
     await alice.send("/redeem")
@@ -130,6 +131,11 @@ async def test_redeem_sn_photo(bot: BotHarness) -> None:
     await alice.next_reply()
     await alice.press("➡️ Next")
     await alice.expect("on the product itself")
+    return alice
+
+
+async def test_redeem_sn_photo(bot: BotHarness) -> None:
+    alice = await _at_the_sn_photo(bot)
     await every_failure_changes_nothing(bot, alice, distinct_photo("S/N"))
     await alice.send_photo(distinct_photo("S/N"))
     await alice.expect("lucky draw")
@@ -154,14 +160,7 @@ async def test_replace_invoice_in_products(bot: BotHarness) -> None:
 
 
 async def test_redeem_again_photo(bot: BotHarness) -> None:
-    alice = await customer(bot, 1001, "Alice")
-    await _member_product(bot, 1001)
-    await alice.send("/redeem")
-    await alice.expect("Tick the products")
-    await alice.press(f"▫️ PRO MP241 ({SERIAL})")
-    await alice.next_reply()
-    await alice.press("➡️ Next")
-    await alice.expect("on the product itself")
+    alice = await _at_the_sn_photo(bot)
     await alice.send_photo(distinct_photo("S/N"))
     await alice.expect("lucky draw")
     await alice.press("Yes")

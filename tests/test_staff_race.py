@@ -15,7 +15,7 @@ from storage.db import unit_of_work
 from storage.models import ClaimStatus, OutboxMessage
 from tests.conftest import STAFF_CHAT_ID, BotHarness
 from tests.harness import Person
-from tests.test_staff_review import CODES, ELIGIBLE, ada_in_group, claim_of, in_chat, import_codes, next_card, sam_in_group, submitted, used_codes
+from tests.test_staff_review import one_card_two_staff, CODES, ELIGIBLE, ada_in_group, claim_of, import_codes, next_card, sam_in_group, submitted, used_codes
 
 pytestmark = pytest.mark.quiet_staff_chat
 
@@ -49,13 +49,7 @@ async def decisions(bot: BotHarness) -> int:
 
 async def test_two_presses_on_one_card_one_decision_one_edit_no_traceback(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    await import_codes(bot, CODES)
-    order_id = await submitted(bot, 1001, ELIGIBLE[0])
-    alice = await in_chat(bot, 1001, "Alice")
-    sam, ada = sam_in_group(bot), ada_in_group(bot)
-    await bot.runtime.tick()
-    card = await next_card(sam)
-    await next_card(ada)
+    order_id, alice, sam, ada, card = await one_card_two_staff(bot)
     edits = EditCounter(bot.emulator)
 
     await asyncio.gather(sam.press("✅ Approve", on=card), ada.press("✅ Approve", on=card))

@@ -146,6 +146,18 @@ async def redeem_in_chat(bot: BotHarness, alice: Person) -> str:
     return order_id
 
 
+async def one_card_two_staff(bot: BotHarness) -> tuple[str, Person, Person, Person, Reply]:
+    """A submitted claim whose card both Sam and Ada see in the staff group (codes imported)."""
+    await import_codes(bot, CODES)
+    order_id = await submitted(bot, 1001, ELIGIBLE[0])
+    alice = await in_chat(bot, 1001, "Alice")
+    sam, ada = sam_in_group(bot), ada_in_group(bot)
+    await bot.runtime.tick()
+    card = await next_card(sam)
+    await next_card(ada)
+    return order_id, alice, sam, ada, card
+
+
 async def redeemed_with_card(bot: BotHarness) -> tuple[Person, Person, str, Reply]:
     """Codes imported, Alice redeems the monitor in the chat, Sam sees its card in the group."""
     await import_codes(bot, CODES)
@@ -341,13 +353,7 @@ async def test_non_staff_are_refused_every_staff_command_and_button(bot: BotHarn
 
 
 async def test_two_staff_approve_the_same_claim_at_once(bot: BotHarness) -> None:
-    await import_codes(bot, CODES)
-    order_id = await submitted(bot, 1001, ELIGIBLE[0])
-    alice = await in_chat(bot, 1001, "Alice")
-    sam, ada = sam_in_group(bot), ada_in_group(bot)
-    await bot.runtime.tick()
-    card = await next_card(sam)
-    await next_card(ada)
+    order_id, alice, sam, ada, card = await one_card_two_staff(bot)
     await asyncio.gather(sam.press("✅ Approve", on=card), ada.press("✅ Approve", on=card))
     toasts = sorted([await sam.next_toast(), await sam.next_toast()])
     winner = [t for t in toasts if "approved; code" in t]

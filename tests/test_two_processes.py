@@ -22,6 +22,7 @@ from storage.db import unit_of_work
 from storage.models import Claim, Lease, OutboxMessage
 from tests.conftest import STAFF_CHAT_ID, STAFF_ID, make_settings
 from tests.crash_run import outbox_settled, redeem, seed, wait_for
+from tests.factories import free_port
 from tests.harness import Person
 from tests.staff_tools_support import open_chat
 
@@ -52,19 +53,11 @@ async def _balancer(ports: list[int]) -> tuple[web.AppRunner, int, Counter[int]]
     return runner, int(runner.addresses[0][1]), served
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def workers(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[tuple[list[BotRuntime], Counter[int]]]:
     if not db_url.startswith("postgresql"):
         pytest.skip("several bot processes share one PostgreSQL database (SQLite is the one-process default)")
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     runner, lb_port, served = await _balancer(ports)
     runtimes = []
     for port in ports:

@@ -3,7 +3,6 @@ update was applied and answered; a retry changes nothing; a body that is not an 
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from storage.clock import FakeClock
 from storage.db import unit_of_work
 from storage.models import CannedReason, ProcessedUpdate
 from tests.conftest import STAFF_CHAT_ID, STAFF_ID, make_settings
+from tests.factories import free_port, to_first_name
 from tests.harness import Person
 
 SECRET = "s3cret_value-1"
@@ -28,14 +28,8 @@ HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 FIRST_DIRECT_ID = 77_000_001  # updates posted by the test itself, apart from the emulator's ids
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_webhook_mode_end_to_end(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     settings = make_settings(emulator, db_url, tmp_path, webhook_listen=f"127.0.0.1:{port}", webhook_public_url=f"http://127.0.0.1:{port}/tg-hook", webhook_secret=SECRET)
     runtime = BotRuntime(settings, clock=FakeClock())
     await runtime.start("webhook")
@@ -102,7 +96,7 @@ class Hook:
 async def hook(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[Hook]:
     """The bot in webhook mode, without timed jobs or a background outbox, so a chat shows only
     what the updates of the test caused."""
-    port = _free_port()
+    port = free_port()
     settings = make_settings(emulator, db_url, tmp_path, webhook_listen=f"127.0.0.1:{port}", webhook_public_url=f"http://127.0.0.1:{port}/tg-hook", webhook_secret=SECRET)
     runtime = BotRuntime(settings, clock=FakeClock(), timed_jobs=False, outbox_interval=None)
     await runtime.start("webhook")
@@ -128,23 +122,12 @@ async def _count(hook: Hook, model: type[Any]) -> int:
         return int(await s.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def _to_first_name(alice: Person) -> None:
-    """Through the emulator's own webhook delivery, up to the first-name question."""
-    await alice.send("/start")
-    await alice.expect("Welcome, ")
-    await alice.expect("Privacy policy")
-    await alice.press("✅ I agree")
-    await alice.expect("Your e-mail address")
-    await alice.send("alice@example.com")
-    await alice.expect("first name")
-
-
 # ---------------------------------------------------------------- the tests
 
 
 async def test_the_answer_comes_after_the_commit_and_a_retry_changes_nothing(hook: Hook) -> None:
     alice = Person(hook.emulator, 1001, "Alice")
-    await _to_first_name(alice)
+    await to_first_name(alice)
     update = hook.text_update(1001, "Alice", "Alice")
 
     status, body = await hook.post(update)
@@ -167,7 +150,7 @@ async def test_the_answer_comes_after_the_commit_and_a_retry_changes_nothing(hoo
 
 async def test_a_failing_handler_still_gets_200_after_the_user_was_told(hook: Hook) -> None:
     alice = Person(hook.emulator, 1001, "Alice")
-    await _to_first_name(alice)
+    await to_first_name(alice)
     hook.emulator.fail("sendMessage", error_code=400, description="Bad Request: the reply broke", times=1, chat_id=1001)
     status, _ = await hook.post(hook.text_update(1001, "Alice", "Alice"))
     assert status == 200  # a poison update must not come back forever
