@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/crash.py --customers 30 --kills 50 [--postgres URL]
 
-Customers redeem one after another (the bot killed right after replies reach them), the review
+Customers redeem one after another (the bot killed right before and after replies reach them and
+at random calls), the review
 cards drain (killed mid-album, mid-card and at random calls), staff approve (killed before the
 card's edit, mid-decision and at random calls); a SIGTERM restart while the cards drain is run
 separately. See tests/crash_run.py; tests/test_crash_recovery.py is the short version in CI.
@@ -27,7 +28,8 @@ from tests.databases import create_database, drop_database  # noqa: E402
 def plan(kills: int, rng: random.Random) -> crash_run.Plan:
     """About a fifth of the kills while customers type, two fifths while cards drain, the rest
     while staff decide; each phase mixes the chosen moments with random calls."""
-    typing = [crash_run.after_reply] * max(1, kills // 5)
+    typing_pool = [crash_run.before_reply, crash_run.after_reply]
+    typing = [rng.choice(typing_pool) if rng.random() < 0.6 else crash_run.every_nth(rng.randint(3, 12)) for _ in range(max(1, kills // 5))]
     draining_pool = [crash_run.mid_album, crash_run.mid_card]
     deciding_pool = [crash_run.before_staff_reply, crash_run.mid_decision]
     draining = [rng.choice(draining_pool) if rng.random() < 0.6 else crash_run.every_nth(rng.randint(1, 6)) for _ in range(kills * 2 // 5)]

@@ -271,7 +271,7 @@ async def _step(person: Person, action: Callable[[], Awaitable[None]], want: str
                 return
             if asked is not None and asked in reply.text:
                 break  # asked again: the answer did not take
-    seen = [(m.get("text", "")[:60], [b["text"] for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]) for m in person.emulator.messages(person.chat_id)[-6:]]
+    seen = [(m["message_id"], m.get("edit_date"), m.get("text", "")[:20], [b["text"][:3] + b.get("callback_data", "")[:14] for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row][:2]) for m in person.emulator.messages(person.chat_id)[-8:]]
     raise AssertionError(f"{person.first_name} never got {want!r}; the chat ends with {seen}")
 
 
