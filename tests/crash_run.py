@@ -255,7 +255,7 @@ def bot_env(emulator: Emulator, database_url: str, media_dir: Path) -> dict[str,
     return env
 
 
-async def _step(person: Person, action: Callable[[], Awaitable[None]], want: str, asked: str | None) -> None:
+async def _step(person: Person, action: Callable[[], Awaitable[None]], want: str, asked: str | None, done: str | None = None) -> None:
     """Does `action` until the bot answers with `want` (in the text or on a button), as a person
     who got no answer (or the same question again, after a restart) tries once more."""
     for attempt in range(5):
@@ -267,7 +267,7 @@ async def _step(person: Person, action: Callable[[], Awaitable[None]], want: str
                 reply = await person.next_reply(STEP_TIMEOUT)
             except AssertionError:
                 break  # no answer: try again
-            if want in reply.text or any(want in label for label in reply.buttons):
+            if want in reply.text or any(want in label for label in reply.buttons) or (done is not None and done in reply.text):
                 return
             if asked is not None and asked in reply.text:
                 break  # asked again: the answer did not take
@@ -301,7 +301,9 @@ async def redeem(person: Person, serial: str) -> None:
     await _step(person, lambda: person.press("➡️ Next"), "on the product itself", "Tick the products")
     await _step(person, lambda: person.send_photo(photo), "lucky draw", "on the product itself")
     await _step(person, lambda: person.press("Yes"), "Please check your redemption", "lucky draw")
-    await _step(person, lambda: person.press("✅ Redeem"), "Order ID", "Please check your redemption")
+    await _step(person, lambda: person.press("✅ Redeem"), "Order ID", "Please check your redemption", done="/status shows your redemptions")
+    if not any("Order ID" in str(m.get("text") or "") for m in person.emulator.messages(person.chat_id)):
+        await _step(person, lambda: person.send("/status"), "Productivity From Spring", None)  # the answer was lost with the process
 
 
 async def approve_all(emulator: Emulator, staff: Person, sessions: Any, order_ids: set[str]) -> None:
