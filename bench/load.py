@@ -67,7 +67,7 @@ import telegram  # noqa: E402
 
 from bench.echo_bot import build_echo_app, raw_echo, running  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.emulator import Emulator  # noqa: E402
+from emulator import Emulator  # noqa: E402
 from bot.runtime import BotRuntime  # noqa: E402
 
 TOKEN = "123456:BENCH-TOKEN"
@@ -202,7 +202,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 # -- profiling --------------------------------------------------------------------------------
 AREAS = (  # first match wins: path fragment -> area
-    ("bot/emulator/", "emulator"),
+    ("emulator/", "emulator"),
     ("/bench/", "load generator"),
     ("/bot/", "our bot"),
     ("/conversations/", "our bot"),

@@ -47,7 +47,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.emulator import Emulator
+    from emulator import Emulator
 
     emulator = Emulator(token=args.token, host=args.host, port=args.port)
     await emulator.start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.runtime import BotRuntime
 from storage.db import unit_of_work
 from storage.demo import DEMO_CHK_SECRET, load_demo_data

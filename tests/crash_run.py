@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from storage.db import create_engine, make_session_factory, unit_of_work
 from storage.demo import DEMO_CHK_SECRET, load_demo_data
 from storage.models import ActivationCode, CatalogueProduct, CatalogueSerial, Claim, ClaimStatus, ConversationState, OutboxMessage, OutboxStatus, Promotion, RegisteredProduct

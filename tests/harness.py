@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator import Emulator, Event
+from emulator import Emulator, Event
 
 REPLY_TIMEOUT = 10.0
 

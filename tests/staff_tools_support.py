@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.runtime import BotRuntime
 from storage.clock import FakeClock
 from storage.db import unit_of_work

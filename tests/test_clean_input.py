@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clean_input import clean_payload, clean_text
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.runtime import BotRuntime
 from bot.transport import AiohttpRequest
 from storage import conversations, members

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.cli import cmd_codes_import
 from bot.config import Settings
-from bot.emulator import Emulator
+from emulator import Emulator
 from storage.db import SessionFactory, unit_of_work
 from storage.demo import load_demo_data
 from storage.models import ActivationCode, AuditEntry

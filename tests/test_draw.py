@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.i18n import Translator
 from storage import draw
 from storage.db import unit_of_work

@@ -20,7 +20,7 @@ from PIL import Image
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
 from telegram.error import BadRequest, Conflict, Forbidden, RetryAfter
 
-from bot.emulator import Emulator, Event
+from emulator import Emulator, Event
 
 TOKEN = "123456:TEST-TOKEN"
 ALICE, BOB, CAROL, STAFF = 1001, 1002, 1003, 9001

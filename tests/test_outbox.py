@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from storage import outbox
 from storage.db import unit_of_work
 from storage.models import AuditEntry, Member, OutboxMessage, OutboxStatus

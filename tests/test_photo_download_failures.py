@@ -16,8 +16,8 @@ import aiohttp
 from PIL import Image
 from sqlalchemy import select
 
-from bot.emulator import Emulator
-from bot.emulator.faults import DOWNLOAD_FAULT_KINDS
+from emulator import Emulator
+from emulator.faults import DOWNLOAD_FAULT_KINDS
 from storage import review
 from storage.db import unit_of_work
 from storage.models import Claim, ClaimItem, ConversationState, RegisteredProduct

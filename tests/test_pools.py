@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from bot import replies
 from bot.config import ConfigError, load_settings
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.runtime import BotRuntime
 from bot.transport import AiohttpRequest
 from storage.clock import FakeClock

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.runtime import BotRuntime
 from storage.clock import FakeClock
 from tests.conftest import BotHarness, make_settings

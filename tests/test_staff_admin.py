@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from storage.db import unit_of_work
 from storage.models import AuditEntry, StaffMember
 from tests.conftest import ADMIN_ID, STAFF_CHAT_ID, STAFF_ID

@@ -10,7 +10,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from storage.db import unit_of_work
 from storage.models import ClaimStatus, OutboxMessage
 from tests.conftest import STAFF_CHAT_ID, BotHarness

@@ -374,7 +374,7 @@ def test_defaults_mirror_httpx_request() -> None:
 
 async def test_photo_round_trip_through_emulator() -> None:
     """Upload via sendPhoto, then getFile + download: the largest size is the original bytes."""
-    from bot.emulator import Emulator  # local: a broken emulator must not hide transport tests
+    from emulator import Emulator  # local: a broken emulator must not hide transport tests
 
     buf = BytesIO()
     Image.new("RGB", (64, 48), (200, 30, 90)).save(buf, format="JPEG")

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.runtime import BotRuntime
 from storage import outbox
 from storage.clock import FakeClock

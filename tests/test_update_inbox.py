@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.inbox import prune_processed_updates
 from bot.runtime import BotRuntime
 from storage import conversations, members, updates
 from storage.db import SessionFactory, unit_of_work
 from storage.models import ProcessedUpdate
 from tests.conftest import BotHarness
-from tests.harness import Person
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LOCK_SEEN_WITHIN = 5.0

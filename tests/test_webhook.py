@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from bot.runtime import BotRuntime
 from storage import conversations, members
 from storage.clock import FakeClock

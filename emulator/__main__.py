@@ -1,4 +1,4 @@
-"""Run the emulator on its own: ``python -m bot.emulator --port 8081``.
+"""Run the emulator on its own: ``python -m emulator --port 8081``.
 
 Point a bot at it with base_url ``http://HOST:PORT/bot`` and open ``http://HOST:PORT/?user=ID``
 in a browser to chat as that user.
@@ -14,7 +14,7 @@ from .emulator import Emulator
 
 
 def _parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bot.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default="123456:TEST-TOKEN")
