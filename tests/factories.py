@@ -126,12 +126,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def to_first_name(person: Person) -> None:
-    """A new customer's first steps: /start, consent, e-mail, up to the first-name question."""
+async def start_and_agree(person: Person) -> None:
+    """A new customer's /start and consent, up to the e-mail question."""
     await person.send("/start")
     await person.expect("Welcome, ")
     await person.expect("Privacy policy")
     await person.press("✅ I agree")
     await person.expect("Your e-mail address")
+
+
+async def to_first_name(person: Person) -> None:
+    """A new customer's first steps: /start, consent, e-mail, up to the first-name question."""
+    await start_and_agree(person)
     await person.send("alice@example.com")
     await person.expect("first name")

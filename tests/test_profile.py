@@ -11,6 +11,7 @@ from storage import conversations, members
 from storage.db import unit_of_work
 from storage.models import Member
 from tests.conftest import BotHarness
+from tests.factories import start_and_agree
 from tests.harness import Person
 
 async def member_of(bot: BotHarness, user_id: int) -> Member | None:
@@ -27,14 +28,6 @@ async def state_of(bot: BotHarness, user_id: int) -> tuple[str, str, dict[str, A
 async def member_count(bot: BotHarness) -> int:
     async with unit_of_work(bot.sessions) as s:
         return int(await s.scalar(select(func.count()).select_from(Member)) or 0)
-
-
-async def start_and_agree(person: Person) -> None:
-    await person.send("/start")
-    await person.expect("Welcome, ")
-    await person.expect("Privacy policy")
-    await person.press("✅ I agree")
-    await person.expect("Your e-mail address")
 
 
 async def onboard(bot: BotHarness, person: Person, email: str, *, first: str = "Alice", last: str = "Tan") -> None:
