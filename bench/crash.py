@@ -38,17 +38,20 @@ def plan(kills: int, rng: random.Random) -> crash_run.Plan:
 
 
 async def one(database: str, url: str, customers: int, kills: int, seed: int, sigterm: bool) -> crash_run.Report:
+    """One run on a fresh, migrated database (a new one on the PostgreSQL server, dropped after)."""
+    chosen = crash_run.Plan(sigterm_during_drain=True) if sigterm else plan(kills, random.Random(seed))
     with tempfile.TemporaryDirectory() as tmp:
+        name = None
         if database == "sqlite":
             db_url = f"sqlite+aiosqlite:///{tmp}/bot.db"
-            await migrate.upgrade(db_url)
-            return await crash_run.run(Path(tmp), db_url, customers=customers, plan=crash_run.Plan(sigterm_during_drain=True) if sigterm else plan(kills, random.Random(seed)))
-        db_url, name = await create_database(url)
+        else:
+            db_url, name = await create_database(url)
         try:
             await migrate.upgrade(db_url)
-            return await crash_run.run(Path(tmp), db_url, customers=customers, plan=crash_run.Plan(sigterm_during_drain=True) if sigterm else plan(kills, random.Random(seed)))
+            return await crash_run.run(Path(tmp), db_url, customers=customers, plan=chosen)
         finally:
-            await drop_database(url, name)
+            if name is not None:
+                await drop_database(url, name)
 
 
 async def main() -> int:

@@ -151,10 +151,14 @@ class Killer:
 
     async def _restart(self) -> None:
         await self.process.wait()
+        await self.start_again()
+        self._restarting = None
+
+    async def start_again(self) -> None:
+        """Starts the stopped bot and returns once it polls again."""
         self._ready.clear()
         self.process.start()
         await self.ready()
-        self._restarting = None
 
     async def ready(self, timeout: float = 60) -> None:
         """The bot polls for updates again."""
@@ -418,9 +422,7 @@ async def _sigterm_once_cards_flow(emulator: Emulator, process: BotProcess, kill
     await asyncio.wait_for(started.wait(), 60)
     await killer.settled()
     assert await process.terminate() == 0, "the bot did not exit cleanly on SIGTERM"
-    killer._ready.clear()
-    process.start()
-    await killer.ready()
+    await killer.start_again()
 
 
 async def _settled(sessions: Any) -> bool:

@@ -436,12 +436,7 @@ async def test_low_codes_warning_once_when_the_stock_crosses_the_threshold(bot: 
 
 
 async def test_reopen_is_for_admins_and_keeps_the_code(bot: BotHarness) -> None:
-    await import_codes(bot, CODES)
-    order_id = await submitted(bot, 1001, ELIGIBLE[0])
-    alice = await in_chat(bot, 1001, "Alice")
-    sam, ada = sam_in_group(bot), ada_in_group(bot)
-    await bot.runtime.tick()
-    first = await next_card(sam)
+    order_id, alice, sam, ada, first = await one_card_two_staff(bot)
     await sam.send(f"/approve {order_id}")
     await sam.expect("approved", CODES[0])
     assert (await sam.next_reply()).message_id == first.message_id  # the card shows the decision
