@@ -11,7 +11,7 @@ from bot.context import BotContext
 from bot.edited import edited_message_handler
 from bot.errors import on_error
 from bot.services import Services
-from bot.staff import staff_handlers
+from staff import staff_handlers
 from bot.transport import AiohttpRequest
 from bot.update_processor import PerUserOrderProcessor
 from conversations import customer_handlers

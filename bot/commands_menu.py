@@ -7,7 +7,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.i18n import Translator
+from locales.i18n import Translator
 from locales import available_languages
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from telegram.constants import ParseMode
 from telegram.warnings import PTBDeprecationWarning
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.i18n import format_day, format_money
+from locales.i18n import format_day, format_money
 from bot.pacing import Pacer
 from bot.services import Services
 from storage import delivery, leases, outbox

@@ -22,7 +22,7 @@ import logging
 import time
 from datetime import timedelta
 
-from bot.media import MediaStore
+from storage.media import MediaStore
 from bot.services import Services
 from storage import media_references, privacy
 from storage.db import unit_of_work

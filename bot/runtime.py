@@ -16,8 +16,8 @@ from telegram import Update
 from bot.application import BotApplication, build_application
 from bot.commands_menu import publish_commands
 from bot.config import Settings
-from bot.i18n import Translator
-from bot.media import MediaStore
+from locales.i18n import Translator
+from storage.media import MediaStore
 from bot.outbox import OutboxDispatcher
 from bot.polling import Poller
 from bot.inbox import prune_processed_updates
@@ -25,8 +25,8 @@ from bot.followups import run_followups
 from bot.reminders import send_due_reminders
 from bot.retention import remove_orphan_media, run_retention as retain_photos
 from bot.services import Services
-from bot.staff import register_outbox
-from bot.staff.draw import run_draw_deadlines
+from staff import register_outbox
+from staff.draw import run_draw_deadlines
 from bot.webhook import webhook_app
 from storage import migrate
 from storage.clock import Clock, SystemClock

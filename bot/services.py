@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.i18n import Translator
-from bot.media import MediaStore
+from locales.i18n import Translator
+from storage.media import MediaStore
 from storage.clock import Clock
 from storage.db import SessionFactory
 

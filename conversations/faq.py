@@ -17,8 +17,8 @@ from functools import cache
 
 from telegram import InlineKeyboardMarkup
 
-from bot.countries import country_name
-from bot.i18n import Raw
+from locales.countries import country_name
+from locales.i18n import Raw
 from conversations import common
 from conversations.products import format_day, product_label
 from conversations.router import Router

@@ -18,7 +18,7 @@ from PIL import Image
 from telegram import Bot, Document, Message, PhotoSize
 from telegram.error import BadRequest, TelegramError
 
-from bot.media import ImageProblem, ImageRejected, ImageRules
+from storage.media import ImageProblem, ImageRejected, ImageRules
 from conversations.turn import Turn
 from storage.fingerprints import perceptual_hash
 

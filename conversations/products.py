@@ -15,10 +15,10 @@ from datetime import date, datetime
 from PIL import Image
 from telegram import InlineKeyboardMarkup
 
-from bot.countries import country_name
-from bot import i18n
-from bot.i18n import Raw
-from bot.media import ImageRejected, thumbnail
+from locales.countries import country_name
+from locales import i18n
+from locales.i18n import Raw
+from storage.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
 from conversations.photos import store_image
 from conversations.profile import require_profile

@@ -26,7 +26,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.countries import COMMON_COUNTRIES, country_name, exact_country, is_country, search_countries
+from locales.countries import COMMON_COUNTRIES, country_name, exact_country, is_country, search_countries
 from conversations.flow import Flow, Step
 from conversations.replies import main_menu
 from conversations.router import Router

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.countries import country_name
-from bot.i18n import Raw, format_money
+from locales.countries import country_name
+from locales.i18n import Raw, format_money
 from conversations.faq import promotion_name
 from conversations.products import format_day, product_label
 from conversations.profile import require_profile

@@ -13,10 +13,10 @@ import secrets
 from datetime import date
 
 from bot.assets import asset_path
-from bot.countries import country_name
-from bot.barcodes import read_serials
-from bot.i18n import Raw
-from bot.media import thumbnail
+from locales.countries import country_name
+from storage.barcodes import read_serials
+from locales.i18n import Raw
+from storage.media import thumbnail
 from conversations.faq import explain_reason, promotion_name
 from conversations.flow import Flow, Step
 from conversations.photos import store_image

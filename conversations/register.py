@@ -16,9 +16,9 @@ from babel.dates import format_date
 from telegram import InlineKeyboardMarkup
 
 from bot.assets import asset_path, serial_asset
-from bot.barcodes import read_serials
-from bot.countries import COMMON_COUNTRIES, country_name, search_countries
-from bot.media import thumbnail
+from storage.barcodes import read_serials
+from locales.countries import COMMON_COUNTRIES, country_name, search_countries
+from storage.media import thumbnail
 from conversations.flow import Flow, Step
 from conversations.photos import received_image, store_image
 from conversations.products import today_for

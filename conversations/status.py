@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import Raw
+from locales.i18n import Raw
 from conversations.faq import promotion_name
 from conversations.products import format_day, today_for
 from conversations.promotions import localized, money

@@ -24,7 +24,7 @@ from telegram import (
 )
 
 from bot.context import BotContext
-from bot.i18n import as_plain_text
+from locales.i18n import as_plain_text
 
 if TYPE_CHECKING:
     from conversations.photos import Download

@@ -2,7 +2,7 @@
 
 Two signals per stored photo:
 
-* **exact**: the sha256 of the normalized JPEG (bot.media stores photos by that hash, so a
+* **exact**: the sha256 of the normalized JPEG (storage.media stores photos by that hash, so a
   re-sent identical file hashes the same);
 * **near copy**: a 64-bit perceptual hash (`perceptual_hash`) that survives JPEG
   re-encoding, resizing and small crops, compared by Hamming distance.
@@ -62,7 +62,7 @@ KINDS = ("invoice", "sn_photo")
 BAND_BITS = 16
 BAND_COUNT = 4
 MAX_SUPPORTED_DISTANCE = BAND_COUNT * 3 - 1  # floor(d / 4) <= 2 keeps the IN lists short (137 values)
-MAX_PIXELS = 40_000_000  # as bot.media.ImageRules: never decode a bomb, even when called directly
+MAX_PIXELS = 40_000_000  # as storage.media.ImageRules: never decode a bomb, even when called directly
 
 _SIZE = 32  # the grid the DCT runs on
 _DECODE_SIZE = 256  # decode (JPEG draft) and trim at about this size; cheap and plenty for 32x32
@@ -129,7 +129,7 @@ def _trim(grey: Image.Image) -> Image.Image:
 def perceptual_hash(image_bytes: bytes) -> int:
     """64-bit DCT hash of a photo, as a signed 64-bit int (fits BIGINT). Raises ValueError.
 
-    Meant for the normalized JPEG (bot.media.normalize_image) but takes any Pillow image.
+    Meant for the normalized JPEG (storage.media.normalize_image) but takes any Pillow image.
     """
     grey = _trim(_load_grey(image_bytes)).resize((_SIZE, _SIZE), Image.Resampling.BOX)
     pixels = grey.tobytes()

@@ -1,6 +1,6 @@
 """Which stored photos the database still mentions, for the sweep of orphaned media files.
 
-A photo is stored (bot.media.MediaStore.save) inside an update's unit of work, before the row
+A photo is stored (storage.media.MediaStore.save) inside an update's unit of work, before the row
 that points at it is committed; a process killed in between leaves a file nothing mentions.
 What counts as a mention here is deliberately wide, so the sweep never takes a file someone can
 still reach: a product's invoice, a claim's S/N photo, a fingerprint's path (the customer's
@@ -19,7 +19,7 @@ from storage.models import AuditEntry, ClaimItem, ConversationState, ImageFinger
 
 __all__ = ["MEDIA_PATH_IN_TEXT", "referenced_paths"]
 
-MEDIA_PATH_IN_TEXT = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.jpg")  # bot.media's layout
+MEDIA_PATH_IN_TEXT = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.jpg")  # storage.media's layout
 
 _PATH_COLUMNS = (RegisteredProduct.invoice_path, ClaimItem.sn_photo_path, ImageFingerprint.path)
 _JSON_COLUMNS = (ConversationState.data, AuditEntry.details, OutboxMessage.payload)

@@ -2,7 +2,7 @@
 retention of photos of decided claims.
 
 Plain async functions over a session (they flush, never commit) plus two pure helpers that
-build the export files. Files go through a `Files` object (bot.media.MediaStore fits), so this
+build the export files. Files go through a `Files` object (storage.media.MediaStore fits), so this
 module knows nothing of Telegram nor of where files live.
 
 Decisions, written down (README "Your data (/mydata, /deleteme) and retention" says the same):
@@ -94,7 +94,7 @@ WITHDRAWN_CODE = "withdrawn"
 WITHDRAWN_REASON = "withdrawn by the customer"
 OPEN = (ClaimStatus.REVIEW, ClaimStatus.MISSING_INFO)  # withdrawn on erasure; never expired
 DECIDED = (ClaimStatus.APPROVED, ClaimStatus.REJECTED)  # final: their photos expire
-MEDIA_PATH = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.jpg$")  # bot.media's layout
+MEDIA_PATH = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.jpg$")  # storage.media's layout
 ERASED = "—"  # what replaces a personal value inside a staff notice already queued
 
 # Audit details a customer may see about themselves; anything else (other members, staff names,
@@ -107,7 +107,7 @@ _STAFF_INTERNAL = frozenset({"claim.decision_refused"})
 
 
 class Files(Protocol):
-    """Where photos live (bot.media.MediaStore)."""
+    """Where photos live (storage.media.MediaStore)."""
 
     def read(self, relative_path: str) -> bytes: ...
 

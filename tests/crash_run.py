@@ -194,7 +194,7 @@ class Report:
 
 async def seed(database_url: str, media_dir: Path, customers: int) -> list[tuple[int, str]]:
     """Demo data, codes, and customers each owning one eligible monitor with a stored invoice."""
-    from bot.media import MediaStore
+    from storage.media import MediaStore
     from storage import codes
 
     engine = create_engine(database_url)

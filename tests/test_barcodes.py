@@ -10,7 +10,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from bot.barcodes import LabelMatch, compare, read_serials
+from storage.barcodes import LabelMatch, compare, read_serials
 
 SERIAL = "BA9H040230046"
 BACKGROUND = (118, 112, 104)  # the product's plastic around the sticker

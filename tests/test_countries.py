@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.countries import COMMON_COUNTRIES, all_codes, country_name, exact_country, search_countries
+from locales.countries import COMMON_COUNTRIES, all_codes, country_name, exact_country, search_countries
 from storage.catalogue import ISO_COUNTRIES
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emulator import Emulator
-from bot.i18n import Translator
+from locales.i18n import Translator
 from storage import draw
 from storage.db import unit_of_work
 from storage.demo import load_demo_data

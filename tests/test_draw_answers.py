@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from emulator import Emulator
-from bot.i18n import Translator
+from locales.i18n import Translator
 from storage import draw
 from storage.db import unit_of_work
 from storage.demo import DEMO_PROMOTIONS, load_demo_data

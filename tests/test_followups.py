@@ -44,7 +44,7 @@ async def test_customer_hears_once_at_half_the_promised_time(bot: BotHarness) ->
     await bot.runtime.tick()
     bot.clock.current = _at(half, 1)
     await bot.runtime.tick()
-    from bot.i18n import format_day
+    from locales.i18n import format_day
 
     note = await alice.expect("being looked at", claim.order_id, format_day(claims.expected_decision(claim.submitted_at, promotion), "en"))
     assert note.kind == "message"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import Translator, placeholders
+from locales.i18n import Translator, placeholders
 from locales import available_languages, load_catalogue
 
 

@@ -1,4 +1,4 @@
-"""Image intake rules (bot.media) and the bundled guide pictures (bot.assets)."""
+"""Image intake rules (storage.media) and the bundled guide pictures (bot.assets)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import media
+from storage import media
 from bot.assets import ASSETS_DIR, CATEGORIES, asset_path, serial_asset
-from bot.media import ImageProblem, ImageRejected, ImageRules, MediaStore, normalize_image, thumbnail
+from storage.media import ImageProblem, ImageRejected, ImageRules, MediaStore, normalize_image, thumbnail
 
 
 def make(fmt: str, size: tuple[int, int] = (400, 300), mode: str = "RGB", color=(200, 30, 30), **kw) -> bytes:

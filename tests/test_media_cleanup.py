@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.i18n import Translator
-from bot.media import Leftovers, MediaStore
+from locales.i18n import Translator
+from storage.media import Leftovers, MediaStore
 from bot.retention import remove_orphan_media
 from bot.services import Services
 from storage.clock import FakeClock

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from PIL import Image, ImageDraw
 
-from bot.media import thumbnail
+from storage.media import thumbnail
 from sqlalchemy import select
 
 from storage import products

@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from bot.context import BotContext
 from bot.outbox import OutboxDispatcher
 from bot.replies import answer_query
-from bot.staff import admin, codes, draw, queue, reasons, review
+from staff import admin, codes, draw, queue, reasons, review
 
 FEATURES: tuple[ModuleType, ...] = (review, queue, reasons, admin, codes, draw)
 

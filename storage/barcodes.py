@@ -14,7 +14,7 @@ photo as sent gives nothing, it tries a few cheap variants, stopping at the firs
    and a tilt of roughly +-15 degrees for a typical 1-D code, so these four fill the gaps.
 
 Never raises on bad input: a broken, foreign or oversized image gives []. Pillow limits are
-those of bot.media (bytes, pixels, formats), checked before any pixel is decoded. CPU-bound
+those of storage.media (bytes, pixels, formats), checked before any pixel is decoded. CPU-bound
 (5-60 ms per attempt; a 1600x1200 photo without a readable code goes through all 7 in
 ~0.45 s): call it from a worker thread (`asyncio.to_thread`). No Telegram imports; `compare` gives the staff card's
 verdict.
@@ -32,7 +32,7 @@ from collections.abc import Iterator
 import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
 
-from bot.media import ImageRules
+from storage.media import ImageRules
 from storage.catalogue import clean_serial
 
 __all__ = ["LabelMatch", "compare", "read_serials"]
@@ -92,7 +92,7 @@ def read_serials(data: bytes) -> list[str]:
 
 
 def _open_grey(data: bytes) -> Image.Image | None:
-    """Decode within bot.media's limits (checked before pixels are decoded); None if refused."""
+    """Decode within storage.media's limits (checked before pixels are decoded); None if refused."""
     if not data or len(data) > _RULES.max_bytes:
         return None
     with warnings.catch_warnings():

@@ -15,8 +15,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.staff.access import staff_only
-from bot.staff.review import fit, language, reply, shorten, tr
+from staff.access import staff_only
+from staff.review import fit, language, reply, shorten, tr
 from locales import available_languages
 from storage import review
 from storage.db import unit_of_work

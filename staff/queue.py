@@ -11,8 +11,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.staff.access import staff_only
-from bot.staff.review import age, card_markup, card_text, claim_line, fit, load_card, render_card, reply, send_card, tr
+from staff.access import staff_only
+from staff.review import age, card_markup, card_text, claim_line, fit, load_card, render_card, reply, send_card, tr
 from storage import review, review_queries
 from storage.db import unit_of_work
 

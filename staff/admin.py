@@ -16,10 +16,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.i18n import Raw, Translator
+from locales.i18n import Raw, Translator
 from bot.language import language_of
 from bot.replies import send_html
-from bot.staff.access import staff_only
+from staff.access import staff_only
 from storage import staff_admin
 from storage.db import unit_of_work
 

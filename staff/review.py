@@ -32,12 +32,12 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.countries import country_name
-from bot.i18n import Raw, as_plain_text
+from locales.countries import country_name
+from locales.i18n import Raw, as_plain_text
 from bot.outbox import OutboxDispatcher, Rendered
 from bot.replies import answer_query, send_html, sender
 from bot.services import Services
-from bot.staff.access import staff_only
+from staff.access import staff_only
 from storage import fraud, review, review_queries
 from storage.db import unit_of_work
 from storage.models import ClaimStatus, PrizeKind

@@ -22,7 +22,7 @@ from bot.context import BotContext
 from bot.services import Services
 from bot.language import language_of
 from bot.replies import send_html
-from bot.staff.access import staff_only
+from staff.access import staff_only
 from storage import draw as lucky
 from storage.db import unit_of_work
 

@@ -14,10 +14,10 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import Translator
+from locales.i18n import Translator
 from bot.language import language_of
 from bot.replies import send_html
-from bot.staff.access import staff_only
+from staff.access import staff_only
 from storage import code_stock
 from storage.db import unit_of_work
 
