@@ -9,19 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from telegram import InputMediaPhoto, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import Update
 
 from bot.context import BotContext
-from bot.replies import answer_query, sender
+from bot.turns import claimed_unit_of_work, deliver
 from conversations.flow import Flow, Handler
 from conversations.photos import Download, download
 from conversations.replies import main_menu
-from conversations.turn import GLOBAL, Outgoing, Turn
-from storage import conversations, members, updates
+from conversations.turn import GLOBAL, Turn
+from storage import conversations, members
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -51,18 +48,16 @@ class Router:
         if user is None or update.effective_chat is None:
             return
         fetched = await self._prefetch_image(update, context)
-        async with unit_of_work(services.sessions) as session:
-            await updates.lock_user(session, user.id)
-            now = services.clock.now()
-            first_delivery = await updates.claim_update(session, update.update_id, now)
+        async with claimed_unit_of_work(services, update) as claimed:
+            session = claimed.session
             member = await members.by_telegram_id(session, user.id)
-            if member is not None and first_delivery:
+            if member is not None and claimed.first_delivery:
                 members.mark_reachable(member)
             state = await conversations.load(session, user.id)
             chosen = state.data.get("language") if state is not None and member is None else None
             language = member.language if member is not None else str(chosen or services.translator.resolve(user.language_code))
-            turn = Turn(update, context, session, language, member, state, now, download=fetched)
-            if first_delivery:
+            turn = Turn(update, context, session, language, claimed.now, member=member, state=state, download=fetched)
+            if claimed.first_delivery:
                 await self.dispatch(turn)
             else:
                 await self._redelivered(turn)
@@ -189,40 +184,3 @@ class Router:
             await step.prompt(turn)
 
 
-async def deliver(turn: Turn) -> None:
-    """Sends what the turn queued, after its unit of work was committed, through the process's
-    reply sender (bot/replies.py: paced, retried after a 429 or a network error). A reply that
-    still cannot be sent ends the delivery: the ones after it would make no sense without it."""
-    query = turn.update.callback_query
-    if query is not None:
-        await answer_query(query, turn.toast, alert=turn.toast_alert)
-    for reply in turn.replies:
-        if not await _deliver_reply(turn, reply):
-            return
-
-
-async def _deliver_reply(turn: Turn, reply: Outgoing) -> bool:
-    """One queued reply: an edit of the pressed message where asked (a new message if the edit is
-    refused), else a new message; False when it could not be delivered."""
-    bot, send, chat_id = turn.context.bot, sender(turn.context).send, turn.chat_id
-    query = turn.update.callback_query
-    if reply.edit and query is not None and query.message is not None and reply.photo is None:
-        try:
-            return await send(chat_id, bot.edit_message_text, reply.text, chat_id=chat_id, message_id=query.message.message_id, parse_mode=ParseMode.HTML, reply_markup=reply.markup) is not None  # type: ignore[arg-type]
-        except BadRequest as exc:
-            if "not modified" in str(exc):
-                return True
-            log.info("edit failed (%s); sending a new message instead", exc)
-    sent: object
-    if reply.album is not None:
-        media = [InputMediaPhoto(photo, caption=reply.text if i == 0 else None, parse_mode=ParseMode.HTML) for i, photo in enumerate(reply.album)]
-        sent = await send(chat_id, bot.send_media_group, chat_id, media)
-    elif reply.photo is not None:
-        photo = reply.photo.read_bytes() if isinstance(reply.photo, Path) else reply.photo
-        sent = await send(chat_id, bot.send_photo, chat_id, photo, caption=reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)
-    elif reply.document is not None:
-        data, name = reply.document
-        sent = await send(chat_id, bot.send_document, chat_id, data, filename=name, caption=reply.text, parse_mode=ParseMode.HTML)
-    else:
-        sent = await send(chat_id, bot.send_message, chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)
-    return sent is not None

@@ -8,31 +8,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import (
-    Contact,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import Contact, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
-from bot.context import BotContext
+from bot.turns import BaseTurn, Markup, Outgoing
 from locales.i18n import as_plain_text
 
 if TYPE_CHECKING:
     from conversations.photos import Download
-from bot.services import Services
 from storage import conversations
 from storage.models import ConversationState, Member
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 GLOBAL = "g"  # prefix of buttons that work whatever step the user is in
 
 
@@ -43,49 +30,13 @@ def new_version() -> str:
 
 
 @dataclass
-class Outgoing:
-    text: str
-    markup: Markup | None = None
-    photo: bytes | Path | None = None
-    document: tuple[bytes, str] | None = None
-    album: list[bytes] | None = None  # 2-10 photos sent together, `text` as the first caption
-    edit: bool = False  # replace the message whose button was pressed
+class Turn(BaseTurn):
+    """A customer's update: the engine's turn plus the member and the journey's state."""
 
-
-@dataclass
-class Turn:
-    update: Update
-    context: BotContext
-    session: AsyncSession
-    language: str
-    member: Member | None
-    state: ConversationState | None
-    now: datetime
-    replies: list[Outgoing] = field(default_factory=list)
-    toast: str | None = None
-    toast_alert: bool = False
+    member: Member | None = None
+    state: ConversationState | None = None
     action: str | None = None
     download: Download | None = None  # a photo fetched before the unit of work opened
-
-    # ---- what came in -------------------------------------------------------------------
-    @property
-    def services(self) -> Services:
-        return self.context.services
-
-    @property
-    def user_id(self) -> int:
-        assert self.update.effective_user is not None
-        return self.update.effective_user.id
-
-    @property
-    def chat_id(self) -> int:
-        assert self.update.effective_chat is not None
-        return self.update.effective_chat.id
-
-    @property
-    def text(self) -> str | None:
-        message = self.update.effective_message
-        return message.text if message is not None and self.update.callback_query is None else None
 
     @property
     def contact(self) -> Contact | None:
@@ -96,35 +47,6 @@ class Turn:
     def data(self) -> dict[str, Any]:
         """Answers given so far in the current journey."""
         return dict(self.state.data) if self.state is not None else {}
-
-    # ---- replies ------------------------------------------------------------------------
-    def t(self, key: str, /, **values: object) -> str:
-        return self.services.translator.t(self.language, key, **values)
-
-    def say(self, key: str, /, *, markup: Markup | None = None, photo: bytes | Path | None = None, edit: bool = False, **values: object) -> None:
-        """Queues the localized message `key`."""
-        self.say_text(self.t(key, **values), markup=markup, photo=photo, edit=edit)
-
-    def say_text(self, text: str, *, markup: Markup | None = None, photo: bytes | Path | None = None, edit: bool = False) -> None:
-        """Queues text already rendered from locale messages."""
-        self.replies.append(Outgoing(text, markup, photo, edit=edit and self.update.callback_query is not None))
-
-    def send_document(self, data: bytes, file_name: str, caption_key: str, **values: object) -> None:
-        self.replies.append(Outgoing(self.t(caption_key, **values), document=(data, file_name)))
-
-    def send_album(self, photos: list[bytes], caption_key: str, **values: object) -> None:
-        """Photos as one album (a single photo is sent as such)."""
-        if len(photos) == 1:
-            self.replies.append(Outgoing(self.t(caption_key, **values), photo=photos[0]))
-        elif photos:
-            self.replies.append(Outgoing(self.t(caption_key, **values), album=photos[:10]))
-
-    def notify(self, key: str, /, *, alert: bool = False, **values: object) -> None:
-        """A toast for the pressed button (or a message when the user typed)."""
-        if self.update.callback_query is not None:
-            self.toast, self.toast_alert = as_plain_text(self.t(key, **values)), alert
-        else:
-            self.say(key, **values)
 
     # ---- buttons ------------------------------------------------------------------------
     @property
