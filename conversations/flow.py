@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from conversations.turn import Turn
+from storage.photo_intake import PhotoUse
 
 Handler = Callable[[Turn], Awaitable[None]]
 ActionHandler = Callable[[Turn, str], Awaitable[None]]
@@ -21,6 +22,7 @@ class Step:
     on_contact: Handler | None = None
     on_action: ActionHandler | None = None
     expects: str = "buttons"  # which hint to give for the wrong kind of answer: buttons|text|photo
+    photo_use: PhotoUse = PhotoUse.STORE  # the image work done on a photo before the unit of work
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Receiving a customer's image: a Telegram photo or an image sent as a file.
 
-Shared by every step that asks for a photo (invoice, S/N label, re-uploads). `store_image` is what
-steps call: the download limit and refusing documents that are not images happen here, then
-`media.save` does the full validation (size, decompression bombs, format, dimensions) and the
-normalization, and the perceptual hash is taken for the duplicate-photo check.
+Shared by every step that asks for a photo (invoice, S/N label, re-uploads). The router calls
+`prefetch` before the update's unit of work opens: the download limit and refusing documents that
+are not images happen here, then storage.photo_intake does the image work in a worker thread
+(validation, normalizing, hashes, barcodes), so the transaction only records the results. Steps
+call `store_image` / `received_serials` for what was prepared.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from PIL import Image
 from telegram import Bot, Document, Message, PhotoSize
 from telegram.error import BadRequest, TelegramError
 
-from storage.media import ImageProblem, ImageRejected, ImageRules
 from conversations.turn import Turn
-from storage.fingerprints import perceptual_hash
+from storage.media import ImageProblem, ImageRejected, ImageRules, MediaStore
+from storage.photo_intake import PhotoUse, PreparedPhoto, prepare_photo
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,12 @@ def _largest(photo: tuple[PhotoSize, ...]) -> PhotoSize:
 
 @dataclass(frozen=True)
 class Download:
-    """An image fetched from Telegram, or the reason it was not (an `images.*` key suffix)."""
+    """An image fetched from Telegram (and, once prepared, its results), or the reason it was
+    not (an `images.*` key suffix)."""
 
     data: bytes | None
     problem: str | None = None
+    prepared: PreparedPhoto | None = None
 
 
 DOWNLOAD_FAILED = "download_failed"  # the customer is asked to send the photo again
@@ -100,39 +103,63 @@ def _failed(stage: str, reason: object) -> Download:
     return Download(None, DOWNLOAD_FAILED)
 
 
-async def received_image(turn: Turn) -> bytes | None:
-    """The bytes of the image in this message (fetched before the unit of work when the step
-    expects a photo), or None after queuing the reason it was refused."""
+async def prefetch(message: Message, bot: Bot, media: MediaStore, use: PhotoUse) -> Download:
+    """Downloads the photo and does all its image work (checks, normalizing, hashes, barcodes) in
+    a worker thread; called before the update's unit of work opens, so it only records results."""
+    fetched = await download(message, bot)
+    return fetched if fetched.data is None else await _prepare(fetched.data, media, use)
+
+
+async def _prepare(data: bytes, media: MediaStore, use: PhotoUse) -> Download:
+    try:
+        prepared = await asyncio.to_thread(prepare_photo, media, data, use)
+    except ImageRejected as rejected:
+        return Download(None, rejected.problem.value)
+    return Download(data, prepared=prepared)
+
+
+async def _prepared(turn: Turn, use: PhotoUse) -> PreparedPhoto | None:
+    """The photo of this message prepared for `use` before the unit of work (or now, when the
+    step changed under it and it was prepared otherwise, or not at all), or None after queuing
+    the reason it was refused."""
     message = turn.update.effective_message
-    fetched = turn.download or (await download(message, turn.context.bot) if message is not None else Download(None, "expected_photo"))
-    if fetched.data is None:
+    fetched = turn.download
+    if fetched is None or (fetched.prepared is not None and not fetched.prepared.serves(use)):
+        if fetched is not None and fetched.data is not None:
+            fetched = await _prepare(fetched.data, turn.services.media, use)
+        elif message is not None:
+            fetched = await prefetch(message, turn.context.bot, turn.services.media, use)
+        else:
+            fetched = Download(None, "expected_photo")
+    if fetched.prepared is None:
         turn.say("errors.expected_photo" if fetched.problem == "expected_photo" else f"images.{fetched.problem}")
-    return fetched.data
+        return None
+    return fetched.prepared
+
+
+async def received_serials(turn: Turn) -> tuple[str, ...] | None:
+    """The serials read from the barcodes of this message's photo (possibly none), or None after
+    queuing the reason the photo was refused."""
+    prepared = await _prepared(turn, PhotoUse.READ_SERIALS)
+    return prepared.serials if prepared is not None else None
 
 
 @dataclass(frozen=True)
 class SavedPhoto:
-    """A customer photo as stored: normalized file, exact hash, perceptual hash."""
+    """A customer photo as stored: normalized file, exact hash, perceptual hash, and the serials
+    its barcodes carry when the step asked for them."""
 
     path: str
     sha256: str
     phash: int | None
+    serials: tuple[str, ...] = ()
 
 
-async def store_image(turn: Turn) -> SavedPhoto | None:
-    """Receives, checks, normalizes and stores the image of this message, with its fingerprints.
-
-    None after queuing the reason it was refused. Decoding runs in a thread: photos are big."""
-    data = await received_image(turn)
-    if data is None:
+async def store_image(turn: Turn, use: PhotoUse = PhotoUse.STORE) -> SavedPhoto | None:
+    """The stored photo of this message (normalized, hashed and read before the unit of work),
+    or None after queuing the reason it was refused."""
+    prepared = await _prepared(turn, use)
+    if prepared is None:
         return None
-    try:
-        stored = await asyncio.to_thread(turn.services.media.save, data)
-    except ImageRejected as rejected:
-        turn.say(f"images.{rejected.problem.value}")
-        return None
-    try:
-        phash: int | None = await asyncio.to_thread(perceptual_hash, turn.services.media.read(stored.relative_path))
-    except ValueError:
-        phash = None
-    return SavedPhoto(stored.relative_path, stored.sha256, phash)
+    assert prepared.path is not None and prepared.sha256 is not None  # serves(use) for a STORE use
+    return SavedPhoto(prepared.path, prepared.sha256, prepared.phash, prepared.serials)

@@ -7,19 +7,18 @@ next missing piece each time, so Edit simply removes a piece and asks again.
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import secrets
 from datetime import date
 
 from bot.assets import asset_path
 from locales.countries import country_name
-from storage.barcodes import read_serials
 from locales.i18n import Raw
 from storage.media import thumbnail
 from conversations.faq import explain_reason, promotion_name
 from conversations.flow import Flow, Step
 from conversations.photos import store_image
+from storage.photo_intake import PhotoUse
 from conversations.products import format_day, product_label
 from conversations.replies import fit_lines, main_menu
 from conversations.router import Router
@@ -89,11 +88,10 @@ async def _ask_next(turn: Turn) -> None:
 async def _store_photo(turn: Turn, *, read_label: bool) -> list[object] | None:
     """Stores an image as [path, sha256, phash, serials read from its barcode]; None after
     telling the user what was wrong. The serials are compared with the product on the staff card."""
-    stored = await store_image(turn)
+    stored = await store_image(turn, PhotoUse.STORE_AND_READ if read_label else PhotoUse.STORE)
     if stored is None:
         return None
-    labels = await asyncio.to_thread(read_serials, turn.services.media.read(stored.path)) if read_label else []
-    return [stored.path, stored.sha256, stored.phash, labels]
+    return [stored.path, stored.sha256, stored.phash, list(stored.serials) if read_label else []]
 
 
 # ---- entry --------------------------------------------------------------------------------
@@ -511,12 +509,12 @@ async def _announce(turn: Turn, order_id: str, promotion: Promotion, expected_by
 STEPS: dict[S, Step] = {
     S.PROMOTION: Step(ask_promotion, on_action=on_promotion),
     S.PRODUCTS: Step(ask_products, on_action=on_products),
-    S.SN_PHOTO: Step(ask_sn_photo, on_photo=on_sn_photo, expects="photo"),
+    S.SN_PHOTO: Step(ask_sn_photo, on_photo=on_sn_photo, expects="photo", photo_use=PhotoUse.STORE_AND_READ),
     S.LUCKY: Step(ask_lucky, on_action=on_lucky),
     S.ADDRESS: Step(ask_address, on_text=on_address, expects="text"),
     S.ADDRESS_CONFIRM: Step(ask_address_confirm, on_action=on_address_confirm),
     S.AGAIN_MENU: Step(ask_again_menu, on_action=on_again_menu),
-    S.AGAIN_PHOTO: Step(ask_again_photo, on_photo=on_again_photo, expects="photo"),
+    S.AGAIN_PHOTO: Step(ask_again_photo, on_photo=on_again_photo, expects="photo", photo_use=PhotoUse.STORE_AND_READ),
     S.CONFIRM: Step(ask_confirm, on_action=on_confirm),
 }
 

@@ -6,7 +6,6 @@ category → serial (catalogue look-up, confirm) → CHK → region → store �
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import enum
 import re
@@ -16,15 +15,15 @@ from babel.dates import format_date
 from telegram import InlineKeyboardMarkup
 
 from bot.assets import asset_path, serial_asset
-from storage.barcodes import read_serials
 from locales.countries import COMMON_COUNTRIES, country_name, search_countries
 from storage.media import thumbnail
 from conversations.flow import Flow, Step
-from conversations.photos import received_image, store_image
+from conversations.photos import received_serials, store_image
 from conversations.products import today_for
 from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
+from storage.photo_intake import PhotoUse
 from storage import catalogue, registration
 from storage.models import Category, CatalogueProduct, Channel
 
@@ -118,10 +117,10 @@ async def on_serial(turn: Turn) -> None:
 
 async def on_serial_photo(turn: Turn) -> None:
     """Reads the serial from a photo of the label's barcode; the customer still confirms it."""
-    data = await received_image(turn)
-    if data is None:
+    serials = await received_serials(turn)
+    if serials is None:
         return
-    for serial in await asyncio.to_thread(read_serials, data):
+    for serial in serials:
         if await catalogue.find_serial(turn.session, serial) is not None:
             turn.say("register.label_read", serial=serial)
             await _take_serial(turn, serial)
@@ -465,7 +464,7 @@ async def on_summary(turn: Turn, action: str) -> None:
 
 STEPS: dict[S, Step] = {
     S.CATEGORY: Step(ask_category, on_action=on_category),
-    S.SERIAL: Step(ask_serial, on_text=on_serial, on_photo=on_serial_photo, expects="text"),
+    S.SERIAL: Step(ask_serial, on_text=on_serial, on_photo=on_serial_photo, expects="text", photo_use=PhotoUse.READ_SERIALS),
     S.CONFIRM_PRODUCT: Step(ask_confirm_product, on_action=on_confirm_product),
     S.CHK: Step(ask_chk, on_text=on_chk, expects="text"),
     S.REGION: Step(ask_region, on_text=on_region_text, on_action=on_region_action),

@@ -15,7 +15,7 @@ from telegram import Update
 from bot.context import BotContext
 from bot.turns import claimed_unit_of_work, deliver
 from conversations.flow import Flow, Handler
-from conversations.photos import Download, download
+from conversations.photos import Download, prefetch
 from conversations.replies import main_menu
 from conversations.turn import GLOBAL, Turn
 from storage import conversations, members
@@ -77,8 +77,9 @@ class Router:
             turn.say("common.already_done", markup=main_menu(turn))
 
     async def _prefetch_image(self, update: Update, context: BotContext) -> Download | None:
-        """Downloads a photo or image file before the unit of work opens, when the user's
-        current step takes one, so a slow upload never holds the database (one writer)."""
+        """Downloads a photo or image file and does its image work (checks, normalizing, hashes,
+        barcodes, in a worker thread) before the unit of work opens, when the user's current step
+        takes one, so neither a slow upload nor a big photo holds the database (one writer)."""
         message = update.effective_message
         if update.callback_query is not None or message is None or not (message.photo or message.document) or update.effective_user is None:
             return None
@@ -88,7 +89,7 @@ class Router:
         step = flow.steps.get(state.step) if flow is not None and state is not None else None
         if step is None or step.on_photo is None:
             return None
-        return await download(message, context.bot)
+        return await prefetch(message, context.bot, context.services.media, step.photo_use)
 
     async def dispatch(self, turn: Turn) -> None:
         query = turn.update.callback_query
