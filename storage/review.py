@@ -232,7 +232,7 @@ async def reject(
     await _take(session, claim, ClaimStatus.MISSING_INFO if fixable else ClaimStatus.REJECTED, staff_user_id, reason, now)
     claim.reason_code = reason_code
     values = {"promotion": promotion_name(promotion, member.language), "order_id": claim.order_id, "reason": customer_reason if customer_reason is not None else reason}
-    buttons = [[("status.redeem_again", f"g:again:{claim.order_id}")]] if fixable else None
+    buttons: outbox.Buttons | None = [[("status.redeem_again", "again", claim.order_id)]] if fixable else None
     await outbox.enqueue(session, chat_id=member.chat_id, kind="decision", key="decisions.missing_info" if fixable else "decisions.rejected", language=member.language, values=values, buttons=buttons, now=now)
     kind = "missing_info" if fixable else "rejected"
     session.add(ClaimEvent(claim_id=claim.id, at=now, kind=kind, actor_user_id=staff_user_id, details=_event_details(actor, reason=reason, reason_code=reason_code)))
