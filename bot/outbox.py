@@ -7,8 +7,11 @@ its request and settled in the commit after it; a crash in between leaves it SEN
 next lease holder sends it again (at most one duplicate per crash, of that message only; an
 album that went out is remembered, so only its text is sent again). Only the holder of the
 outbox lease sends, so the rate limits hold for all processes together. A message refused for
-good runs the `after_failure` hooks in the transaction that marks it failed; the default one
-(`storage.delivery`) marks a member who blocked the bot and tells the staff chat, once.
+good runs the `after_failure` hooks in the transaction that marks it failed. This module alone
+reads Telegram's refusals: one that means the chat can receive nothing (blocked, deactivated, never
+started, unknown) is handed to `storage.delivery` as an `Unreachable` reason, which marks the
+member and tells the staff chat, once. Buttons and values are queued abstract (an action and its
+argument, a date, a list of lines) and turned into callback data and text here, at send time.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -30,7 +33,7 @@ from telegram.constants import ParseMode
 from telegram.warnings import PTBDeprecationWarning
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from locales.i18n import format_day, format_money
+from locales.i18n import Raw, Translator, format_day, format_money
 from bot.pacing import Pacer
 from bot.services import Services
 from storage import delivery, leases, outbox
@@ -49,6 +52,32 @@ class Rendered:
     photos: list[bytes] = field(default_factory=list)  # sent first, as an album when several
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A message Telegram will never take: why (the row's last error, for operators) and, when the
+    chat itself can receive nothing any more, the domain reason storage records."""
+
+    error: str
+    unreachable: delivery.Unreachable | None = None
+
+
+_UNREACHABLE = (
+    ("blocked by the user", delivery.Unreachable.BLOCKED),
+    ("user is deactivated", delivery.Unreachable.DEACTIVATED),
+    ("can't initiate conversation", delivery.Unreachable.NOT_STARTED),
+    ("chat not found", delivery.Unreachable.CHAT_NOT_FOUND),
+)
+
+
+def unreachable(exc: TelegramError) -> delivery.Unreachable | None:
+    """Telegram's refusals that mean the chat can receive nothing from the bot; None for any other
+    (a message Telegram cannot parse, a bot removed from a group). Only this layer reads its texts."""
+    if not isinstance(exc, (Forbidden, BadRequest)):
+        return None
+    text = exc.message.lower()
+    return next((reason for marker, reason in _UNREACHABLE if marker in text), None)
+
+
 Renderer = Callable[[Services, dict[str, Any]], Awaitable[Rendered]]
 AfterSend = Callable[[AsyncSession, dict[str, Any], int, int], Awaitable[None]]  # (session, payload, chat_id, message_id)
 AfterFailure = Callable[[AsyncSession, int, str, dict[str, Any], str], Awaitable[None]]  # (session, chat_id, kind, payload, error)
@@ -62,29 +91,70 @@ def retry_delay(exc: RetryAfter) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
 
-def _translated(services: Services, language: str, value: object) -> object:
-    """Values that depend on the recipient's language are rendered in it: {"$key": "reasons.x"}
-    (a message), {"$date": "2026-04-21"}, {"$money": ["50.00", "SGD"]}."""
+GLOBAL = "g"  # conversations.turn.GLOBAL: buttons the customer router takes at any step (tests/test_outbox checks)
+NONE = "—"  # an empty list or a missing value, in any language
+
+
+def callback_data(action: str, argument: object = None) -> str:
+    """A queued button's action as the customer router parses it: `g:<action>` or `g:<action>:<argument>`."""
+    return f"{GLOBAL}:{action}" if argument is None or argument == "" else f"{GLOBAL}:{action}:{argument}"
+
+
+def _button(translator: Translator, language: str, button: list[Any]) -> InlineKeyboardButton:
+    """(label key, action, argument) as storage queues it. A row queued before buttons were
+    abstract holds (label key, callback data) and is sent as it was."""
+    if len(button) == 2:
+        label, data = button
+    else:
+        label, action, argument = button
+        data = callback_data(str(action), argument)
+    return InlineKeyboardButton(translator.t(language, str(label)), callback_data=str(data))
+
+
+def render_value(services: Services, language: str, value: object) -> object:
+    """A value in the recipient's language. Storage queues typed values, rendered only here:
+    {"$key": "reasons.x", "values": {...}} (a message), {"$date": "2026-04-21"},
+    {"$money": ["50.00", "SGD"]}, {"$list": ["a1", "b2"]} (comma-separated, "—" when empty) and
+    {"$lines": {"key": "followups.digest_line", "items": [{...}, ...], "empty": "followups.none"}}
+    (one message per item, a line each). Anything else is shown as it is."""
     if not isinstance(value, dict):
         return value
+    translator = services.translator
     if "$key" in value:
-        return services.translator.t(language, str(value["$key"]))
+        return Raw(translator.t(language, str(value["$key"]), **render_values(services, language, value.get("values"))))
     if "$date" in value:
         return format_day(date.fromisoformat(str(value["$date"])), language)
     if "$money" in value:
         amount, currency = value["$money"]
         return format_money(amount, str(currency), language)
+    if "$list" in value:
+        return ", ".join(str(render_value(services, language, item)) for item in value["$list"]) or NONE
+    if "$lines" in value:
+        spec = dict(value["$lines"])
+        lines = [translator.t(language, str(spec["key"]), **render_values(services, language, item)) for item in spec.get("items") or []]
+        if not lines:
+            return Raw(translator.t(language, str(spec["empty"]))) if spec.get("empty") else NONE
+        return Raw("\n".join(lines))
     return value
+
+
+def render_values(services: Services, language: str, values: Mapping[str, Any] | None) -> dict[str, object]:
+    """Every value of a message rendered in `language` (see `render_value`)."""
+    return {str(k): render_value(services, language, v) for k, v in (values or {}).items()}
+
+
+def render_text(services: Services, language: str, key: str, values: Mapping[str, Any] | None = None) -> str:
+    """A locale key and its queued values as the recipient reads them (HTML)."""
+    return services.translator.t(language, key, **render_values(services, language, values))
 
 
 async def render_message(services: Services, payload: dict[str, Any]) -> Rendered:
     """The default: a locale key with its values and buttons, in the recipient's language."""
     translator = services.translator
     language = str(payload.get("language") or translator.default_language)
-    values = {k: _translated(services, language, v) for k, v in dict(payload.get("values") or {}).items()}
-    text = translator.t(language, str(payload["key"]), **values)
+    text = render_text(services, language, str(payload["key"]), payload.get("values"))
     rows = payload.get("buttons") or []
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(translator.t(language, key), callback_data=data) for key, data in row] for row in rows]) if rows else None
+    markup = InlineKeyboardMarkup([[_button(translator, language, list(b)) for b in row] for row in rows]) if rows else None
     return Rendered(text, markup)
 
 
@@ -109,7 +179,7 @@ class OutboxDispatcher:
         self.heartbeat = settings.outbox_heartbeat_seconds
         self.renderers: dict[str, Renderer] = {}
         self.after_send: dict[str, AfterSend] = {}
-        self.after_failure: list[AfterFailure] = [self._record_undeliverable]  # run in the transaction that marks it failed
+        self.after_failure: list[AfterFailure] = []  # run in the transaction that marks it failed
         self._running = asyncio.Lock()  # the loop and a test's tick() must not drain concurrently
         self._lease_lock = asyncio.Lock()
         self._leader = False
@@ -194,27 +264,30 @@ class OutboxDispatcher:
                 if isinstance(outcome, timedelta):
                     await outbox.mark_retry(session, message_id, now + outcome, "retry later")
                     return sent
-                await outbox.mark_failed(session, message_id, outcome)
+                await outbox.mark_failed(session, message_id, outcome.error)
+                if outcome.unreachable is not None:
+                    await self._record_undeliverable(session, chat_id, kind, payload, outcome.unreachable)
                 for failed in self.after_failure:
-                    await failed(session, chat_id, kind, payload, outcome)
-            if not delivery.is_unreachable(outcome):
+                    await failed(session, chat_id, kind, payload, outcome.error)
+            if outcome.unreachable is None:
                 return sent  # keep the chat's order: the rest waits for the next pass
         return sent
 
-    async def _record_undeliverable(self, session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any], error: str) -> None:
+    async def _record_undeliverable(
+        self, session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any], reason: delivery.Unreachable
+    ) -> None:
         """Blocked, deactivated, chat not found: the member is marked and staff are told (once)."""
-        if delivery.is_unreachable(error):
-            services = self.services
-            await delivery.record_undeliverable(
-                session,
-                chat_id=chat_id,
-                error=error,
-                kind=kind,
-                payload=payload,
-                now=services.clock.now(),
-                staff_chat_id=services.settings.staff_chat_id,
-                staff_language=services.translator.default_language,
-            )
+        services = self.services
+        await delivery.record_undeliverable(
+            session,
+            chat_id=chat_id,
+            reason=reason,
+            kind=kind,
+            payload=payload,
+            now=services.clock.now(),
+            staff_chat_id=services.settings.staff_chat_id,
+            staff_language=services.translator.default_language,
+        )
 
     async def _paced(self, chat_id: int, request: Awaitable[T]) -> T:
         """One request to a chat, started when the pacer allows and counted from when it ended."""
@@ -229,13 +302,13 @@ class OutboxDispatcher:
         finally:
             self.pacer.done(chat_id)
 
-    async def _send(self, message_id: int, chat_id: int, kind: str, payload: dict[str, Any]) -> int | timedelta | str:
+    async def _send(self, message_id: int, chat_id: int, kind: str, payload: dict[str, Any]) -> int | timedelta | Refused:
         """The sent message's id, a delay to retry after, or why it can never be sent."""
         try:
             rendered = await self.renderers.get(kind, render_message)(self.services, payload)
         except Exception as exc:  # a message that cannot be built must not stall the queue
             log.exception("outbox: could not render a %s message", kind)
-            return f"render failed: {type(exc).__name__}: {exc}"
+            return Refused(f"render failed: {type(exc).__name__}: {exc}")
         try:
             if rendered.photos and not payload.get("_photos_sent"):  # a retry of the text never resends the album
                 if len(rendered.photos) > 1:
@@ -252,13 +325,13 @@ class OutboxDispatcher:
             return delay
         except (Forbidden, BadRequest) as exc:  # blocked, chat not found, bad message: retrying cannot help
             log.warning("outbox: message to chat %s refused for good: %s", chat_id, exc)
-            return str(exc)
+            return Refused(str(exc), unreachable(exc))
         except NetworkError as exc:
             attempts = int(payload.get("_attempts", 0))
             if attempts >= MAX_NETWORK_ATTEMPTS:
-                return f"gave up after {attempts} network errors: {exc}"
+                return Refused(f"gave up after {attempts} network errors: {exc}")
             log.info("outbox: network error for chat %s: %s", chat_id, exc)
             return min(timedelta(seconds=2 ** min(attempts + 1, 10)), MAX_BACKOFF)
         except TelegramError as exc:
-            return str(exc)
+            return Refused(str(exc))
         return message.message_id

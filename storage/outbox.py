@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
 
-Buttons = list[list[tuple[str, str]]]  # rows of (label's locale key, callback_data)
+Button = tuple[str, str, str | int | None]  # (label's locale key, action name, its argument or None)
+Buttons = list[list[Button]]  # rows of buttons; the bot turns each action into its messenger's button
 
 
 async def enqueue(
@@ -26,7 +27,10 @@ async def enqueue(
 ) -> OutboxMessage:
     """Queues a message as a locale key and its values; it is sent only if the transaction commits.
 
-    The dispatcher renders it at send time, so storage never holds user-facing text.
+    The dispatcher renders it at send time, so storage never holds user-facing text: values are
+    plain or typed ({"$key": …}, {"$date": …}, {"$money": …}, {"$list": …}, {"$lines": …}, see
+    bot/outbox.py `render_value`), and a button is an action the customer can take at any step,
+    e.g. ("status.redeem_again", "again", order_id), never a messenger's callback string.
     """
     payload: dict[str, Any] = {"key": key, "language": language, "values": values or {}, "buttons": [[list(b) for b in row] for row in buttons or []]}
     return await enqueue_kind(session, chat_id=chat_id, kind=kind, payload=payload, now=now)
