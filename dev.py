@@ -46,15 +46,34 @@ def postgres_answers(host: str = "127.0.0.1", port: int = 5432) -> bool:
         return False
 
 
+CHECKS = [
+    ("ruff lint", ["-m", "ruff", "check", "."]),
+    ("ruff format", ["-m", "ruff", "format", "--check", "."]),
+    ("mypy", ["-m", "mypy"]),
+    ("import contract", ["-c", "from importlinter.cli import lint_imports_command; lint_imports_command()"]),
+]
+
+
+def checks() -> int:
+    """Lint, format, types and the layer contract (configured in pyproject.toml); 1 if any fails."""
+    failed = 0
+    for name, args in CHECKS:
+        print(f"--- {name}", flush=True)
+        if run(args) != 0:
+            print(f"--- {name} FAILED", flush=True)
+            failed = 1
+    return failed
+
+
 def run(args: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.run([str(PYTHON), *args], cwd=ROOT, env=env).returncode
 
 
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
-    if command not in ("demo", "test", "bench", "bot"):
+    if command not in ("demo", "test", "check", "bench", "bot"):
         print(__doc__)
-        print("commands:\n  demo   start the emulator, the bot and demo data; open the printed page\n  test   run the whole test suite (SQLite, and PostgreSQL when it answers)\n  bench  run the load benchmark\n  bot …  any `python -m bot` command inside the venv")
+        print("commands:\n  demo   start the emulator, the bot and demo data; open the printed page\n  test   the checks, then the whole test suite (SQLite, and PostgreSQL when it answers);\n         with pytest arguments (`test -k draw`) only those tests, without the checks\n  check  only the checks: ruff (lint, format), mypy, the import contract\n  bench  run the load benchmark\n  bot …  any `python -m bot` command inside the venv")
         return 0 if command == "help" else 2
     ensure_venv()
     if command == "demo":
@@ -63,6 +82,10 @@ def main(argv: list[str]) -> int:
         return run(["-m", "bot", *rest])
     if command == "bench":
         return run(["bench/load.py", *rest])
+    if command == "check" or not rest:
+        failed = checks()
+        if failed or command == "check":
+            return failed
     env = dict(os.environ)
     if "TEST_DATABASE_URL" not in env:
         if postgres_answers():
