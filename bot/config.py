@@ -30,7 +30,7 @@ def _int_list(value: object) -> list[int]:
         return [int(part) for part in value.replace(" ", "").split(",") if part]
     if isinstance(value, int):
         return [value]
-    return [int(v) for v in value]  # type: ignore[union-attr]
+    return [int(v) for v in value] if isinstance(value, list | tuple | set) else [int(str(value))]
 
 
 class Settings(BaseSettings):

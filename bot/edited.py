@@ -37,4 +37,4 @@ async def on_edited_message(update: Update, context: BotContext) -> None:
 
 def edited_message_handler() -> MessageHandler:  # type: ignore[type-arg]
     """Takes every edited message, so that no later handler ever sees one."""
-    return MessageHandler(filters.UpdateType.EDITED, on_edited_message)  # type: ignore[arg-type]
+    return MessageHandler(filters.UpdateType.EDITED, on_edited_message)

@@ -27,7 +27,7 @@ import io
 import logging
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
@@ -98,7 +98,7 @@ def _open_grey(data: bytes) -> Image.Image | None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             if img.format not in _RULES.formats or img.width * img.height > _RULES.max_pixels:
                 return None
             if img.format == "JPEG":
@@ -154,7 +154,7 @@ def _candidates(barcode: object) -> Iterator[tuple[int, str]]:
             yield 2, token
 
 
-def _serials_in(barcodes: list[object]) -> list[str]:
+def _serials_in(barcodes: Sequence[object]) -> list[str]:
     ranked: dict[str, tuple[int, int]] = {}
     order = 0
     for barcode in barcodes:

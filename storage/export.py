@@ -91,7 +91,10 @@ async def claim_rows(session: AsyncSession, promotion_slug: str | None = None) -
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
         claim_ids = [claim.id for claim, _, _ in batch]
-        assigned = dict((await session.execute(select(ActivationCode.claim_id, ActivationCode.code).where(ActivationCode.claim_id.in_(claim_ids)))).all())
+        code_rows = await session.execute(
+            select(ActivationCode.claim_id, ActivationCode.code).where(ActivationCode.claim_id.in_(claim_ids))
+        )
+        assigned: dict[int | None, str] = {claim_id: code for claim_id, code in code_rows}
         product_ids = [item.registered_product_id for claim, _, _ in batch for item in claim.items]
         products = {
             product.id: (product, catalogue)

@@ -88,7 +88,7 @@ def _load_grey(image_bytes: bytes) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            img = Image.open(io.BytesIO(image_bytes))
+            img: Image.Image = Image.open(io.BytesIO(image_bytes))
             if img.width * img.height > MAX_PIXELS:
                 raise ValueError(f"image too large: {img.width}x{img.height}")
             if img.format == "JPEG":

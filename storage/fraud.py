@@ -69,11 +69,13 @@ class Assessment:
 async def _order_of(session: AsyncSession, hit: ImageFingerprint) -> str | None:
     """The claim a photo belongs to, for the card's link to it."""
     if hit.claim_id is not None:
-        return await session.scalar(select(Claim.order_id).where(Claim.id == hit.claim_id))
+        order: str | None = await session.scalar(select(Claim.order_id).where(Claim.id == hit.claim_id))
+        return order
     if hit.registered_product_id is not None:
         from storage.models import ClaimItem
 
-        return await session.scalar(select(Claim.order_id).join(ClaimItem).where(ClaimItem.registered_product_id == hit.registered_product_id).order_by(Claim.id.desc()).limit(1))
+        latest: str | None = await session.scalar(select(Claim.order_id).join(ClaimItem).where(ClaimItem.registered_product_id == hit.registered_product_id).order_by(Claim.id.desc()).limit(1))
+        return latest
     return None
 
 

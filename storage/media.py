@@ -131,7 +131,7 @@ def _narrow_colour_key(img: Image.Image) -> None:
     which no pixel would match: the key is brought down the same way, so the transparent colour
     still flattens on white. Called before load, while the tile still tells the bit depth."""
     key = img.info.get("transparency")
-    if img.mode == "RGB" and isinstance(key, tuple) and any(tile[3] == "RGB;16B" for tile in img.tile):
+    if img.mode == "RGB" and isinstance(key, tuple) and any(tile[3] == "RGB;16B" for tile in getattr(img, "tile", ())):
         img.info["transparency"] = tuple(value >> 8 for value in key)
 
 
