@@ -37,6 +37,7 @@ PCB = (32, 60, 52)
 GOLD = (214, 170, 60)
 
 Pt = tuple[float, float]
+Color = tuple[int, int, int] | str | None  # an RGB triple, a colour name, or none (no fill / no outline)
 
 
 class Pic:
@@ -61,26 +62,26 @@ class Pic:
     def _pts(pts: Sequence[Pt]) -> list[tuple[float, float]]:
         return [(x * S, y * S) for x, y in pts]
 
-    def rect(self, box: Sequence[float], fill=None, outline=INK, width: float = 2.5, r: float = 0) -> None:
+    def rect(self, box: Sequence[float], fill: Color = None, outline: Color = INK, width: float = 2.5, r: float = 0) -> None:
         w = round(width * S) if outline else 0
         if r:
             self.d.rounded_rectangle(self._box(box), radius=r * S, fill=fill, outline=outline, width=w)
         else:
             self.d.rectangle(self._box(box), fill=fill, outline=outline, width=w)
 
-    def ellipse(self, box: Sequence[float], fill=None, outline=INK, width: float = 2.5) -> None:
+    def ellipse(self, box: Sequence[float], fill: Color = None, outline: Color = INK, width: float = 2.5) -> None:
         self.d.ellipse(self._box(box), fill=fill, outline=outline, width=round(width * S) if outline else 0)
 
-    def circle(self, c: Pt, r: float, fill=None, outline=INK, width: float = 2.5) -> None:
+    def circle(self, c: Pt, r: float, fill: Color = None, outline: Color = INK, width: float = 2.5) -> None:
         self.ellipse((c[0] - r, c[1] - r, c[0] + r, c[1] + r), fill, outline, width)
 
-    def line(self, pts: Sequence[Pt], fill=INK, width: float = 2.5, joint: str | None = "curve") -> None:
+    def line(self, pts: Sequence[Pt], fill: Color = INK, width: float = 2.5, joint: str | None = "curve") -> None:
         self.d.line(self._pts(pts), fill=fill, width=round(width * S), joint=joint)
 
-    def poly(self, pts: Sequence[Pt], fill=None, outline=INK, width: float = 2.5) -> None:
+    def poly(self, pts: Sequence[Pt], fill: Color = None, outline: Color = INK, width: float = 2.5) -> None:
         self.d.polygon(self._pts(pts), fill=fill, outline=outline, width=round(width * S) if outline else 0)
 
-    def text(self, xy: Pt, text: str, size: int = 18, fill=INK, anchor: str = "la", bold: bool = False) -> None:
+    def text(self, xy: Pt, text: str, size: int = 18, fill: Color = INK, anchor: str = "la", bold: bool = False) -> None:
         self.d.text((xy[0] * S, xy[1] * S), text, font=self.font(size), fill=fill, anchor=anchor,
                     stroke_width=1 if bold else 0, stroke_fill=fill)
 
@@ -91,7 +92,7 @@ class Pic:
     def text_width(self, text: str, size: int) -> float:
         return self.d.textlength(text, font=self.font(size)) / S
 
-    def arrow(self, tail: Pt, head: Pt, color=RED, width: float = 5, head_len: float = 18) -> None:
+    def arrow(self, tail: Pt, head: Pt, color: Color = RED, width: float = 5, head_len: float = 18) -> None:
         ang = math.atan2(head[1] - tail[1], head[0] - tail[0])
         base = (head[0] - head_len * 0.8 * math.cos(ang), head[1] - head_len * 0.8 * math.sin(ang))
         self.line([tail, base], color, width)
@@ -99,18 +100,18 @@ class Pic:
         right = (head[0] - head_len * math.cos(ang + 0.45), head[1] - head_len * math.sin(ang + 0.45))
         self.poly([head, left, right], fill=color, outline=None)
 
-    def badge(self, c: Pt, label: str, color=RED, r: float = 14) -> None:
+    def badge(self, c: Pt, label: str, color: Color = RED, r: float = 14) -> None:
         self.circle(c, r, fill=color, outline=None)
         self.text(c, label, size=int(r * 1.3), fill="white", anchor="mm", bold=True)
 
-    def check(self, c: Pt, size: float, color=GREEN) -> None:
+    def check(self, c: Pt, size: float, color: Color = GREEN) -> None:
         """Check mark drawn as lines (the default font has no check glyph)."""
         self.circle(c, size, fill=color, outline=None)
         s = size * 0.5
         self.line([(c[0] - s, c[1]), (c[0] - s * 0.25, c[1] + s * 0.7), (c[0] + s, c[1] - s * 0.6)],
                   "white", size * 0.22)
 
-    def cross(self, c: Pt, size: float, color=RED) -> None:
+    def cross(self, c: Pt, size: float, color: Color = RED) -> None:
         self.circle(c, size, fill=color, outline=None)
         s = size * 0.45
         self.line([(c[0] - s, c[1] - s), (c[0] + s, c[1] + s)], "white", size * 0.22, None)
@@ -126,7 +127,7 @@ class Pic:
 
 # ---------------------------------------------------------------- shared pieces
 
-def barcode(p: Pic, box: Sequence[float], seed: str = SERIAL, color=INK) -> None:
+def barcode(p: Pic, box: Sequence[float], seed: str = SERIAL, color: Color = INK) -> None:
     """Deterministic barcode-looking stripes derived from the serial text."""
     x0, y0, x1, y1 = box
     bits = "".join(f"{ord(ch):08b}" for ch in seed * 4)
@@ -231,7 +232,7 @@ def serial_picture(category: str, title: str, product_caption: str, draw: Callab
 
 # ---------------------------------------------------------------- products
 
-def vents(p: Pic, x0: float, x1: float, y0: float, y1: float, n: int, color=DARKER) -> None:
+def vents(p: Pic, x0: float, x1: float, y0: float, y1: float, n: int, color: Color = DARKER) -> None:
     for i in range(n):
         x = x0 + (x1 - x0) * i / max(1, n - 1)
         p.line([(x, y0), (x, y1)], color, 4)
@@ -495,10 +496,10 @@ def make_invoice_example() -> Path:
 
     for n, label, (x0, y0, x1, y1) in marks:
         p.rect((x0 - 8, y0 - 7, x1 + 8, y1 + 7), outline=RED, width=3, r=6)
-        y = (y0 + y1) / 2
-        p.line([(156, y), (x0 - 8, y)], RED, 3)
-        p.badge((146, y), n)
-        p.text((126, y), label, size=17, fill=RED, anchor="rm", bold=True)
+        mid = (y0 + y1) / 2
+        p.line([(156, mid), (x0 - 8, mid)], RED, 3)
+        p.badge((146, mid), n)
+        p.text((126, mid), label, size=17, fill=RED, anchor="rm", bold=True)
     return p.save("invoice_example.png")
 
 
