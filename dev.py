@@ -24,7 +24,7 @@ PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 def ensure_venv() -> None:
     """Creates the venv and installs `.[dev,postgres]` unless pyproject.toml is unchanged."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 the user has
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if PYTHON.exists() and STAMP.exists() and STAMP.read_text() == wanted:
@@ -73,7 +73,15 @@ def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command not in ("demo", "test", "check", "bench", "bot"):
         print(__doc__)
-        print("commands:\n  demo   start the emulator, the bot and demo data; open the printed page\n  test   the checks, then the whole test suite (SQLite, and PostgreSQL when it answers);\n         with pytest arguments (`test -k draw`) only those tests, without the checks\n  check  only the checks: ruff (lint, format), mypy, the import contract\n  bench  run the load benchmark\n  bot …  any `python -m bot` command inside the venv")
+        print(
+            "commands:\n"
+            "  demo   start the emulator, the bot and demo data; open the printed page\n"
+            "  test   the checks, then the whole test suite (SQLite, and PostgreSQL when it answers);\n"
+            "         with pytest arguments (`test -k draw`) only those tests, without the checks\n"
+            "  check  only the checks: ruff (lint, format), mypy, the import contract\n"
+            "  bench  run the load benchmark\n"
+            "  bot …  any `python -m bot` command inside the venv"
+        )
         return 0 if command == "help" else 2
     ensure_venv()
     if command == "demo":

@@ -29,11 +29,20 @@ def plan(kills: int, rng: random.Random) -> crash_run.Plan:
     """About a fifth of the kills while customers type, two fifths while cards drain, the rest
     while staff decide; each phase mixes the chosen moments with random calls."""
     typing_pool = [crash_run.before_reply, crash_run.after_reply]
-    typing = [rng.choice(typing_pool) if rng.random() < 0.6 else crash_run.every_nth(rng.randint(3, 12)) for _ in range(max(1, kills // 5))]
+    typing = [
+        rng.choice(typing_pool) if rng.random() < 0.6 else crash_run.every_nth(rng.randint(3, 12))
+        for _ in range(max(1, kills // 5))
+    ]
     draining_pool = [crash_run.mid_album, crash_run.mid_card]
     deciding_pool = [crash_run.before_staff_reply, crash_run.mid_decision]
-    draining = [rng.choice(draining_pool) if rng.random() < 0.6 else crash_run.every_nth(rng.randint(1, 6)) for _ in range(kills * 2 // 5)]
-    deciding = [rng.choice(deciding_pool) if rng.random() < 0.6 else crash_run.every_nth(rng.randint(1, 6)) for _ in range(kills - len(typing) - len(draining))]
+    draining = [
+        rng.choice(draining_pool) if rng.random() < 0.6 else crash_run.every_nth(rng.randint(1, 6))
+        for _ in range(kills * 2 // 5)
+    ]
+    deciding = [
+        rng.choice(deciding_pool) if rng.random() < 0.6 else crash_run.every_nth(rng.randint(1, 6))
+        for _ in range(kills - len(typing) - len(draining))
+    ]
     return crash_run.Plan(typing=typing, draining=draining, deciding=deciding)
 
 
@@ -59,20 +68,36 @@ async def main() -> int:
     parser.add_argument("--customers", type=int, default=30)
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--postgres", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test", help="server for the PostgreSQL run; '' skips it")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        help="server for the PostgreSQL run; '' skips it",
+    )
     args = parser.parse_args()
     databases = ["sqlite"] + (["postgresql"] if args.postgres else [])
     rows: dict[str, dict[str, int]] = {}
     for database in databases:
         kill_run = await one(database, args.postgres, args.customers, args.kills, args.seed, sigterm=False)
         term_run = await one(database, args.postgres, args.customers, 0, args.seed, sigterm=True)
-        rows[database] = {**vars(kill_run), "sigterm_cards_missing": term_run.cards_missing, "sigterm_duplicates": term_run.duplicates, "sigterm_unsettled": term_run.outbox_unsettled}
+        rows[database] = {
+            **vars(kill_run),
+            "sigterm_cards_missing": term_run.cards_missing,
+            "sigterm_duplicates": term_run.duplicates,
+            "sigterm_unsettled": term_run.outbox_unsettled,
+        }
     names = list(next(iter(rows.values())))
     print("| after the run | " + " | ".join(databases) + " |")
     print("| --- | " + " | ".join("---:" for _ in databases) + " |")
     for name in names:
         print(f"| {name} | " + " | ".join(str(rows[d][name]) for d in databases) + " |")
-    bad = any(r["cards_missing"] or r["decisions_missing"] or r["outbox_unsettled"] or r["card_duplicates"] + r["decision_duplicates"] > r["kills"] or r["sigterm_cards_missing"] for r in rows.values())
+    bad = any(
+        r["cards_missing"]
+        or r["decisions_missing"]
+        or r["outbox_unsettled"]
+        or r["card_duplicates"] + r["decision_duplicates"] > r["kills"]
+        or r["sigterm_cards_missing"]
+        for r in rows.values()
+    )
     return 1 if bad else 0
 
 

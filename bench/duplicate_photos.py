@@ -98,9 +98,18 @@ def _row(i: int, phash: int, member_id: int, sha: str | None = None) -> dict[str
     signed = to_signed(phash)
     b0, b1, b2, b3 = bands(signed)
     return {
-        "sha256": sha or f"{i:064x}", "phash": signed, "band0": b0, "band1": b1, "band2": b2, "band3": b3,
-        "member_id": member_id, "kind": "invoice", "registered_product_id": None, "claim_id": None,
-        "path": None, "created_at": NOW,
+        "sha256": sha or f"{i:064x}",
+        "phash": signed,
+        "band0": b0,
+        "band1": b1,
+        "band2": b2,
+        "band3": b3,
+        "member_id": member_id,
+        "kind": "invoice",
+        "registered_product_id": None,
+        "claim_id": None,
+        "path": None,
+        "created_at": NOW,
     }
 
 
@@ -120,7 +129,10 @@ async def _fill(sessions: SessionFactory, rows: int, source: HashSource, rng: ra
         async with unit_of_work(sessions) as s:
             await s.execute(
                 insert(ImageFingerprint),
-                [_row(offset + i, h, rng.choice(member_ids[1:])) for i, h in enumerate(values[offset:offset + CHUNK])],
+                [
+                    _row(offset + i, h, rng.choice(member_ids[1:]))
+                    for i, h in enumerate(values[offset : offset + CHUNK])
+                ],
             )
     if sessions.kw["bind"].dialect.name == "postgresql":
         # Autovacuum would analyze a table that grew this much within a minute; without
@@ -133,7 +145,7 @@ async def _fill(sessions: SessionFactory, rows: int, source: HashSource, rng: ra
 async def _fetched(sessions: SessionFactory, phash: int, max_distance: int) -> int:
     """Rows the band queries fetch for one look-up (before the Hamming test and member filter)."""
     columns = (ImageFingerprint.band0, ImageFingerprint.band1, ImageFingerprint.band2, ImageFingerprint.band3)
-    near = [c.in_(_within(v, max_distance // BAND_COUNT)) for c, v in zip(columns, bands(phash))]
+    near = [c.in_(_within(v, max_distance // BAND_COUNT)) for c, v in zip(columns, bands(phash), strict=True)]
     async with unit_of_work(sessions) as s:
         return int(await s.scalar(select(func.count()).select_from(ImageFingerprint).where(or_(*near))) or 0)
 
@@ -149,7 +161,9 @@ async def _plan(sessions: SessionFactory, dialect: str) -> str:
     return "\n".join("    " + str(r[-1]) for r in rows)
 
 
-async def run_one(url: str, database: str, scenario: str, rows: int, lookups: int, max_distance: int, seed: int, show_plan: bool) -> Outcome:
+async def run_one(
+    url: str, database: str, scenario: str, rows: int, lookups: int, max_distance: int, seed: int, show_plan: bool
+) -> Outcome:
     rng = random.Random(seed)
     await migrate.upgrade(url)
     engine = create_engine(url)
@@ -164,7 +178,10 @@ async def run_one(url: str, database: str, scenario: str, rows: int, lookups: in
             for k in range(PLANTED):
                 original = source.next()
                 sha = f"planted-{k}".ljust(64, "0")
-                result = await s.execute(insert(ImageFingerprint).returning(ImageFingerprint.id), _row(0, original, member_ids[1 + k % 10], sha))
+                result = await s.execute(
+                    insert(ImageFingerprint).returning(ImageFingerprint.id),
+                    _row(0, original, member_ids[1 + k % 10], sha),
+                )
                 planted_id = result.scalar_one()
                 distance = k % (max_distance + 1)
                 copy = _flip(original, distance, rng)
@@ -174,7 +191,9 @@ async def run_one(url: str, database: str, scenario: str, rows: int, lookups: in
 
         for sha, phash, _ in queries[:20]:  # warm-up: connections, statement caches, pages
             async with unit_of_work(sessions) as s:
-                await find_duplicates(s, sha256=sha, phash=phash, member_id=asker, registered_product_id=None, max_distance=max_distance)
+                await find_duplicates(
+                    s, sha256=sha, phash=phash, member_id=asker, registered_product_id=None, max_distance=max_distance
+                )
 
         times: list[float] = []
         found = unexpected = 0
@@ -182,7 +201,9 @@ async def run_one(url: str, database: str, scenario: str, rows: int, lookups: in
         for sha, phash, planted_id in queries:
             t0 = time.perf_counter()
             async with unit_of_work(sessions) as s:
-                hits = await find_duplicates(s, sha256=sha, phash=phash, member_id=asker, registered_product_id=None, max_distance=max_distance)
+                hits = await find_duplicates(
+                    s, sha256=sha, phash=phash, member_id=asker, registered_product_id=None, max_distance=max_distance
+                )
             times.append(time.perf_counter() - t0)
             ids = {h.fingerprint.id for h in hits}
             if planted_id is not None and planted_id in ids:
@@ -195,10 +216,19 @@ async def run_one(url: str, database: str, scenario: str, rows: int, lookups: in
             print(f"  query plan ({database}):\n{await _plan(sessions, engine.dialect.name)}")
         times.sort()
         return Outcome(
-            database=database, scenario=scenario, rows=rows + PLANTED, insert_s=insert_s, lookups=len(queries),
-            p50_ms=statistics.median(times) * 1000, p99_ms=times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
-            mean_ms=statistics.fmean(times) * 1000, total_s=total, fetched_rows=statistics.fmean(fetched),
-            planted_found=found, planted_expected=PLANTED, unexpected_hits=unexpected,
+            database=database,
+            scenario=scenario,
+            rows=rows + PLANTED,
+            insert_s=insert_s,
+            lookups=len(queries),
+            p50_ms=statistics.median(times) * 1000,
+            p99_ms=times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
+            mean_ms=statistics.fmean(times) * 1000,
+            total_s=total,
+            fetched_rows=statistics.fmean(fetched),
+            planted_found=found,
+            planted_expected=PLANTED,
+            unexpected_hits=unexpected,
         )
     finally:
         await engine.dispose()
@@ -237,12 +267,34 @@ async def run(args: argparse.Namespace) -> list[Outcome]:
     for scenario in scenarios:
         with tempfile.TemporaryDirectory(prefix="dupbench-") as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-            outcomes.append(await run_one(url, "sqlite", scenario, args.rows, args.lookups, args.max_distance, args.seed, scenario == "uniform"))
+            outcomes.append(
+                await run_one(
+                    url,
+                    "sqlite",
+                    scenario,
+                    args.rows,
+                    args.lookups,
+                    args.max_distance,
+                    args.seed,
+                    scenario == "uniform",
+                )
+            )
             _print(outcomes[-1])
         if args.postgres:
             url, name = await _postgres_database(args.postgres)
             try:
-                outcomes.append(await run_one(url, "postgresql", scenario, args.rows, args.lookups, args.max_distance, args.seed, scenario == "uniform"))
+                outcomes.append(
+                    await run_one(
+                        url,
+                        "postgresql",
+                        scenario,
+                        args.rows,
+                        args.lookups,
+                        args.max_distance,
+                        args.seed,
+                        scenario == "uniform",
+                    )
+                )
                 _print(outcomes[-1])
             finally:
                 await _drop_postgres(args.postgres, name)
@@ -268,8 +320,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="stored fingerprints (default 100,000)")
     parser.add_argument("--lookups", type=int, default=1000, help="timed find_duplicates calls (default 1,000)")
     parser.add_argument("--max-distance", type=int, default=6, help="Hamming radius (default 6, as find_duplicates)")
-    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server (a scratch database is created and dropped)")
-    parser.add_argument("--clustered", type=int, default=1, help="1 (default) also runs the clustered-hash scenario, 0 skips it")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also run on this PostgreSQL server (a scratch database is created and dropped)",
+    )
+    parser.add_argument(
+        "--clustered", type=int, default=1, help="1 (default) also runs the clustered-hash scenario, 0 skips it"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
     if args.lookups < PLANTED:

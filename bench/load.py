@@ -67,8 +67,8 @@ import telegram  # noqa: E402
 
 from bench.echo_bot import build_echo_app, raw_echo, running  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from emulator import Emulator  # noqa: E402
 from bot.runtime import BotRuntime  # noqa: E402
+from emulator import Emulator  # noqa: E402
 
 TOKEN = "123456:BENCH-TOKEN"
 TEXT = "/help"
@@ -150,7 +150,9 @@ SCENARIOS = {
     for s in (
         Scenario("A", "our bot (BotRuntime, aiohttp, SQLite)", our_bot, echoes=False),
         Scenario("B", "PTB echo, httpx, sequential", echo_bot(aiohttp_transport=False, concurrent=False), echoes=True),
-        Scenario("C", "PTB echo, AiohttpRequest, concurrent", echo_bot(aiohttp_transport=True, concurrent=True), echoes=True),
+        Scenario(
+            "C", "PTB echo, AiohttpRequest, concurrent", echo_bot(aiohttp_transport=True, concurrent=True), echoes=True
+        ),
         Scenario("D", "PTB echo, httpx, concurrent", echo_bot(aiohttp_transport=False, concurrent=True), echoes=True),
         Scenario("R", "raw aiohttp loop, no PTB (ceiling)", raw_bot, echoes=True),
     )
@@ -171,7 +173,9 @@ async def round_trip(emu: Emulator, user_id: int, echoes: bool) -> float:
     return latency
 
 
-async def person(emu: Emulator, user_id: int, count: int, echoes: bool, gate: asyncio.Semaphore, latencies: list[float]) -> int:
+async def person(
+    emu: Emulator, user_id: int, count: int, echoes: bool, gate: asyncio.Semaphore, latencies: list[float]
+) -> int:
     """Sends `count` messages, each after the previous answer; returns how many went unanswered."""
     failures = 0
     for _ in range(count):
@@ -183,7 +187,9 @@ async def person(emu: Emulator, user_id: int, count: int, echoes: bool, gate: as
     return failures
 
 
-async def phase(emu: Emulator, user_ids: list[int], count: int, concurrency: int, echoes: bool) -> tuple[list[float], int, float]:
+async def phase(
+    emu: Emulator, user_ids: list[int], count: int, concurrency: int, echoes: bool
+) -> tuple[list[float], int, float]:
     """All users at once; returns (latencies, failures, wall seconds)."""
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
@@ -301,7 +307,11 @@ async def run(load: Load, keys: str, profile: bool) -> list[Result]:
         with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             for index, key in enumerate(keys):
                 result = await run_scenario(emu, SCENARIOS[key], index, load, Path(tmp), profile)
-                print(f"  {key}: {result.updates_per_s:8.1f} updates/s  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms", file=sys.stderr)
+                print(
+                    f"  {key}: {result.updates_per_s:8.1f} updates/s"
+                    f"  p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms",
+                    file=sys.stderr,
+                )
                 results.append(result)
     finally:
         await emu.stop()
@@ -312,11 +322,17 @@ async def run(load: Load, keys: str, profile: bool) -> list[Result]:
 def table(results: list[Result]) -> str:
     lines = [f"{'scenario':<44} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'fail':>5}"]
     for r in results:
-        lines.append(f"{r.key + ' ' + r.name:<44} {r.updates_per_s:>10.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.mean_ms:>8.2f} {r.failures:>5}")
+        lines.append(
+            f"{r.key + ' ' + r.name:<44} {r.updates_per_s:>10.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f}"
+            f" {r.mean_ms:>8.2f} {r.failures:>5}"
+        )
     by_key = {r.key: r for r in results}
     if "A" in by_key and "B" in by_key and by_key["B"].updates_per_s:
         a, b = by_key["A"], by_key["B"]
-        lines.append(f"A/B: throughput x{a.updates_per_s / b.updates_per_s:.2f}, p50 x{a.p50_ms / b.p50_ms:.2f}, p99 x{a.p99_ms / b.p99_ms:.2f}")
+        lines.append(
+            f"A/B: throughput x{a.updates_per_s / b.updates_per_s:.2f},"
+            f" p50 x{a.p50_ms / b.p50_ms:.2f}, p99 x{a.p99_ms / b.p99_ms:.2f}"
+        )
     for r in results:
         if r.cpu_by_area:
             shares = ", ".join(f"{area} {pct}%" for area, pct in r.cpu_by_area.items() if pct >= 1)
@@ -374,7 +390,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[Load, str, bool]:
 def main(argv: list[str] | None = None) -> None:
     load, keys, profile = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    print(f"{load.users} users x {load.messages} messages (+{load.warmup} warm-up), concurrency {load.concurrency}, nproc {os.cpu_count()}", file=sys.stderr)
+    print(
+        f"{load.users} users x {load.messages} messages (+{load.warmup} warm-up),"
+        f" concurrency {load.concurrency}, nproc {os.cpu_count()}",
+        file=sys.stderr,
+    )
     results = asyncio.run(run(load, keys, profile))
     print(table(results))
     write_json(load, results, RESULTS)

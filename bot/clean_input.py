@@ -54,7 +54,11 @@ def _shift_entities(original: str, entities: list[Any]) -> list[Any]:
 
     shifted: list[Any] = []
     for entity in entities:
-        if not isinstance(entity, dict) or not isinstance(entity.get("offset"), int) or not isinstance(entity.get("length"), int):
+        if (
+            not isinstance(entity, dict)
+            or not isinstance(entity.get("offset"), int)
+            or not isinstance(entity.get("length"), int)
+        ):
             shifted.append(entity)
             continue
         start, end = moved(entity["offset"]), moved(entity["offset"] + entity["length"])

@@ -30,6 +30,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.webhook:
         settings.require_webhook()
     from bot.runtime import BotRuntime
+
     runtime = BotRuntime(settings)
     await runtime.start("webhook" if args.webhook else "polling")
     try:
@@ -51,7 +52,12 @@ async def cmd_emulator(args: argparse.Namespace, settings: Settings) -> int:
 
     emulator = Emulator(token=args.token, host=args.host, port=args.port)
     await emulator.start()
-    print(f"Bot API emulator on {emulator.api_base_url}  (BOT_API_BASE_URL)\nfiles on {emulator.file_base_url}  (BOT_API_FILE_URL)\nchat page: {emulator.page_url}", flush=True)
+    print(
+        f"Bot API emulator on {emulator.api_base_url}  (BOT_API_BASE_URL)\n"
+        f"files on {emulator.file_base_url}  (BOT_API_FILE_URL)\n"
+        f"chat page: {emulator.page_url}",
+        flush=True,
+    )
     try:
         await wait_for_signal()
     finally:
@@ -125,12 +131,17 @@ async def cmd_codes_import(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(session: Any) -> int:
         try:
-            imported = await code_stock.import_for_slug(session, args.promotion, text, None, SystemClock().now(), source="cli")
+            imported = await code_stock.import_for_slug(
+                session, args.promotion, text, None, SystemClock().now(), source="cli"
+            )
         except code_stock.UnknownPromotion as exc:
             print(f"error: no promotion {exc.slug!r}; known: {', '.join(exc.known) or 'none'}", file=sys.stderr)
             return 1
         report = imported.report
-        print(f"{imported.promotion.slug}: {report.added} added, {report.duplicates} duplicate(s) skipped, {len(report.invalid)} invalid line(s); {imported.left} unused code(s) now")
+        print(
+            f"{imported.promotion.slug}: {report.added} added, {report.duplicates} duplicate(s) skipped,"
+            f" {len(report.invalid)} invalid line(s); {imported.left} unused code(s) now"
+        )
         for line, value in report.invalid:
             print(f"  invalid, line {line}: {value!r}", file=sys.stderr)
         if imported.left < settings.low_codes_warning:
@@ -174,7 +185,11 @@ async def cmd_draw_verify(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         row, promotion = found
         if row.drawn_at is None:
-            print(f"error: draw #{row.id} of {promotion.slug} is committed (hash {row.seed_sha256}) but not drawn yet; its seed stays secret", file=sys.stderr)
+            print(
+                f"error: draw #{row.id} of {promotion.slug} is committed (hash {row.seed_sha256})"
+                " but not drawn yet; its seed stays secret",
+                file=sys.stderr,
+            )
             return 1
         record = {
             "draw": row.id,
@@ -191,26 +206,54 @@ async def cmd_draw_verify(args: argparse.Namespace, settings: Settings) -> int:
         }
         print(json.dumps(record, indent=2))
         sound = draw.verify(row)
-        print("verified: the seed has the published hash and re-running gives the same result" if sound else "NOT VERIFIED: hash or result differs", file=sys.stderr)
+        print(
+            "verified: the seed has the published hash and re-running gives the same result"
+            if sound
+            else "NOT VERIFIED: hash or result differs",
+            file=sys.stderr,
+        )
         return 0 if sound else 3
 
     return await _with_session(settings, work)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Product registration and promotion redemption bot for Telegram.")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Product registration and promotion redemption bot for Telegram."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="serve Telegram users (long polling, or --webhook)", description="Serve Telegram users with BOT_TOKEN. Applies database migrations first.")
-    run.add_argument("--webhook", action="store_true", help="receive updates on WEBHOOK_LISTEN at WEBHOOK_PUBLIC_URL instead of polling")
+    run = sub.add_parser(
+        "run",
+        help="serve Telegram users (long polling, or --webhook)",
+        description="Serve Telegram users with BOT_TOKEN. Applies database migrations first.",
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates on WEBHOOK_LISTEN at WEBHOOK_PUBLIC_URL instead of polling",
+    )
     run.set_defaults(handler=cmd_run)
 
-    demo = sub.add_parser("demo", help="emulator + bot + demo data, chat in your browser", description="Start the local Bot API emulator, the bot and a demo database; print the chat page's address. No token, no network.")
-    demo.add_argument("--host", default="127.0.0.1", help="address of the emulator and its chat page (default 127.0.0.1)")
+    demo = sub.add_parser(
+        "demo",
+        help="emulator + bot + demo data, chat in your browser",
+        description=(
+            "Start the local Bot API emulator, the bot and a demo database; print the chat page's address."
+            " No token, no network."
+        ),
+    )
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address of the emulator and its chat page (default 127.0.0.1)"
+    )
     demo.add_argument("--port", type=int, default=8081, help="port of the emulator and its chat page (default 8081)")
     demo.set_defaults(handler=cmd_demo)
 
-    emulator = sub.add_parser("emulator", help="run only the local Bot API emulator", description="A local stand-in for the Telegram Bot API server, with a browser chat page.")
+    emulator = sub.add_parser(
+        "emulator",
+        help="run only the local Bot API emulator",
+        description="A local stand-in for the Telegram Bot API server, with a browser chat page.",
+    )
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8081)
     emulator.add_argument("--token", default="123456:DEMO-TOKEN", help="the only token the emulator accepts")
@@ -218,19 +261,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    upgrade = db_sub.add_parser("upgrade", help="apply migrations (run and demo do this on start)", description="Apply the Alembic migrations to DATABASE_URL.")
+    upgrade = db_sub.add_parser(
+        "upgrade",
+        help="apply migrations (run and demo do this on start)",
+        description="Apply the Alembic migrations to DATABASE_URL.",
+    )
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(handler=cmd_db_upgrade)
 
     catalogue = sub.add_parser("catalogue", help="product catalogue", description="Product catalogue.")
     cat_sub = catalogue.add_subparsers(dest="catalogue_command", required=True, metavar="ACTION")
-    cat_load = cat_sub.add_parser("load", help="load products, serials and stores from TOML or CSV", description="Load (or reload: idempotent) products, serials with CHK codes, and stores per region.")
+    cat_load = cat_sub.add_parser(
+        "load",
+        help="load products, serials and stores from TOML or CSV",
+        description="Load (or reload: idempotent) products, serials with CHK codes, and stores per region.",
+    )
     cat_load.add_argument("file")
     cat_load.set_defaults(handler=cmd_catalogue_load)
 
     promotions = sub.add_parser("promotions", help="promotions", description="Promotions.")
     promo_sub = promotions.add_subparsers(dest="promotions_command", required=True, metavar="ACTION")
-    promo_load = promo_sub.add_parser("load", help="load one or many promotions from TOML", description="Load (or reload: idempotent) promotions from a TOML file.")
+    promo_load = promo_sub.add_parser(
+        "load",
+        help="load one or many promotions from TOML",
+        description="Load (or reload: idempotent) promotions from a TOML file.",
+    )
     promo_load.add_argument("file")
     promo_load.set_defaults(handler=cmd_promotions_load)
 
@@ -239,15 +294,24 @@ def build_parser() -> argparse.ArgumentParser:
     codes_import = codes_sub.add_parser(
         "import",
         help="import a CSV of codes for a promotion",
-        description="Import activation codes (first CSV column; a header line is fine) for the promotion SLUG. Each must match its code_pattern; duplicates are skipped; invalid lines are listed.",
+        description=(
+            "Import activation codes (first CSV column; a header line is fine) for the promotion SLUG."
+            " Each must match its code_pattern; duplicates are skipped; invalid lines are listed."
+        ),
     )
     codes_import.add_argument("promotion", metavar="PROMOTION", help="the promotion's slug")
     codes_import.add_argument("file", metavar="FILE.csv")
     codes_import.set_defaults(handler=cmd_codes_import)
 
-    export = sub.add_parser("export", help="export data for other systems", description="Export data for the vendor's other systems.")
+    export = sub.add_parser(
+        "export", help="export data for other systems", description="Export data for the vendor's other systems."
+    )
     export_sub = export.add_subparsers(dest="export_command", required=True, metavar="WHAT")
-    export_claims = export_sub.add_parser("claims", help="claims with their decisions", description="Claims with their decisions, one line per claim (columns: see storage/export.py).")
+    export_claims = export_sub.add_parser(
+        "claims",
+        help="claims with their decisions",
+        description="Claims with their decisions, one line per claim (columns: see storage/export.py).",
+    )
     export_claims.add_argument("--promotion", metavar="SLUG", help="only this promotion (default: all)")
     export_claims.add_argument("--format", choices=["csv"], default="csv")
     export_claims.add_argument("--output", metavar="FILE", help="write here instead of standard output")
@@ -255,7 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     draw = sub.add_parser("draw", help="lucky draws", description="Lucky draws.")
     draw_sub = draw.add_subparsers(dest="draw_command", required=True, metavar="ACTION")
-    draw_verify = draw_sub.add_parser("verify", help="print a draw and check it against its seed", description="Print a drawn lucky draw as JSON (seed, hash, entrants, winners, reserves) and re-run it.")
+    draw_verify = draw_sub.add_parser(
+        "verify",
+        help="print a draw and check it against its seed",
+        description="Print a drawn lucky draw as JSON (seed, hash, entrants, winners, reserves) and re-run it.",
+    )
     draw_verify.add_argument("draw_id", metavar="DRAW_ID", type=int)
     draw_verify.set_defaults(handler=cmd_draw_verify)
     return parser

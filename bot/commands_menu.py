@@ -7,12 +7,39 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from locales.i18n import Translator
 from locales import available_languages
+from locales.i18n import Translator
 
 log = logging.getLogger(__name__)
-CUSTOMER_COMMANDS = ("start", "register", "products", "promotions", "redeem", "status", "faq", "profile", "language", "mydata", "deleteme", "help", "cancel")
-STAFF_COMMANDS = ("queue", "next", "find", "approve", "reject", "reopen", "stats", "reasons", "codes", "draw", "staff", "help")
+CUSTOMER_COMMANDS = (
+    "start",
+    "register",
+    "products",
+    "promotions",
+    "redeem",
+    "status",
+    "faq",
+    "profile",
+    "language",
+    "mydata",
+    "deleteme",
+    "help",
+    "cancel",
+)
+STAFF_COMMANDS = (
+    "queue",
+    "next",
+    "find",
+    "approve",
+    "reject",
+    "reopen",
+    "stats",
+    "reasons",
+    "codes",
+    "draw",
+    "staff",
+    "help",
+)
 
 
 def _commands(translator: Translator, language: str, names: tuple[str, ...]) -> list[BotCommand]:
@@ -22,9 +49,20 @@ def _commands(translator: Translator, language: str, names: tuple[str, ...]) -> 
 async def publish_commands(bot: Bot, translator: Translator, staff_chat_id: int | None) -> None:
     """Customer commands for private chats per language; staff commands in the staff group."""
     for language in available_languages():
-        await bot.set_my_commands(_commands(translator, language, CUSTOMER_COMMANDS), scope=BotCommandScopeAllPrivateChats(), language_code=language.split("-")[0] if language != "en" else None)
+        await bot.set_my_commands(
+            _commands(translator, language, CUSTOMER_COMMANDS),
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=language.split("-")[0] if language != "en" else None,
+        )
     if staff_chat_id is not None:
         try:
-            await bot.set_my_commands(_commands(translator, translator.default_language, STAFF_COMMANDS), scope=BotCommandScopeChat(staff_chat_id))
+            await bot.set_my_commands(
+                _commands(translator, translator.default_language, STAFF_COMMANDS),
+                scope=BotCommandScopeChat(staff_chat_id),
+            )
         except TelegramError as exc:  # the bot still serves customers; staff need the group fixed
-            log.warning("STAFF_CHAT_ID %s: could not set the staff commands (%s); is the bot a member of that group?", staff_chat_id, exc)
+            log.warning(
+                "STAFF_CHAT_ID %s: could not set the staff commands (%s); is the bot a member of that group?",
+                staff_chat_id,
+                exc,
+            )

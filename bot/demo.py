@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from emulator import Emulator
 from bot.runtime import BotRuntime
+from emulator import Emulator
 from storage.db import unit_of_work
 from storage.demo import DEMO_CHK_SECRET, load_demo_data
 

@@ -17,9 +17,17 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: BotContext) -> None:
     """Logs the error with the update and answers in the user's language, never a traceback."""
     if isinstance(context.error, Forbidden):  # the user blocked the bot: a fact of life, not a bug
-        log.warning("chat of update %s cannot be reached: %s", update.update_id if isinstance(update, Update) else update, context.error)
+        log.warning(
+            "chat of update %s cannot be reached: %s",
+            update.update_id if isinstance(update, Update) else update,
+            context.error,
+        )
         return
-    log.error("error while handling update %s", update.to_dict() if isinstance(update, Update) else update, exc_info=context.error)
+    log.error(
+        "error while handling update %s",
+        update.to_dict() if isinstance(update, Update) else update,
+        exc_info=context.error,
+    )
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     services = context.services

@@ -46,7 +46,9 @@ class ReplySender:
         self.rate_per_second = rate_per_second
         self._limiter = AsyncLimiter(1, 1.0 / rate_per_second)
 
-    async def send(self, chat_id: int, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T | None:
+    async def send(
+        self, chat_id: int, method: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T | None:
         """`await method(*args, **kwargs)`, e.g. `bot.send_message`; None when it could not be
         delivered (blocked, or still failing after the retries: logged, no traceback).
         BadRequest is raised: the message itself is wrong, and sending it again cannot help."""
@@ -59,7 +61,9 @@ class ReplySender:
                 delay = retry_delay(exc).total_seconds()
                 throttled += 1
                 if throttled > MAX_RETRY_AFTER_TRIES or delay > MAX_RETRY_AFTER:
-                    log.warning("reply to chat %s given up: Telegram asked to wait %.0f s (%d times)", chat_id, delay, throttled)
+                    log.warning(
+                        "reply to chat %s given up: Telegram asked to wait %.0f s (%d times)", chat_id, delay, throttled
+                    )
                     return None
                 log.info("reply to chat %s: retry after %.1f s", chat_id, delay)
                 await asyncio.sleep(delay)
@@ -70,7 +74,9 @@ class ReplySender:
                 raise
             except NetworkError as exc:  # TimedOut included: the state is saved, the reply must follow
                 if network_errors >= len(NETWORK_BACKOFF):
-                    log.warning("reply to chat %s given up after %d network errors: %s", chat_id, network_errors + 1, exc)
+                    log.warning(
+                        "reply to chat %s given up after %d network errors: %s", chat_id, network_errors + 1, exc
+                    )
                     return None
                 log.info("reply to chat %s: network error (%s), trying again", chat_id, exc)
                 await asyncio.sleep(NETWORK_BACKOFF[network_errors])
@@ -88,9 +94,13 @@ def sender(context: Any) -> ReplySender:
     return context.application.bot_data[BOT_DATA_KEY]  # type: ignore[no-any-return]
 
 
-async def send_html(context: Any, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+async def send_html(
+    context: Any, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
     """A text reply (locale HTML) through the process's sender; None when it was not delivered."""
-    return await sender(context).send(chat_id, context.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    return await sender(context).send(
+        chat_id, context.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+    )
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:

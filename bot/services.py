@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from locales.i18n import Translator
-from storage.media import MediaStore
 from storage.clock import Clock
 from storage.db import SessionFactory
+from storage.media import MediaStore
 
 
 @dataclass

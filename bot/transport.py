@@ -153,9 +153,7 @@ class AiohttpRequest(BaseRequest):
                     url,
                     data=body,
                     headers=headers,
-                    timeout=aiohttp.ClientTimeout(
-                        total=None, connect=connect, sock_connect=connect, sock_read=read
-                    ),
+                    timeout=aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=read),
                 ) as resp:
                     return resp.status, await resp.read()
         except TimeoutError as err:  # aiohttp's *TimeoutError subclass it; so does write expiry
@@ -166,9 +164,7 @@ class AiohttpRequest(BaseRequest):
             sem.release()
 
 
-async def _stream(
-    raw: bytes, deadline: asyncio.Timeout, write_timeout: float | None
-) -> AsyncIterator[bytes]:
+async def _stream(raw: bytes, deadline: asyncio.Timeout, write_timeout: float | None) -> AsyncIterator[bytes]:
     """Yield ``raw`` in chunks; aiohttp resumes us only after a chunk is written, so
     re-arming ``deadline`` before each yield bounds every single write (httpx semantics)."""
     loop = asyncio.get_running_loop()

@@ -11,14 +11,14 @@ role).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, InputMediaPhoto, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardMarkup, InputMediaPhoto, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -32,6 +32,7 @@ from storage.db import unit_of_work
 log = logging.getLogger(__name__)
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+OnSent = Callable[[int], Awaitable[None]]  # told the id of the message just sent (e.g. to remember a card)
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Outgoing:
     edit: bool = False  # replace the message whose button was pressed
     edit_message: tuple[int, int] | None = None  # (chat id, message id) of another message to edit
     to_chat: int | None = None  # another chat than the update's (e.g. a staff member's private chat)
+    markup_only: bool = False  # with edit_message: change only the buttons, not the text
+    on_sent: OnSent | None = None  # run after the message was sent (outside the unit of work)
 
 
 @dataclass(frozen=True)
@@ -104,17 +107,47 @@ class BaseTurn:
     def t(self, key: str, /, **values: object) -> str:
         return self.services.translator.t(self.language, key, **values)
 
-    def say(self, key: str, /, *, markup: Markup | None = None, photo: bytes | Path | None = None, edit: bool = False, **values: object) -> None:
+    def say(
+        self,
+        key: str,
+        /,
+        *,
+        markup: Markup | None = None,
+        photo: bytes | Path | None = None,
+        edit: bool = False,
+        **values: object,
+    ) -> None:
         """Queues the localized message `key`."""
         self.say_text(self.t(key, **values), markup=markup, photo=photo, edit=edit)
 
-    def say_text(self, text: str, *, markup: Markup | None = None, photo: bytes | Path | None = None, edit: bool = False, to_chat: int | None = None) -> None:
+    def say_text(
+        self,
+        text: str,
+        *,
+        markup: Markup | None = None,
+        photo: bytes | Path | None = None,
+        edit: bool = False,
+        to_chat: int | None = None,
+        on_sent: OnSent | None = None,
+    ) -> None:
         """Queues text already rendered from locale messages."""
-        self.replies.append(Outgoing(text, markup, photo, edit=edit and self.update.callback_query is not None, to_chat=to_chat))
+        edit = edit and self.update.callback_query is not None
+        self.replies.append(Outgoing(text, markup, photo, edit=edit, to_chat=to_chat, on_sent=on_sent))
 
     def edit_text(self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Queues an edit of a message that is not the pressed one (a review card)."""
         self.replies.append(Outgoing(text, markup, edit_message=(chat_id, message_id)))
+
+    def edit_markup(self, chat_id: int, message_id: int, markup: InlineKeyboardMarkup | None) -> None:
+        """Queues a change of a message's buttons only (e.g. a card's reasons, or none)."""
+        self.replies.append(Outgoing("", markup, edit_message=(chat_id, message_id), markup_only=True))
+
+    def send_photos(self, photos: list[bytes], *, to_chat: int | None = None) -> None:
+        """Photos without a caption, as one album when several (a review card's photos)."""
+        if len(photos) == 1:
+            self.replies.append(Outgoing("", photo=photos[0], to_chat=to_chat))
+        elif photos:
+            self.replies.append(Outgoing("", album=photos[:10], to_chat=to_chat))
 
     def send_document(self, data: bytes, file_name: str, caption_key: str, **values: object) -> None:
         self.replies.append(Outgoing(self.t(caption_key, **values), document=(data, file_name)))
@@ -158,9 +191,20 @@ async def _deliver_reply(turn: BaseTurn, reply: Outgoing) -> bool:
     target = reply.edit_message
     if target is None and reply.edit and query is not None and query.message is not None and reply.photo is None:
         target = (chat_id, query.message.message_id)
+    if target is not None and reply.markup_only:
+        return await _edit_markup(turn, target, reply)
     if target is not None:
+        inline = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None  # all an edit can carry
         try:
-            edited = await send(target[0], bot.edit_message_text, reply.text, chat_id=target[0], message_id=target[1], parse_mode=ParseMode.HTML, reply_markup=reply.markup)  # type: ignore[arg-type]
+            edited = await send(
+                target[0],
+                bot.edit_message_text,
+                reply.text,
+                chat_id=target[0],
+                message_id=target[1],
+                parse_mode=ParseMode.HTML,
+                reply_markup=inline,
+            )
             return edited is not None or reply.edit_message is not None
         except BadRequest as exc:
             if "not modified" in str(exc):
@@ -171,14 +215,49 @@ async def _deliver_reply(turn: BaseTurn, reply: Outgoing) -> bool:
             log.info("edit failed (%s); sending a new message instead", exc)
     sent: object
     if reply.album is not None:
-        media = [InputMediaPhoto(photo, caption=reply.text if i == 0 else None, parse_mode=ParseMode.HTML) for i, photo in enumerate(reply.album)]
+        media = [
+            InputMediaPhoto(photo, caption=(reply.text or None) if i == 0 else None, parse_mode=ParseMode.HTML)
+            for i, photo in enumerate(reply.album)
+        ]
         sent = await send(chat_id, bot.send_media_group, chat_id, media)
     elif reply.photo is not None:
         photo = reply.photo.read_bytes() if isinstance(reply.photo, Path) else reply.photo
-        sent = await send(chat_id, bot.send_photo, chat_id, photo, caption=reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)
+        sent = await send(
+            chat_id,
+            bot.send_photo,
+            chat_id,
+            photo,
+            caption=reply.text or None,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply.markup,
+        )
     elif reply.document is not None:
         data, name = reply.document
-        sent = await send(chat_id, bot.send_document, chat_id, data, filename=name, caption=reply.text, parse_mode=ParseMode.HTML)
+        sent = await send(
+            chat_id, bot.send_document, chat_id, data, filename=name, caption=reply.text, parse_mode=ParseMode.HTML
+        )
     else:
-        sent = await send(chat_id, bot.send_message, chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup)
+        sent = await send(
+            chat_id, bot.send_message, chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup
+        )
+    if reply.on_sent is not None and isinstance(sent, Message):
+        try:
+            await reply.on_sent(sent.message_id)
+        except Exception:  # noqa: BLE001 - the message is out; what failed is only a note about it
+            log.warning("after sending message %s to chat %s", sent.message_id, chat_id, exc_info=True)
     return sent is not None
+
+
+async def _edit_markup(turn: BaseTurn, target: tuple[int, int], reply: Outgoing) -> bool:
+    """Changes only the buttons of a message; a refusal (not modified, message gone) is no error:
+    the buttons are as wanted, or there is nothing left to change."""
+    bot = turn.context.bot
+    markup = reply.markup if isinstance(reply.markup, InlineKeyboardMarkup) else None
+    try:
+        await sender(turn.context).send(
+            target[0], bot.edit_message_reply_markup, chat_id=target[0], message_id=target[1], reply_markup=markup
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc):
+            log.info("edit of the buttons of message %s refused: %s", target, exc)
+    return True

@@ -19,9 +19,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default="123456:TEST-TOKEN")
     parser.add_argument("--bot-username", default="redeem_demo_bot")
-    parser.add_argument(
-        "--user", action="append", default=[], metavar="ID:NAME", help="add a user (repeatable)"
-    )
+    parser.add_argument("--user", action="append", default=[], metavar="ID:NAME", help="add a user (repeatable)")
     parser.add_argument(
         "--group",
         action="append",

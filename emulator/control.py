@@ -7,7 +7,6 @@ API envelope); mistakes come back as 400 ``{"error": ...}``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -71,9 +70,7 @@ class ControlApi:
                     }
                     for u in s.users.values()
                 ],
-                "groups": [
-                    {**c.chat, "member_ids": c.member_ids} for c in chats.values() if not c.is_private
-                ],
+                "groups": [{**c.chat, "member_ids": c.member_ids} for c in chats.values() if not c.is_private],
                 "webhook": s.updates.webhook_info(),
                 "commands": [
                     {"scope": scope, "language_code": lang, "commands": cmds}
@@ -126,7 +123,7 @@ class ControlApi:
             found = await self.state.event_notifier.wait_for(
                 lambda: self.state.events_for(chat_id, after) or None, timeout
             )
-        except (asyncio.TimeoutError, Closed):
+        except (TimeoutError, Closed):
             found = []
         return _json([e.to_json() for e in found])
 
@@ -139,9 +136,7 @@ class ControlApi:
         user_id = int(body["user_id"])
         content = actions.text_content(str(body["text"]))
         reply_to = int(body["reply_to_message_id"]) if body.get("reply_to_message_id") else None
-        message = actions.send_user_message(
-            self.state, user_id, self._chat_arg(request, user_id), content, reply_to
-        )
+        message = actions.send_user_message(self.state, user_id, self._chat_arg(request, user_id), content, reply_to)
         return _json(message)
 
     async def edit(self, request: web.Request) -> web.StreamResponse:

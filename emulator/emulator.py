@@ -198,9 +198,7 @@ class Emulator:
         """The newest event's seq (0 before any): a handy ``after`` for :meth:`wait_event`."""
         return self.state.last_seq
 
-    async def wait_event(
-        self, chat_id: int, after: int, timeout: float = 5.0, *, from_bot: bool = False
-    ) -> Event:
+    async def wait_event(self, chat_id: int, after: int, timeout: float = 5.0, *, from_bot: bool = False) -> Event:
         """The first event of the chat with ``seq > after``; ``from_bot`` skips users' messages.
 
         Raises ``asyncio.TimeoutError`` when none comes within ``timeout`` seconds.

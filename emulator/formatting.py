@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .errors import bad_request
-from .errors import CAPTION_TOO_LONG, TEXT_EMPTY, TEXT_MUST_BE_NON_EMPTY, TEXT_TOO_LONG
-from .errors import UNSUPPORTED_PARSE_MODE
+from .errors import (
+    CAPTION_TOO_LONG,
+    TEXT_EMPTY,
+    TEXT_MUST_BE_NON_EMPTY,
+    TEXT_TOO_LONG,
+    UNSUPPORTED_PARSE_MODE,
+    bad_request,
+)
 from .html_entities import EntityParseError, parse_html, sort_entities
 from .markdown import parse_markdown, parse_markdown_v2
 
@@ -43,7 +48,7 @@ def parse_entities_param(raw: Any, text: str) -> list[dict[str, Any]]:
         try:
             offset, length = int(item["offset"]), int(item["length"])
         except (KeyError, TypeError, ValueError):
-            raise bad_request("can't parse MessageEntity: field \"offset\" must be a number") from None
+            raise bad_request('can\'t parse MessageEntity: field "offset" must be a number') from None
         if offset < 0 or length <= 0 or offset >= size:
             continue
         kept.append({**item, "offset": offset, "length": min(length, size - offset)})
@@ -106,4 +111,3 @@ def format_text(
     elif len(parsed) > MAX_CAPTION:
         raise bad_request(CAPTION_TOO_LONG)
     return parsed, found
-

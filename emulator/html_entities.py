@@ -87,9 +87,7 @@ _PRIORITY = {
 
 def sort_entities(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Order as Telegram sends them: by offset, longer first, then by type priority."""
-    return sorted(
-        entities, key=lambda e: (e["offset"], -e["length"], _PRIORITY.get(e["type"], 50))
-    )
+    return sorted(entities, key=lambda e: (e["offset"], -e["length"], _PRIORITY.get(e["type"], 50)))
 
 
 def normalize_link(url: str) -> str | None:

@@ -34,9 +34,7 @@ def _inline_button(button: Any) -> dict[str, Any]:
     if not text.strip():
         raise bad_request("BUTTON_TEXT_EMPTY")
     if not any(key in button for key in INLINE_ACTIONS):
-        raise bad_request(
-            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-        )
+        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
     if "callback_data" in button:
         data = button["callback_data"]
         if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:

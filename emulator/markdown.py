@@ -9,8 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .html_entities import EntityParseError, _Bytes, entity, is_space, normalize_link, sort_entities
-from .html_entities import utf16_units_of_byte
+from .html_entities import (
+    EntityParseError,
+    _Bytes,
+    entity,
+    is_space,
+    normalize_link,
+    sort_entities,
+    utf16_units_of_byte,
+)
 
 V2_RESERVED = b"_*[]()~`>#+-=|{}.!"
 TYPE_NAMES = {
@@ -37,9 +44,7 @@ class _Open:
 
 
 def _reserved_error(ch: int) -> EntityParseError:
-    return EntityParseError(
-        f"Character '{chr(ch)}' is reserved and must be escaped with the preceding '\\'"
-    )
+    return EntityParseError(f"Character '{chr(ch)}' is reserved and must be escaped with the preceding '\\'")
 
 
 def _skip_pre_language(t: _Bytes, i: int) -> tuple[str, int]:
@@ -199,9 +204,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
 
     if nested:
         last = nested[-1]
-        raise EntityParseError(
-            f"Can't find end of {TYPE_NAMES[last.kind]} entity at byte offset {last.byte_offset}"
-        )
+        raise EntityParseError(f"Can't find end of {TYPE_NAMES[last.kind]} entity at byte offset {last.byte_offset}")
     if quote_start is not None and utf16 > quote_start:
         entities.append(entity("blockquote", quote_start, utf16 - quote_start))
     return result.decode("utf-8"), sort_entities(entities)

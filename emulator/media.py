@@ -39,8 +39,7 @@ def check_photo(data: bytes) -> None:
         raise bad_request("file must be non-empty")
     if len(data) > PHOTO_MAX_BYTES:
         raise bad_request(
-            f"file of size {len(data)} bytes is too big for a photo; the maximum size is"
-            f" {PHOTO_MAX_BYTES} bytes"
+            f"file of size {len(data)} bytes is too big for a photo; the maximum size is {PHOTO_MAX_BYTES} bytes"
         )
     size = image_size(data)
     if size is None:

@@ -10,8 +10,14 @@ from .errors import FILE_TOO_BIG, WRONG_FILE_ID, bad_request
 from .files import FileStore
 from .formatting import format_text
 from .media import DOWNLOAD_MAX_BYTES, check_photo, guess_mime
-from .methods_messages import ENTITIES_ERROR, read_markup, read_reply_parameters, reply_content
-from .methods_messages import store_bot_message, text_fields
+from .methods_messages import (
+    ENTITIES_ERROR,
+    read_markup,
+    read_reply_parameters,
+    reply_content,
+    store_bot_message,
+    text_fields,
+)
 from .models import FileRecord
 from .params import MAX_CLOUD_UPLOAD, REQUEST_TOO_LARGE, Params, Upload
 from .state import EmulatorState
@@ -46,9 +52,7 @@ def _from_reference(state: EmulatorState, value: str, kind: FileKind) -> list[Fi
     return state.files.photo_set(record) if kind == "photo" else [record]
 
 
-def resolve_file(
-    state: EmulatorState, p: Params, value: Any, kind: FileKind, *, missing: str
-) -> list[FileRecord]:
+def resolve_file(state: EmulatorState, p: Params, value: Any, kind: FileKind, *, missing: str) -> list[FileRecord]:
     """The records a file parameter names: an upload, ``attach://part``, or a file_id."""
     if isinstance(value, str) and value.startswith("attach://"):
         upload = p.files.get(value[len("attach://") :])
@@ -107,7 +111,7 @@ def _album_kind(item: Any) -> FileKind:
     if kind == "document":
         return "document"
     if kind == "animation":
-        raise bad_request('can\'t parse InputMedia: type "animation" can\'t be used in sendMediaGroup')
+        raise bad_request("can't parse InputMedia: type \"animation\" can't be used in sendMediaGroup")
     raise bad_request(f'can\'t parse InputMedia: type "{kind}" is unsupported')
 
 
@@ -131,7 +135,7 @@ async def send_media_group(state: EmulatorState, p: Params) -> Any:
         format_text(item.get("caption"), item.get("parse_mode"), item.get("caption_entities"), kind="caption")
         for item in media
     ]
-    for item, kind, (caption, entities) in zip(media, kinds, captions):
+    for item, kind, (caption, entities) in zip(media, kinds, captions, strict=True):
         records = resolve_file(state, p, item.get("media"), kind, missing=MEDIA_NOT_FOUND)
         items.append((kind, records, caption, entities))
     chat = state.chat_for_bot(p.chat_id())

@@ -6,8 +6,7 @@ import time
 from typing import Any
 
 from .answer import Handler
-from .errors import CHAT_NOT_FOUND, DELETE_NOT_FOUND, EDIT_NOT_FOUND, NOT_MODIFIED, QUERY_TOO_OLD
-from .errors import bad_request
+from .errors import CHAT_NOT_FOUND, DELETE_NOT_FOUND, EDIT_NOT_FOUND, NOT_MODIFIED, QUERY_TOO_OLD, bad_request
 from .formatting import format_text
 from .keyboards import BAD_MARKUP, inline_markup, parse_reply_markup
 from .models import ChatState, StoredMessage

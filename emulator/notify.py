@@ -51,5 +51,5 @@ class Notifier:
             event = self._event
             remaining = None if deadline is None else deadline - loop.time()
             if remaining is not None and remaining <= 0:
-                raise asyncio.TimeoutError()
+                raise TimeoutError()
             await asyncio.wait_for(event.wait(), remaining)

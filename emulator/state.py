@@ -7,15 +7,13 @@ Bot API handlers, the user-side actions and the control API all work on one
 from __future__ import annotations
 
 import bisect
-
 import copy
 import math
 import time
 from collections.abc import Callable
 from typing import Any
 
-from .errors import BOT_BLOCKED, CANT_INITIATE, CHAT_NOT_FOUND, bad_request, forbidden
-from .errors import too_many_requests
+from .errors import BOT_BLOCKED, CANT_INITIATE, CHAT_NOT_FOUND, bad_request, forbidden, too_many_requests
 from .faults import FaultInjector
 from .files import FileStore
 from .models import CallbackQueryState, ChatState, Event, EventKind, StoredMessage, UserState

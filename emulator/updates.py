@@ -7,7 +7,6 @@ unconfirmed update, as on Telegram.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -107,7 +106,7 @@ class UpdateQueue:
 
         try:
             return await self.notifier.wait_for(ready, timeout)
-        except (asyncio.TimeoutError, Closed):
+        except (TimeoutError, Closed):
             return []
         finally:
             self.waiting_polls -= 1

@@ -83,9 +83,7 @@ def with_caption(content: dict[str, Any], caption: str | None) -> dict[str, Any]
     return content
 
 
-def photo_content(
-    state: EmulatorState, data: bytes, caption: str | None, media_group_id: str | None
-) -> dict[str, Any]:
+def photo_content(state: EmulatorState, data: bytes, caption: str | None, media_group_id: str | None) -> dict[str, Any]:
     if not data:
         raise ValueError("a photo needs bytes")
     records = state.files.add_photo(data)
@@ -104,9 +102,7 @@ def document_content(
     return with_caption({"document": FileStore.document_json(record)}, caption)
 
 
-def contact_content(
-    state: EmulatorState, user_id: int, phone_number: str, first_name: str | None
-) -> dict[str, Any]:
+def contact_content(state: EmulatorState, user_id: int, phone_number: str, first_name: str | None) -> dict[str, Any]:
     user = state.user(user_id).user
     contact: dict[str, Any] = {
         "phone_number": as_delivered(phone_number),
@@ -137,9 +133,7 @@ def edit_user_message(
     return stored.snapshot()
 
 
-def press_button(
-    state: EmulatorState, user_id: int, message_id: int, data: str, chat_id: int | None
-) -> str:
+def press_button(state: EmulatorState, user_id: int, message_id: int, data: str, chat_id: int | None) -> str:
     """Queue a callback_query for a button the message really has; returns the query id."""
     user = state.user(user_id)
     chat = state.chat_for_user_action(user_id, chat_id)

@@ -59,7 +59,7 @@ class WebhookDeliverer:
                 if 200 <= response.status < 300:
                     return None
                 return f"Wrong response from the webhook: {response.status} {response.reason}"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "Timeout expired"
         except aiohttp.ClientError as exc:
             return f"Connection failed: {exc}"

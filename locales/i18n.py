@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 import re
 import string
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from dataclasses import dataclass
 
 from babel.dates import format_date
 from babel.numbers import format_currency
@@ -80,7 +80,9 @@ class Translator:
 def format_money(amount: object, currency: str, language: str) -> str:
     """An amount in the language, the currency named ("50.00 Singapore dollars")."""
     try:
-        return str(format_currency(Decimal(str(amount)), currency, locale=language.replace("-", "_"), format_type="name"))
+        return str(
+            format_currency(Decimal(str(amount)), currency, locale=language.replace("-", "_"), format_type="name")
+        )
     except (ValueError, KeyError, ArithmeticError):  # an unusual currency code: plain is fine
         return f"{amount} {currency}".strip()
 

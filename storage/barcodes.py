@@ -32,8 +32,8 @@ from collections.abc import Iterator, Sequence
 import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
 
-from storage.media import ImageRules
 from storage.catalogue import clean_serial
+from storage.media import ImageRules
 
 __all__ = ["LabelMatch", "compare", "read_serials"]
 

@@ -54,7 +54,9 @@ def create_engine(url: str, pool: PoolLimits = PoolLimits(), **kwargs: Any) -> A
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # One connection: SQLite has one writer anyway, and waiting for the pool's connection is a
         # fair asyncio queue, where waiting for SQLite's lock would sleep in growing steps.
-        engine = create_async_engine(url, **({"pool_size": 1, "max_overflow": 0, "pool_timeout": pool.timeout} | kwargs))
+        engine = create_async_engine(
+            url, **({"pool_size": 1, "max_overflow": 0, "pool_timeout": pool.timeout} | kwargs)
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

@@ -83,7 +83,11 @@ async def claim_rows(session: AsyncSession, promotion_slug: str | None = None) -
 
     Raises LookupError for an unknown slug.
     """
-    query = select(Claim, Promotion, Member).join(Promotion, Promotion.id == Claim.promotion_id).join(Member, Member.id == Claim.member_id)
+    query = (
+        select(Claim, Promotion, Member)
+        .join(Promotion, Promotion.id == Claim.promotion_id)
+        .join(Member, Member.id == Claim.member_id)
+    )
     if promotion_slug is not None:
         query = query.where(Claim.promotion_id == await promotion_id(session, promotion_slug))
     query = query.options(selectinload(Claim.items)).order_by(Claim.submitted_at, Claim.id)
@@ -99,11 +103,17 @@ async def claim_rows(session: AsyncSession, promotion_slug: str | None = None) -
         products = {
             product.id: (product, catalogue)
             for product, catalogue in (
-                await session.execute(select(RegisteredProduct, CatalogueProduct).join(CatalogueProduct, CatalogueProduct.id == RegisteredProduct.catalogue_product_id).where(RegisteredProduct.id.in_(product_ids)))
+                await session.execute(
+                    select(RegisteredProduct, CatalogueProduct)
+                    .join(CatalogueProduct, CatalogueProduct.id == RegisteredProduct.catalogue_product_id)
+                    .where(RegisteredProduct.id.in_(product_ids))
+                )
             ).all()
         }
         for claim, promotion, member in batch:
-            items = [products[item.registered_product_id] for item in claim.items if item.registered_product_id in products]
+            items = [
+                products[item.registered_product_id] for item in claim.items if item.registered_product_id in products
+            ]
             yield {
                 "order_id": claim.order_id,
                 "submitted_at": _time(claim.submitted_at),

@@ -54,8 +54,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ImageFingerprint
 
 __all__ = [
-    "DuplicateHit", "KINDS", "MAX_SUPPORTED_DISTANCE", "bands", "find_duplicates", "hamming",
-    "perceptual_hash", "record", "to_signed",
+    "DuplicateHit",
+    "KINDS",
+    "MAX_SUPPORTED_DISTANCE",
+    "bands",
+    "find_duplicates",
+    "hamming",
+    "perceptual_hash",
+    "record",
+    "to_signed",
 ]
 
 KINDS = ("invoice", "sn_photo")
@@ -133,10 +140,10 @@ def perceptual_hash(image_bytes: bytes) -> int:
     """
     grey = _trim(_load_grey(image_bytes)).resize((_SIZE, _SIZE), Image.Resampling.BOX)
     pixels = grey.tobytes()
-    rows = [pixels[y * _SIZE:(y + 1) * _SIZE] for y in range(_SIZE)]
+    rows = [pixels[y * _SIZE : (y + 1) * _SIZE] for y in range(_SIZE)]
     # Separable DCT-II, only the frequencies we keep: rows first, then columns.
     by_row = [[sum(map(operator.mul, _COS[u], row)) for u in range(_MAX_FREQ)] for row in rows]
-    columns = list(zip(*by_row))  # columns[u][y]: row y's coefficient for horizontal frequency u
+    columns = list(zip(*by_row, strict=True))  # columns[u][y]: row y's coefficient for horizontal frequency u
     coeffs = [sum(map(operator.mul, _COS[v], columns[u])) for u, v in _COEFFS]
     median = sorted(coeffs)[len(coeffs) // 2]
     value = 0
@@ -203,8 +210,18 @@ async def record(
     phash = to_signed(phash)
     b0, b1, b2, b3 = bands(phash)
     row = ImageFingerprint(
-        sha256=sha256, phash=phash, band0=b0, band1=b1, band2=b2, band3=b3, member_id=member_id, kind=kind,
-        registered_product_id=registered_product_id, claim_id=claim_id, path=path, created_at=now,
+        sha256=sha256,
+        phash=phash,
+        band0=b0,
+        band1=b1,
+        band2=b2,
+        band3=b3,
+        member_id=member_id,
+        kind=kind,
+        registered_product_id=registered_product_id,
+        claim_id=claim_id,
+        path=path,
+        created_at=now,
     )
     session.add(row)
     await session.flush()
@@ -235,7 +252,7 @@ async def find_duplicates(
     phash = to_signed(phash)
     radius = max_distance // BAND_COUNT
     columns = (ImageFingerprint.band0, ImageFingerprint.band1, ImageFingerprint.band2, ImageFingerprint.band3)
-    near = [column.in_(_within(value, radius)) for column, value in zip(columns, bands(phash))]
+    near = [column.in_(_within(value, radius)) for column, value in zip(columns, bands(phash), strict=True)]
     others = or_(
         ImageFingerprint.member_id != member_id,
         ImageFingerprint.registered_product_id.is_distinct_from(registered_product_id),

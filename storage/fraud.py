@@ -74,7 +74,13 @@ async def _order_of(session: AsyncSession, hit: ImageFingerprint) -> str | None:
     if hit.registered_product_id is not None:
         from storage.models import ClaimItem
 
-        latest: str | None = await session.scalar(select(Claim.order_id).join(ClaimItem).where(ClaimItem.registered_product_id == hit.registered_product_id).order_by(Claim.id.desc()).limit(1))
+        latest: str | None = await session.scalar(
+            select(Claim.order_id)
+            .join(ClaimItem)
+            .where(ClaimItem.registered_product_id == hit.registered_product_id)
+            .order_by(Claim.id.desc())
+            .limit(1)
+        )
         return latest
     return None
 
@@ -82,13 +88,34 @@ async def _order_of(session: AsyncSession, hit: ImageFingerprint) -> str | None:
 async def photo_findings(session: AsyncSession, claim: Claim) -> list[Finding]:
     """Each photo of the claim (invoices and S/N photos) against every photo stored before."""
     found: list[Finding] = []
-    rows = await session.scalars(select(ImageFingerprint).where(ImageFingerprint.member_id == claim.member_id, ImageFingerprint.registered_product_id.in_([i.registered_product_id for i in claim.items])))
+    rows = await session.scalars(
+        select(ImageFingerprint).where(
+            ImageFingerprint.member_id == claim.member_id,
+            ImageFingerprint.registered_product_id.in_([i.registered_product_id for i in claim.items]),
+        )
+    )
     for own in rows:
-        for hit in await fingerprints.find_duplicates(session, sha256=own.sha256, phash=own.phash, member_id=own.member_id, registered_product_id=own.registered_product_id):
+        for hit in await fingerprints.find_duplicates(
+            session,
+            sha256=own.sha256,
+            phash=own.phash,
+            member_id=own.member_id,
+            registered_product_id=own.registered_product_id,
+        ):
             if hit.fingerprint.claim_id == claim.id:
                 continue
             signal = Signal.SAME_PHOTO if hit.exact else Signal.NEAR_PHOTO
-            found.append(Finding(signal, {"kind": own.kind, "order_id": await _order_of(session, hit.fingerprint) or "—", "distance": hit.distance, "other_member": hit.fingerprint.member_id != claim.member_id}))
+            found.append(
+                Finding(
+                    signal,
+                    {
+                        "kind": own.kind,
+                        "order_id": await _order_of(session, hit.fingerprint) or "—",
+                        "distance": hit.distance,
+                        "other_member": hit.fingerprint.member_id != claim.member_id,
+                    },
+                )
+            )
     return list({(f.signal, f.details["kind"], f.details["order_id"]): f for f in found}.values())
 
 
@@ -105,7 +132,10 @@ async def invoice_number_findings(session: AsyncSession, products: list[Register
                 RegisteredProduct.member_id != product.member_id,
             )
         )
-        found += [Finding(Signal.SAME_INVOICE_NUMBER, {"invoice_number": product.invoice_number, "serial": other.serial}) for other in others]
+        found += [
+            Finding(Signal.SAME_INVOICE_NUMBER, {"invoice_number": product.invoice_number, "serial": other.serial})
+            for other in others
+        ]
     return found
 
 
@@ -113,7 +143,18 @@ async def serial_findings(session: AsyncSession, products: list[RegisteredProduc
     """Refused attempts by other accounts to register one of these serials."""
     found: list[Finding] = []
     for product in products:
-        attempts = int(await session.scalar(select(func.count()).select_from(SerialAttempt).where(SerialAttempt.serial == product.serial, SerialAttempt.kind == "duplicate", SerialAttempt.member_id != product.member_id)) or 0)
+        attempts = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(SerialAttempt)
+                .where(
+                    SerialAttempt.serial == product.serial,
+                    SerialAttempt.kind == "duplicate",
+                    SerialAttempt.member_id != product.member_id,
+                )
+            )
+            or 0
+        )
         if attempts:
             found.append(Finding(Signal.SERIAL_ATTEMPTS, {"serial": product.serial, "attempts": attempts}))
     return found
@@ -133,8 +174,20 @@ def label_findings(claim: Claim, products: dict[int, RegisteredProduct]) -> list
 async def velocity_findings(session: AsyncSession, claim: Claim, now: datetime) -> list[Finding]:
     """Many claims from this account or this e-mail within a day."""
     since = now - VELOCITY_WINDOW
-    by_member = int(await session.scalar(select(func.count()).select_from(Claim).where(Claim.member_id == claim.member_id, Claim.submitted_at >= since)) or 0)
-    by_email = int(await session.scalar(select(func.count()).select_from(Claim).where(same_email(claim.email), Claim.submitted_at >= since)) or 0)
+    by_member = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Claim)
+            .where(Claim.member_id == claim.member_id, Claim.submitted_at >= since)
+        )
+        or 0
+    )
+    by_email = int(
+        await session.scalar(
+            select(func.count()).select_from(Claim).where(same_email(claim.email), Claim.submitted_at >= since)
+        )
+        or 0
+    )
     if max(by_member, by_email) >= VELOCITY_LIMIT:
         return [Finding(Signal.VELOCITY, {"account": by_member, "email": by_email})]
     return []
@@ -145,7 +198,12 @@ async def assess(session: AsyncSession, claim_id: int, now: datetime) -> Assessm
     claim = await session.scalar(select(Claim).where(Claim.id == claim_id).options(selectinload(Claim.items)))
     if claim is None:
         return Assessment([])
-    products = {p.id: p for p in await session.scalars(select(RegisteredProduct).where(RegisteredProduct.id.in_([i.registered_product_id for i in claim.items])))}
+    products = {
+        p.id: p
+        for p in await session.scalars(
+            select(RegisteredProduct).where(RegisteredProduct.id.in_([i.registered_product_id for i in claim.items]))
+        )
+    }
     findings = await photo_findings(session, claim)
     findings += await invoice_number_findings(session, list(products.values()))
     findings += await serial_findings(session, list(products.values()))

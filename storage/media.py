@@ -21,8 +21,14 @@ from pathlib import Path, PurePosixPath
 from PIL import Image, ImageMath, ImageOps, UnidentifiedImageError
 
 __all__ = [
-    "ImageProblem", "ImageRejected", "ImageRules", "Leftovers", "StoredImage", "MediaStore",
-    "normalize_image", "thumbnail",
+    "ImageProblem",
+    "ImageRejected",
+    "ImageRules",
+    "Leftovers",
+    "StoredImage",
+    "MediaStore",
+    "normalize_image",
+    "thumbnail",
 ]
 
 JPEG_QUALITY = 85
@@ -289,8 +295,10 @@ class MediaStore:
         two_hex = re.compile(r"[0-9a-f]{2}")
         return [
             inner
-            for outer in sorted(self.root.iterdir()) if outer.is_dir() and not outer.is_symlink() and two_hex.fullmatch(outer.name)
-            for inner in sorted(outer.iterdir()) if inner.is_dir() and not inner.is_symlink() and two_hex.fullmatch(inner.name)
+            for outer in sorted(self.root.iterdir())
+            if outer.is_dir() and not outer.is_symlink() and two_hex.fullmatch(outer.name)
+            for inner in sorted(outer.iterdir())
+            if inner.is_dir() and not inner.is_symlink() and two_hex.fullmatch(inner.name)
         ]
 
 

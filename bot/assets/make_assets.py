@@ -62,7 +62,9 @@ class Pic:
     def _pts(pts: Sequence[Pt]) -> list[tuple[float, float]]:
         return [(x * S, y * S) for x, y in pts]
 
-    def rect(self, box: Sequence[float], fill: Color = None, outline: Color = INK, width: float = 2.5, r: float = 0) -> None:
+    def rect(
+        self, box: Sequence[float], fill: Color = None, outline: Color = INK, width: float = 2.5, r: float = 0
+    ) -> None:
         w = round(width * S) if outline else 0
         if r:
             self.d.rounded_rectangle(self._box(box), radius=r * S, fill=fill, outline=outline, width=w)
@@ -81,9 +83,18 @@ class Pic:
     def poly(self, pts: Sequence[Pt], fill: Color = None, outline: Color = INK, width: float = 2.5) -> None:
         self.d.polygon(self._pts(pts), fill=fill, outline=outline, width=round(width * S) if outline else 0)
 
-    def text(self, xy: Pt, text: str, size: int = 18, fill: Color = INK, anchor: str = "la", bold: bool = False) -> None:
-        self.d.text((xy[0] * S, xy[1] * S), text, font=self.font(size), fill=fill, anchor=anchor,
-                    stroke_width=1 if bold else 0, stroke_fill=fill)
+    def text(
+        self, xy: Pt, text: str, size: int = 18, fill: Color = INK, anchor: str = "la", bold: bool = False
+    ) -> None:
+        self.d.text(
+            (xy[0] * S, xy[1] * S),
+            text,
+            font=self.font(size),
+            fill=fill,
+            anchor=anchor,
+            stroke_width=1 if bold else 0,
+            stroke_fill=fill,
+        )
 
     def text_bbox(self, xy: Pt, text: str, size: int = 18, anchor: str = "la") -> tuple[float, ...]:
         box = self.d.textbbox((xy[0] * S, xy[1] * S), text, font=self.font(size), anchor=anchor)
@@ -108,8 +119,9 @@ class Pic:
         """Check mark drawn as lines (the default font has no check glyph)."""
         self.circle(c, size, fill=color, outline=None)
         s = size * 0.5
-        self.line([(c[0] - s, c[1]), (c[0] - s * 0.25, c[1] + s * 0.7), (c[0] + s, c[1] - s * 0.6)],
-                  "white", size * 0.22)
+        self.line(
+            [(c[0] - s, c[1]), (c[0] - s * 0.25, c[1] + s * 0.7), (c[0] + s, c[1] - s * 0.6)], "white", size * 0.22
+        )
 
     def cross(self, c: Pt, size: float, color: Color = RED) -> None:
         self.circle(c, size, fill=color, outline=None)
@@ -126,6 +138,7 @@ class Pic:
 
 
 # ---------------------------------------------------------------- shared pieces
+
 
 def barcode(p: Pic, box: Sequence[float], seed: str = SERIAL, color: Color = INK) -> None:
     """Deterministic barcode-looking stripes derived from the serial text."""
@@ -173,8 +186,17 @@ def big_sticker(p: Pic, box: Sequence[float], sep: str = ": ") -> dict[str, tupl
     return {"sn": p.text_bbox(sn_xy, f"S/N{sep}{SERIAL}", size), "chk": p.text_bbox((cx, cy), chk, size)}
 
 
-def carton(p: Pic, x: float, y: float, w: float, h: float, dx: float = 46, dy: float = 30,
-           label: bool = True, highlight: bool = True) -> None:
+def carton(
+    p: Pic,
+    x: float,
+    y: float,
+    w: float,
+    h: float,
+    dx: float = 46,
+    dy: float = 30,
+    label: bool = True,
+    highlight: bool = True,
+) -> None:
     """Oblique product box; the S/N label sits on its right side face."""
     p.poly([(x, y), (x + dx, y - dy), (x + w + dx, y - dy), (x + w, y)], fill=CARDBOARD_TOP)
     p.poly([(x + w, y), (x + w + dx, y - dy), (x + w + dx, y + h - dy), (x + w, y + h)], fill=CARDBOARD_SIDE)
@@ -231,6 +253,7 @@ def serial_picture(category: str, title: str, product_caption: str, draw: Callab
 
 
 # ---------------------------------------------------------------- products
+
 
 def vents(p: Pic, x0: float, x1: float, y0: float, y1: float, n: int, color: Color = DARKER) -> None:
     for i in range(n):
@@ -422,6 +445,7 @@ SERIAL_PICTURES: dict[str, tuple[str, str, Callable[[Pic], None]]] = {
 
 # ---------------------------------------------------------------- other guides
 
+
 def make_chk_example() -> Path:
     p = frame("S/N and CHK code")
     boxes = big_sticker(p, (90, 95, 710, 420), sep=" ")
@@ -472,7 +496,10 @@ def make_invoice_example() -> Path:
     p.text((600, 40), "INVOICE", size=22, fill=MUTED, anchor="ra", bold=True)
 
     marks: list[tuple[str, str, tuple[float, ...]]] = []
-    for y, text, n, label in ((122, "Invoice No. INV-2026-0042", "1", "Invoice no."), (160, "Date 2026-03-03", "2", "Date")):
+    for y, text, n, label in (
+        (122, "Invoice No. INV-2026-0042", "1", "Invoice no."),
+        (160, "Date 2026-03-03", "2", "Date"),
+    ):
         p.text((200, y), text, size=17)
         marks.append((n, label, p.text_bbox((200, y), text, 17)))
     p.rect((440, 124, 600, 130), fill=LIGHT, outline=None)
