@@ -111,7 +111,7 @@ def _button(translator: Translator, language: str, button: list[Any]) -> InlineK
     return InlineKeyboardButton(translator.t(language, str(label)), callback_data=str(data))
 
 
-def render_value(services: Services, language: str, value: object) -> object:
+def render_value(translator: Translator, language: str, value: object) -> object:
     """A value in the recipient's language. Storage queues typed values, rendered only here:
     {"$key": "reasons.x", "values": {...}} (a message), {"$date": "2026-04-21"},
     {"$money": ["50.00", "SGD"]}, {"$list": ["a1", "b2"]} (comma-separated, "—" when empty) and
@@ -119,40 +119,40 @@ def render_value(services: Services, language: str, value: object) -> object:
     (one message per item, a line each). Anything else is shown as it is."""
     if not isinstance(value, dict):
         return value
-    translator = services.translator
     if "$key" in value:
-        return Raw(translator.t(language, str(value["$key"]), **render_values(services, language, value.get("values"))))
+        return Raw(translator.t(language, str(value["$key"]), **render_values(translator, language, value.get("values"))))
     if "$date" in value:
         return format_day(date.fromisoformat(str(value["$date"])), language)
     if "$money" in value:
         amount, currency = value["$money"]
         return format_money(amount, str(currency), language)
     if "$list" in value:
-        return ", ".join(str(render_value(services, language, item)) for item in value["$list"]) or NONE
+        return ", ".join(str(render_value(translator, language, item)) for item in value["$list"]) or NONE
     if "$lines" in value:
         spec = dict(value["$lines"])
-        lines = [translator.t(language, str(spec["key"]), **render_values(services, language, item)) for item in spec.get("items") or []]
+        lines = [translator.t(language, str(spec["key"]), **render_values(translator, language, item)) for item in spec.get("items") or []]
         if not lines:
             return Raw(translator.t(language, str(spec["empty"]))) if spec.get("empty") else NONE
         return Raw("\n".join(lines))
     return value
 
 
-def render_values(services: Services, language: str, values: Mapping[str, Any] | None) -> dict[str, object]:
+def render_values(translator: Translator, language: str, values: Mapping[str, Any] | None) -> dict[str, object]:
     """Every value of a message rendered in `language` (see `render_value`)."""
-    return {str(k): render_value(services, language, v) for k, v in (values or {}).items()}
+    return {str(k): render_value(translator, language, v) for k, v in (values or {}).items()}
 
 
-def render_text(services: Services, language: str, key: str, values: Mapping[str, Any] | None = None) -> str:
-    """A locale key and its queued values as the recipient reads them (HTML)."""
-    return services.translator.t(language, key, **render_values(services, language, values))
+def render_text(translator: Translator, language: str, key: str, values: Mapping[str, Any] | None = None) -> str:
+    """A locale key and its queued values as the recipient reads them (HTML); also for a reply that
+    shows a queued message's values at once (e.g. a draw's announcement in a private chat)."""
+    return translator.t(language, key, **render_values(translator, language, values))
 
 
 async def render_message(services: Services, payload: dict[str, Any]) -> Rendered:
     """The default: a locale key with its values and buttons, in the recipient's language."""
     translator = services.translator
     language = str(payload.get("language") or translator.default_language)
-    text = render_text(services, language, str(payload["key"]), payload.get("values"))
+    text = render_text(translator, language, str(payload["key"]), payload.get("values"))
     rows = payload.get("buttons") or []
     markup = InlineKeyboardMarkup([[_button(translator, language, list(b)) for b in row] for row in rows]) if rows else None
     return Rendered(text, markup)

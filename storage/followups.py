@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,11 +21,13 @@ DUE_SOON = timedelta(hours=48)
 
 def halfway(claim: Claim, promotion: Promotion) -> date:
     """The day half of the promised working days have passed."""
-    return working_days_after(claim.submitted_at.date(), (promotion.processing_days_max + 1) // 2, promotion_country(promotion))
+    days = (promotion.processing_days_max + 1) // 2
+    return working_days_after(claim.submitted_at.date(), days, promotion_country(promotion))
 
 
 async def _in_review(session: AsyncSession) -> list[tuple[Claim, Promotion]]:
-    rows = await session.execute(select(Claim, Promotion).join(Promotion, Promotion.id == Claim.promotion_id).where(Claim.status == ClaimStatus.REVIEW).order_by(Claim.submitted_at))
+    query = select(Claim, Promotion).join(Promotion, Promotion.id == Claim.promotion_id)
+    rows = await session.execute(query.where(Claim.status == ClaimStatus.REVIEW).order_by(Claim.submitted_at))
     return [(claim, promotion) for claim, promotion in rows.tuples()]
 
 
@@ -37,8 +40,21 @@ async def queue_halfway_notices(session: AsyncSession, now: datetime) -> int:
         member = await session.get(Member, claim.member_id)
         if member is None or member.deleted_at is not None:
             continue
-        values = {"order_id": claim.order_id, "promotion": promotion_name(promotion, member.language), "expected": {"$date": expected_decision(claim.submitted_at, promotion).isoformat()}}
-        await outbox.enqueue(session, chat_id=member.chat_id, kind="followup", key="followups.halfway", language=member.language, values=values, now=now)
+        expected = {"$date": expected_decision(claim.submitted_at, promotion).isoformat()}
+        values = {
+            "order_id": claim.order_id,
+            "promotion": promotion_name(promotion, member.language),
+            "expected": expected,
+        }
+        await outbox.enqueue(
+            session,
+            chat_id=member.chat_id,
+            kind="followup",
+            key="followups.halfway",
+            language=member.language,
+            values=values,
+            now=now,
+        )
         claim.halfway_notified_at = now
         sent += 1
     return sent
@@ -67,24 +83,40 @@ async def digest(session: AsyncSession, now: datetime) -> Digest:
     return result
 
 
-async def queue_daily_digest(session: AsyncSession, now: datetime, staff_chat_id: int | None, language: str, hour: int) -> bool:
+def _lines(claims: list[tuple[Claim, date]]) -> dict[str, Any]:
+    """One digest line per claim (order ID and promised day), rendered in the staff's language."""
+    items = [{"order_id": claim.order_id, "promised": {"$date": promised.isoformat()}} for claim, promised in claims]
+    return {"$lines": {"key": "followups.digest_line", "items": items, "empty": "followups.digest_none"}}
+
+
+async def queue_daily_digest(
+    session: AsyncSession, now: datetime, staff_chat_id: int | None, language: str, hour: int
+) -> bool:
     """Once a day after `hour` (UTC): the digest to the staff chat, and every claim that newly
     passed its promise posted again. Returns whether it was sent now."""
     if staff_chat_id is None or now.hour < hour:
         return False
     day = now.date().isoformat()
-    sent = await session.scalar(select(AuditEntry.id).where(AuditEntry.action == "digest.sent", AuditEntry.subject == day).limit(1))
+    done = select(AuditEntry.id).where(AuditEntry.action == "digest.sent", AuditEntry.subject == day)
+    sent = await session.scalar(done.limit(1))
     if sent is not None:
         return False
     report = await digest(session, now)
     oldest_age = (now - report.oldest.submitted_at).days if report.oldest else 0
-    lines = "\n".join(f"• {c.order_id} — {promised.isoformat()}" for c, promised in report.due_soon) or "—"
-    late = "\n".join(f"• {c.order_id} — {promised.isoformat()}" for c, promised in report.overdue) or "—"
-    values = {"waiting": report.waiting, "oldest": report.oldest.order_id if report.oldest else "—", "oldest_days": oldest_age, "due_soon": lines, "overdue": late}
-    await outbox.enqueue(session, chat_id=staff_chat_id, kind="digest", key="followups.digest", language=language, values=values, now=now)
+    values = {
+        "waiting": report.waiting,
+        "oldest": report.oldest.order_id if report.oldest else {"$key": "followups.digest_none"},
+        "oldest_days": oldest_age,
+        "due_soon": _lines(report.due_soon),
+        "overdue": _lines(report.overdue),
+    }
+    await outbox.enqueue(
+        session, chat_id=staff_chat_id, kind="digest", key="followups.digest", language=language, values=values, now=now
+    )
     for claim, _ in report.overdue:
         if claim.overdue_posted_at is None:
             await queue_review_card(session, claim, staff_chat_id, now)
             claim.overdue_posted_at = now
-    await audit.record(session, now=now, actor_user_id=None, action="digest.sent", subject=day, details={"waiting": report.waiting, "overdue": len(report.overdue)})
+    details = {"waiting": report.waiting, "overdue": len(report.overdue)}
+    await audit.record(session, now=now, actor_user_id=None, action="digest.sent", subject=day, details=details)
     return True
