@@ -23,4 +23,5 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def services(self) -> Services:
-        return self.application.bot_data["services"]  # type: ignore[no-any-return]
+        services: Services = self.application.bot_data["services"]
+        return services

@@ -35,6 +35,6 @@ async def on_edited_message(update: Update, context: BotContext) -> None:
     await send_html(context, chat.id, text)
 
 
-def edited_message_handler() -> MessageHandler:  # type: ignore[type-arg]
+def edited_message_handler() -> MessageHandler[BotContext, None]:
     """Takes every edited message, so that no later handler ever sees one."""
     return MessageHandler(filters.UpdateType.EDITED, on_edited_message)

@@ -91,7 +91,8 @@ def install(application: Application[Any, Any, Any, Any, Any, Any], rate_per_sec
 
 def sender(context: Any) -> ReplySender:
     """The process's sender, from a handler's context."""
-    return context.application.bot_data[BOT_DATA_KEY]  # type: ignore[no-any-return]
+    installed: ReplySender = context.application.bot_data[BOT_DATA_KEY]
+    return installed
 
 
 async def send_html(

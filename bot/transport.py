@@ -90,7 +90,8 @@ class AiohttpRequest(BaseRequest):
     def parse_json_payload(payload: bytes) -> JSONDict:
         """PTB's parsing, then every string cleaned (bot/clean_input.py): updates enter here in
         polling mode, so no handler ever sees NUL or a lone surrogate."""
-        return clean_payload(BaseRequest.parse_json_payload(payload))  # type: ignore[no-any-return]
+        cleaned: JSONDict = clean_payload(BaseRequest.parse_json_payload(payload))
+        return cleaned
 
     async def initialize(self) -> None:
         """Create the session here: aiohttp binds it to the running event loop."""

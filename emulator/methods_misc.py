@@ -45,7 +45,7 @@ def scope_key(state: EmulatorState, p: Params) -> str:
     if kind in ("chat", "chat_administrators", "chat_member"):
         chat_id = scope.get("chat_id")
         try:
-            chat_id = int(chat_id)  # type: ignore[arg-type]
+            chat_id = int(str(chat_id))
         except (TypeError, ValueError):
             raise bad_request(CHAT_NOT_FOUND) from None
         if chat_id not in state.chats and chat_id not in state.users:

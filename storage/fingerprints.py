@@ -167,7 +167,7 @@ def bands(phash: int) -> tuple[int, int, int, int]:
     """The four 16-bit slices of a hash, low bits first: band0..band3."""
     u = phash & _MASK64
     mask = (1 << BAND_BITS) - 1
-    return tuple((u >> (BAND_BITS * i)) & mask for i in range(BAND_COUNT))  # type: ignore[return-value]
+    return (u & mask, (u >> BAND_BITS) & mask, (u >> 2 * BAND_BITS) & mask, (u >> 3 * BAND_BITS) & mask)
 
 
 def _within(value: int, radius: int) -> list[int]:
