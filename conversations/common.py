@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from conversations.journey import Action
 from conversations.replies import main_menu
-from conversations.router import Router
+from conversations.router import GlobalAction, Router
 from conversations.turn import Turn
 
 
@@ -24,13 +25,13 @@ async def not_understood(turn: Turn) -> None:
     turn.say("common.not_understood", markup=main_menu(turn))
 
 
-def resume_action(router: Router):  # type: ignore[no-untyped-def]
+def resume_action(router: Router) -> GlobalAction:
     """The reminder's Continue button: asks the pending question again."""
 
-    async def resume(turn: Turn, _argument: str) -> None:
+    async def resume(turn: Turn, _action: Action) -> None:
         if turn.state is None or turn.state.flow not in router.flows:
             turn.notify("reminders.nothing_to_continue")
             return
-        await router.reprompt(turn)
+        turn.reask()
 
     return resume

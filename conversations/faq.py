@@ -20,6 +20,7 @@ from telegram import InlineKeyboardMarkup
 from locales.countries import country_name
 from locales.i18n import Raw
 from conversations import common
+from conversations.journey import Action, StaleButton
 from conversations.products import format_day, product_label
 from conversations.router import Router
 from conversations.turn import Turn
@@ -137,14 +138,14 @@ async def faq_command(turn: Turn) -> None:
     await show_list(turn)
 
 
-async def on_button(turn: Turn, argument: str) -> None:
+async def on_button(turn: Turn, action: Action) -> None:
     """g:faq:list, g:faq:1 … g:faq:5."""
-    if argument in ("", "list"):
+    if action.argument in ("", "list"):
         await show_list(turn)
-    elif argument.isdigit() and int(argument) in QUESTIONS:
-        await show_answer(turn, int(argument))
+    elif action.number in QUESTIONS:
+        await show_answer(turn, action.number)
     else:
-        turn.notify("errors.stale_button")
+        raise StaleButton()
 
 
 # ---- free text ------------------------------------------------------------------------------

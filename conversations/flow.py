@@ -1,15 +1,21 @@
-"""Journeys as ordered steps: each step asks a question and takes an answer."""
+"""Journeys as ordered steps: each step asks a question and takes an answer.
+
+A handler records its answers and the next step with `turn.go(Step.X, **answers)`; the engine
+then asks the new step's question (its `prompt`). Buttons reach `on_action` already decoded.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from conversations.journey import Action, Answers, Journey, register
 from conversations.turn import Turn
 from storage.photo_intake import PhotoUse
 
 Handler = Callable[[Turn], Awaitable[None]]
-ActionHandler = Callable[[Turn, str], Awaitable[None]]
+ActionHandler = Callable[[Turn, Action], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,20 @@ class Step:
 
 @dataclass(frozen=True)
 class Flow:
-    """A journey: its name (stored in the conversation state) and its steps by name."""
+    """A journey: its name (stored in the conversation state), its steps in the order they are
+    asked (keyed by the journey's step enum), and the model of its answers."""
 
     name: str
-    steps: Mapping[str, Step]
+    steps: Mapping[enum.StrEnum, Step]
+    answers: type[Answers] = Answers
+    order: tuple[enum.StrEnum, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "order", tuple(self.steps))
+        kinds = {type(step) for step in self.order}
+        assert len(kinds) == 1, f"the steps of {self.name} are one enum"
+        register(kinds.pop(), Journey(self.name, self.answers))
+
+    @property
+    def first(self) -> enum.StrEnum:
+        return self.order[0]

@@ -14,10 +14,12 @@ begins a new, empty profile.
 from __future__ import annotations
 
 import asyncio
+import enum
 
 from telegram import ReplyKeyboardRemove
 
 from conversations.flow import Flow, Step
+from conversations.journey import Action, StaleButton
 from conversations.products import format_day
 from conversations.replies import main_menu
 from conversations.router import Router
@@ -25,7 +27,12 @@ from conversations.turn import Turn
 from storage import privacy
 
 FLOW = "deleteme"
-CONFIRM = "confirm"
+
+
+class S(enum.StrEnum):
+    CONFIRM = "confirm"
+
+
 PART_LIMIT = privacy.ZIP_PART_LIMIT  # bytes per zip document (tests lower it to see the split)
 
 
@@ -55,8 +62,7 @@ async def deleteme(turn: Turn) -> None:
     if turn.member is None:
         turn.say("mydata.delete.no_profile")
         return
-    await turn.move(FLOW, CONFIRM)
-    await ask_confirm(turn)
+    await turn.go(S.CONFIRM)
 
 
 async def ask_confirm(turn: Turn) -> None:
@@ -73,14 +79,13 @@ async def ask_confirm(turn: Turn) -> None:
     turn.say_text(text, markup=turn.keyboard(rows, back=False, cancel=False))
 
 
-async def on_confirm(turn: Turn, action: str) -> None:
-    if action == "no":
+async def on_confirm(turn: Turn, action: Action) -> None:
+    if action.name == "no":
         await turn.finish()
         turn.say("mydata.delete.cancelled", markup=main_menu(turn))
         return
-    if action != "yes":
-        turn.notify("errors.stale_button")
-        return
+    if action.name != "yes":
+        raise StaleButton()
     member = turn.member
     if member is None:
         await turn.finish()
@@ -101,6 +106,6 @@ async def on_confirm(turn: Turn, action: str) -> None:
 
 def setup(router: Router) -> None:
     """Adds /mydata, /deleteme and the confirmation step to the router."""
-    router.add_flow(Flow(FLOW, {CONFIRM: Step(prompt=ask_confirm, on_action=on_confirm)}))
+    router.add_flow(Flow(FLOW, {S.CONFIRM: Step(prompt=ask_confirm, on_action=on_confirm)}))
     router.commands |= {"mydata": mydata, "deleteme": deleteme}
     router.anytime.add("mydata")

@@ -8,6 +8,7 @@ and leaves any journey where it was. The rules (whose prize, the deadline, telli
 
 from __future__ import annotations
 
+from conversations.journey import Action
 from conversations.router import Router
 from conversations.turn import Turn
 from storage import draw
@@ -20,8 +21,9 @@ KEYS = {
 }
 
 
-async def claim_prize(turn: Turn, argument: str) -> None:
+async def claim_prize(turn: Turn, action: Action) -> None:
     """Records the winner's answer (within the deadline) and says how it went."""
+    argument = action.argument
     if not argument.isdecimal() or turn.member is None:
         turn.say("prize.not_winner")
         return

@@ -8,6 +8,7 @@ invoice" ("g:invoice:<id>") starts the one-step journey `replace_invoice`.
 from __future__ import annotations
 
 import asyncio
+import enum
 import io
 import logging
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from locales import i18n
 from locales.i18n import Raw
 from storage.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
+from conversations.journey import Action, Answers
 from conversations.photos import store_image
 from conversations.profile import require_profile
 from conversations.replies import main_menu
@@ -32,7 +34,16 @@ from storage.models import RegisteredProduct
 log = logging.getLogger(__name__)
 
 FLOW = "replace_invoice"
-STEP = "photo"
+
+
+class S(enum.StrEnum):
+    PHOTO = "photo"
+
+
+class ReplaceAnswers(Answers):
+    product_id: int | None = None
+
+
 MESSAGE_BUDGET = 3800  # stay clear of Telegram's 4096 characters per message
 BUTTONS_PER_MESSAGE = 50  # Telegram allows 100 inline buttons per message
 PHOTO_SIDE = 1280  # the invoice as shown to the customer: readable, and always a valid photo
@@ -109,11 +120,11 @@ async def show_products(turn: Turn) -> None:
 
 
 # ---- one product ----------------------------------------------------------------------------
-async def _owned(turn: Turn, argument: str) -> RegisteredProduct | None:
+async def _owned(turn: Turn, action: Action) -> RegisteredProduct | None:
     """The product a button names, if it is this member's; otherwise a toast says it is gone."""
     product = None
-    if turn.member is not None and argument.isdigit():
-        product = await products.of_member(turn.session, turn.member.id, int(argument))
+    if turn.member is not None and action.argument.isdecimal():
+        product = await products.of_member(turn.session, turn.member.id, int(action.argument))
     if product is None:
         turn.notify("products.not_found")
     return product
@@ -143,9 +154,9 @@ def _registered_on(turn: Turn, at: datetime) -> date:
     return customer_today(at, turn.member.country if turn.member is not None else None)
 
 
-async def open_product(turn: Turn, argument: str) -> None:
+async def open_product(turn: Turn, action: Action) -> None:
     """g:product:<id> — the details, with the invoice photo when there is one."""
-    product = await _owned(turn, argument)
+    product = await _owned(turn, action)
     if product is None:
         return
     catalogue = product.catalogue_product
@@ -174,25 +185,24 @@ async def open_product(turn: Turn, argument: str) -> None:
 
 # ---- replace the invoice: a one-step journey --------------------------------------------------
 def start_replace(router: Router) -> GlobalAction:
-    async def handler(turn: Turn, argument: str) -> None:
+    async def handler(turn: Turn, action: Action) -> None:
         """g:invoice:<id> — asks for the new invoice photo (not in the middle of another journey)."""
         if turn.state is not None and turn.state.flow in router.flows and turn.state.flow != FLOW:
             turn.notify("products.finish_first", alert=True)
             return
-        product = await _owned(turn, argument)
+        product = await _owned(turn, action)
         if product is None:
             return
         await turn.finish()  # a replacement already asked for another product is dropped
-        await turn.move(FLOW, STEP, product_id=product.id)
-        await ask_invoice(turn)
+        await turn.go(S.PHOTO, product_id=product.id)
 
     return handler
 
 
 async def _pending_product(turn: Turn) -> RegisteredProduct | None:
-    product_id = turn.data.get("product_id")
+    product_id = turn.answers(ReplaceAnswers).product_id
     product = None
-    if turn.member is not None and isinstance(product_id, int):
+    if turn.member is not None and product_id is not None:
         product = await products.of_member(turn.session, turn.member.id, product_id)
     if product is None:
         await turn.finish()
@@ -232,7 +242,7 @@ async def on_invoice(turn: Turn) -> None:
 
 def setup(router: Router) -> None:
     """/products and the menu button; the product and replace-invoice buttons; the journey."""
-    router.add_flow(Flow(FLOW, {STEP: Step(ask_invoice, on_photo=on_invoice, expects="photo")}))
+    router.add_flow(Flow(FLOW, {S.PHOTO: Step(ask_invoice, on_photo=on_invoice, expects="photo")}, ReplaceAnswers))
     router.commands["products"] = show_products
     router.actions["product"] = open_product
     router.actions["invoice"] = start_replace(router)

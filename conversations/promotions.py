@@ -19,9 +19,10 @@ from locales.countries import country_name
 from locales.i18n import Raw, format_money
 from conversations.faq import promotion_name
 from conversations.products import format_day, product_label
+from conversations.journey import Action
 from conversations.profile import require_profile
 from conversations.replies import fit_lines, main_menu
-from conversations.router import Router
+from conversations.router import GlobalAction, Router
 from conversations.turn import Turn
 from storage import promotions
 from storage.models import PrizeKind, Promotion
@@ -188,10 +189,10 @@ async def _eligible_countries(turn: Turn, promotion: Promotion) -> None:
     )
 
 
-def on_button(router: Router):  # type: ignore[no-untyped-def]
-    async def handler(turn: Turn, argument: str) -> None:
+def on_button(router: Router) -> GlobalAction:
+    async def handler(turn: Turn, action: Action) -> None:
         """g:promo:<id>:products | countries | redeem"""
-        raw_id, _, what = argument.partition(":")
+        raw_id, _, what = action.argument.partition(":")
         promotion = await promotions.get(turn.session, int(raw_id)) if raw_id.isdigit() else None
         if promotion is None or what not in WHAT:
             turn.notify("promotions.not_found", alert=True)
@@ -210,7 +211,7 @@ async def _redeem(router: Router, turn: Turn, promotion: Promotion) -> None:
     """Starts redeeming this promotion, the way the redeem module offers."""
     from_button = router.actions.get("redeem")
     if from_button is not None:
-        await from_button(turn, str(promotion.id))
+        await from_button(turn, Action("redeem", str(promotion.id)))
         return
     command = router.commands.get("redeem")
     if command is None:
@@ -218,7 +219,7 @@ async def _redeem(router: Router, turn: Turn, promotion: Promotion) -> None:
         return
     if turn.state is not None and turn.state.flow in router.flows and "redeem" not in router.anytime:
         turn.say("errors.busy", command="redeem")
-        await router.reprompt(turn)
+        turn.reask()
         return
     await command(turn)
 

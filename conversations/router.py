@@ -2,6 +2,12 @@
 
 One unit of work per update: the turn's answers and next step are committed, then the
 queued replies are delivered. Anything unexpected gets a clear answer and changes nothing.
+
+The engine does what every step would otherwise repeat: it decodes a button once into an
+`Action`, refuses a button of an older step (or one its handler raises `StaleButton` for) with a
+toast, asks the next step's question after a handler moved on (`turn.go`), and checks once that
+the saved answers still fit the journey's model: a state an older version saved that does not is
+dropped with an apology instead of a traceback.
 """
 
 from __future__ import annotations
@@ -10,19 +16,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
 from telegram import Update
 
 from bot.context import BotContext
 from bot.turns import claimed_unit_of_work, deliver
-from conversations.flow import Flow, Handler
+from conversations.flow import Flow, Handler, Step
+from conversations.journey import Action, Press, StaleButton
 from conversations.photos import Download, prefetch
 from conversations.replies import main_menu
-from conversations.turn import GLOBAL, Turn
+from conversations.turn import Turn
 from storage import conversations, members
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
-GlobalAction = Callable[[Turn, str], Awaitable[None]]
+GlobalAction = Callable[[Turn, Action], Awaitable[None]]
+MAX_PROMPTS = 5  # a prompt may move on again (a step with nothing left to ask); never forever
 
 
 @dataclass
@@ -57,11 +66,44 @@ class Router:
             chosen = state.data.get("language") if state is not None and member is None else None
             language = member.language if member is not None else str(chosen or services.translator.resolve(user.language_code))
             turn = Turn(update, context, session, language, claimed.now, member=member, state=state, download=fetched)
-            if claimed.first_delivery:
+            await self._run(turn, first_delivery=claimed.first_delivery)
+        await deliver(turn)
+
+    async def _run(self, turn: Turn, *, first_delivery: bool) -> None:
+        """The update's handler, then the question of the step it moved to."""
+        if not self._state_fits(turn):
+            await turn.finish()
+            turn.say("common.journey_reset", markup=main_menu(turn))
+            if turn.update.callback_query is not None or self._command_of(turn, (turn.text or "").strip()) is None:
+                return
+        try:
+            if first_delivery:
                 await self.dispatch(turn)
             else:
                 await self._redelivered(turn)
-        await deliver(turn)
+            for _ in range(MAX_PROMPTS):
+                if not turn.prompt_pending:
+                    break
+                turn.prompt_pending = False
+                await self.reprompt(turn)
+        except StaleButton:
+            turn.notify("errors.stale_button")
+
+    def _state_fits(self, turn: Turn) -> bool:
+        """False for a journey state this version cannot continue: a step that no longer exists,
+        or answers that do not fit the journey's model (saved by an older version)."""
+        flow = self.flows.get(turn.state.flow) if turn.state is not None else None
+        if flow is None or turn.state is None:
+            return True
+        if flow.steps.get(turn.state.step) is None:
+            log.warning("state of user %s at unknown step %s/%s: dropped", turn.user_id, flow.name, turn.state.step)
+            return False
+        try:
+            turn.answers(flow.answers)
+        except ValidationError as error:
+            log.warning("state of user %s does not fit %s: dropped (%s)", turn.user_id, flow.name, error.errors()[:1])
+            return False
+        return True
 
     async def _redelivered(self, turn: Turn) -> None:
         """An update already applied came again; its answer is not taken a second time.
@@ -72,7 +114,7 @@ class Router:
         with no journey in progress the customer is told it was done and gets the menu. When
         the first replies did arrive, the customer sees the same question twice: harmless."""
         if turn.state is not None and turn.state.flow in self.flows and self._current_step(turn) is not None:
-            await self.reprompt(turn)
+            turn.reask()
         else:
             turn.say("common.already_done", markup=main_menu(turn))
 
@@ -120,37 +162,34 @@ class Router:
             return
         if turn.state is not None and turn.state.flow in self.flows and command not in self.anytime:
             turn.say("errors.busy", command=command)
-            await self.reprompt(turn)
+            turn.reask()
             return
         await handler(turn)
 
     async def _on_button(self, turn: Turn, data: str) -> None:
-        version, _, action = data.partition(":")
-        if version == GLOBAL:
-            name, _, argument = action.partition(":")
-            handler = self.actions.get(name)
+        """Decodes the press once; a global button runs its action, a step's button is taken only
+        while its step is current (same version), else the engine answers it as stale."""
+        press = Press.decode(data)
+        turn.action = press.action
+        if press.version is None:
+            handler = self.actions.get(press.action.name)
             if handler is None:
-                turn.notify("errors.stale_button")
-                return
-            turn.action = action
-            await handler(turn, argument)
+                raise StaleButton()
+            await handler(turn, press.action)
             return
-        if turn.state is None or turn.state.flow not in self.flows or turn.version != version:
-            turn.notify("errors.stale_button")
-            return
-        turn.action = action
-        if action == "cancel":
+        if turn.state is None or turn.state.flow not in self.flows or turn.version != press.version:
+            raise StaleButton()
+        if press.action.name == "cancel":
             await self.commands["cancel"](turn)
-        elif action == "back":
+        elif press.action.name == "back":
             if await turn.back() is None:
                 turn.notify("errors.first_step")
-            await self.reprompt(turn)
+            turn.reask()
         else:
             step = self._current_step(turn)
             if step is None or step.on_action is None:
-                turn.notify("errors.stale_button")
-                return
-            await step.on_action(turn, action)
+                raise StaleButton()
+            await step.on_action(turn, press.action)
 
     async def _on_answer(self, turn: Turn) -> None:
         step = self._current_step(turn)
@@ -168,11 +207,11 @@ class Router:
             handler = step.on_contact
         if handler is None:
             turn.say(f"errors.expected_{step.expects}")
-            await self.reprompt(turn)
+            turn.reask()
             return
         await handler(turn)
 
-    def _current_step(self, turn: Turn):  # type: ignore[no-untyped-def]
+    def _current_step(self, turn: Turn) -> Step | None:
         assert turn.state is not None
         return self.flows[turn.state.flow].steps.get(turn.state.step)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import audit, eligibility, fingerprints, outbox, products
+from storage import addresses, audit, eligibility, fingerprints, outbox, products
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
 from storage.workdays import working_days_after
 
@@ -63,6 +64,32 @@ class ClaimDraft:
     lucky_draw_opt_in: bool | None
     shipping_address: dict[str, str] | None
     idempotency_key: str
+
+
+class Piece(enum.StrEnum):
+    """Something a claim needs from the customer before it can be submitted."""
+
+    SN_PHOTO = "sn_photo"  # per product: a photo of the S/N label on the product itself
+    LUCKY_DRAW = "lucky_draw"  # the required yes/no of a promotion with a lucky draw
+    ADDRESS = "address"  # a complete shipping address, for a physical prize
+
+
+@dataclass(frozen=True)
+class Missing:
+    piece: Piece
+    product_id: int | None = None  # the product an S/N photo is still missing for
+
+
+def missing_pieces(
+    promotion: Promotion, product_ids: Sequence[int], photographed: Collection[int], lucky_draw_opt_in: bool | None, shipping_address: Mapping[str, str] | None
+) -> list[Missing]:
+    """What the claim still lacks, in the order the journey asks for it; empty when it is ready."""
+    missing = [Missing(Piece.SN_PHOTO, pid) for pid in product_ids if pid not in photographed]
+    if promotion.lucky_draw and lucky_draw_opt_in is None:
+        missing.append(Missing(Piece.LUCKY_DRAW))
+    if promotion.prize_kind == PrizeKind.PHYSICAL and not addresses.is_complete(shipping_address):
+        missing.append(Missing(Piece.ADDRESS))
+    return missing
 
 
 @dataclass
@@ -188,12 +215,11 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
         return Submitted(existing, False, expected_decision(existing.submitted_at, promotion))
     if not draft.items:
         raise ClaimRefused(Refusal.NO_PRODUCTS)
-    if promotion.lucky_draw and draft.lucky_draw_opt_in is None:
-        raise ClaimRefused(Refusal.LUCKY_DRAW_ANSWER_MISSING)
-    if promotion.prize_kind == PrizeKind.PHYSICAL and not draft.shipping_address:
-        raise ClaimRefused(Refusal.ADDRESS_MISSING)
-    if any(not item.sn_photo_path for item in draft.items):
-        raise ClaimRefused(Refusal.PHOTO_MISSING)
+    photographed = {item.registered_product_id for item in draft.items if item.sn_photo_path}
+    lacking = {m.piece for m in missing_pieces(promotion, [i.registered_product_id for i in draft.items], photographed, draft.lucky_draw_opt_in, draft.shipping_address)}
+    for piece, refusal in ((Piece.LUCKY_DRAW, Refusal.LUCKY_DRAW_ANSWER_MISSING), (Piece.ADDRESS, Refusal.ADDRESS_MISSING), (Piece.SN_PHOTO, Refusal.PHOTO_MISSING)):
+        if piece in lacking:
+            raise ClaimRefused(refusal)
     await _lock(session, promotion, member.email)
     existing = await session.scalar(select(Claim).where(Claim.idempotency_key == draft.idempotency_key))
     if existing is not None:  # the same submit, arrived again while we waited for the lock
