@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conversations import mydata as mydata_module
+from locales.i18n import Translator
 from storage import claims, privacy, review
 from storage.db import unit_of_work
 from storage.models import (
@@ -230,7 +231,10 @@ async def test_deleteme_erases_personal_data_keeps_anonymised_claims_and_tells_s
         rows = {c.order_id: c for c in (await s.scalars(select(Claim))).all()}
         approved, withdrawn = rows[known["approved"]], rows[known["open"]]
         assert approved.status == ClaimStatus.APPROVED and approved.member_id == before.id
-        assert withdrawn.status == ClaimStatus.REJECTED and withdrawn.reason == "withdrawn by the customer" and withdrawn.reason_code == "withdrawn"
+        # Withdrawn by the customer: recorded as a reason code, read in each reader's own language.
+        assert withdrawn.status == ClaimStatus.REJECTED and withdrawn.reason is None and withdrawn.reason_code == privacy.WITHDRAWN_CODE == "withdrawn"
+        assert Translator().t("en", privacy.WITHDRAWN_REASON_KEY) == "withdrawn by the customer"
+        assert Translator().t("zh-Hant", privacy.WITHDRAWN_REASON_KEY) == "已由顧客撤回"
         for claim in (approved, withdrawn):
             assert claim.shipping_address is None and claim.email == privacy.email_token("alice@example.com")
         assert await s.scalar(select(ActivationCode.code).where(ActivationCode.claim_id == approved.id)) == CODE
