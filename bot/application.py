@@ -11,10 +11,10 @@ from bot.context import BotContext
 from bot.edited import edited_message_handler
 from bot.errors import on_error
 from bot.services import Services
-from staff import staff_handlers
 from bot.transport import AiohttpRequest
 from bot.update_processor import PerUserOrderProcessor
 from conversations import customer_handlers
+from staff import staff_handlers
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
@@ -40,13 +40,14 @@ def build_application(services: Services) -> BotApplication:
     # PTB runs the first matching handler of a group, so order matters within group 0:
     # 0. edited messages: never an answer to the current question nor a command to run again
     #    (PTB's CommandHandler and MessageHandler would take them as new), see bot/edited.py.
-    # 1. staff commands and buttons ("s:" callbacks), in the staff group and private chats.
-    #    They come first so a staff command typed by a customer is refused and audited,
-    #    and so staff buttons are never mistaken for a customer's step (DESIGN: a
-    #    ConversationHandler keyed per user would not route a button pressed by another).
+    # 1. staff commands and buttons ("s:" callbacks), in the staff group and private chats:
+    #    one entry (staff/router.py), one unit of work per update. They come first so a staff
+    #    command typed by a customer is refused and audited, and so staff buttons are never
+    #    mistaken for a customer's step (DESIGN: a ConversationHandler keyed per user would not
+    #    route a button pressed by another).
     # 2. the customer's router, which takes every other private message and button,
     #    commands included, so a command typed mid-journey is answered, not lost.
-    for handler in [edited_message_handler(), *staff_handlers(), *customer_handlers()]:
+    for handler in [edited_message_handler(), *staff_handlers(settings), *customer_handlers()]:
         application.add_handler(handler)
 
     application.add_error_handler(on_error)  # type: ignore[arg-type]

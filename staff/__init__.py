@@ -1,39 +1,39 @@
-"""Staff side: review cards, decisions, queue and search, codes, the lucky draw, staff admin.
+"""Staff side: review cards, decisions, queue and search, reasons, codes, the lucky draw, staff admin.
 
-Each feature module has `handlers() -> list[BaseHandler]` and may have
-`register_outbox(dispatcher)` for messages it renders at send time (e.g. the review card).
+Every staff update goes through one PTB handler (`staff_handlers`) into `staff.router`, which
+runs it as one unit of work on the engine customers use (bot/turns.py). Each feature module
+lists its `COMMANDS`; the review card's buttons go to `staff.decisions`. `register_outbox`
+registers the card's outbox renderer (staff/cards.py).
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from telegram.ext import BaseHandler
 
-from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
-
-from bot.context import BotContext
+from bot.config import Settings
 from bot.outbox import OutboxDispatcher
-from bot.replies import answer_query
-from staff import admin, codes, draw, queue, reasons, review
-
-FEATURES: tuple[ModuleType, ...] = (review, queue, reasons, admin, codes, draw)
+from staff import admin, cards, codes, decisions, draw, queue, reasons
+from staff.router import StaffEntry, StaffRouter
 
 
-def staff_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    """Staff commands and buttons. They come before the customer's handlers, so that a
-    customer typing a staff command is refused (and audited) instead of being routed.
-    The last one catches staff buttons no feature recognises (an old card's), so they never
-    reach the customer's router."""
-    return [*(handler for feature in FEATURES for handler in feature.handlers()), CallbackQueryHandler(_unknown_staff_button, pattern=r"^s:")]
+def staff_router(settings: Settings) -> StaffRouter:
+    commands = [
+        *decisions.COMMANDS,
+        *queue.COMMANDS,
+        *reasons.COMMANDS,
+        *admin.COMMANDS,
+        *codes.COMMANDS,
+        *draw.COMMANDS,
+    ]
+    return StaffRouter(settings, commands, decisions.on_card_button, decisions.on_redelivered_button)
 
 
-async def _unknown_staff_button(update: Update, context: BotContext) -> None:
-    """A staff button from a message whose feature no longer knows it."""
-    assert update.callback_query is not None
-    await answer_query(update.callback_query, context.services.translator.t(context.services.settings.default_language, "errors.stale_button"), alert=True)
+def staff_handlers(settings: Settings) -> list[BaseHandler]:  # type: ignore[type-arg]
+    """The staff side's one handler. It comes before the customer's handlers, so that a customer
+    typing a staff command is refused (and audited) instead of being routed, and a staff button
+    (`s:`, also one of an old card) never reaches the customer's router."""
+    return [StaffEntry(staff_router(settings))]
 
 
 def register_outbox(dispatcher: OutboxDispatcher) -> None:
-    for feature in FEATURES:
-        if hasattr(feature, "register_outbox"):
-            feature.register_outbox(dispatcher)
+    cards.register_outbox(dispatcher)

@@ -7,120 +7,98 @@ buttons, right here.
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, filters
-
-from bot.context import BotContext
-from staff.access import staff_only
-from staff.review import age, card_markup, card_text, claim_line, fit, load_card, render_card, reply, send_card, tr
+from staff.cards import card_markup, card_text, send_card
+from staff.router import Command
+from staff.text import age, claim_line, fit, tr
+from staff.turn import StaffTurn
 from storage import review, review_queries
-from storage.db import unit_of_work
 
 QUEUE_SHOWN = 25
 
 
-@staff_only("queue")
-async def queue_command(update: Update, context: BotContext) -> None:
-    services = context.services
-    risky_first = bool(context.args) and context.args[0].lower() == "high"  # /queue high: the riskiest first
-    async with unit_of_work(services.sessions) as session:
-        total, lines = await review_queries.review_queue(session, QUEUE_SHOWN, risky_first=risky_first)
+async def queue_command(turn: StaffTurn) -> None:
+    services = turn.services
+    risky_first = bool(turn.args) and turn.args[0].lower() == "high"  # /queue high: the riskiest first
+    total, lines = await review_queries.review_queue(turn.session, QUEUE_SHOWN, risky_first=risky_first)
     if total == 0:
-        await reply(update, context, tr(services, "staff.queue.empty"))
+        turn.say("staff.queue.empty")
         return
     text = [tr(services, "staff.queue.title", count=total)]
     text += [f"{index}. {claim_line(services, line, with_age=True)}" for index, line in enumerate(lines, start=1)]
     if total > len(lines):
         text.append(tr(services, "staff.queue.more", count=total - len(lines)))
     text.append(tr(services, "staff.queue.hint"))
-    await reply(update, context, fit(text))
+    turn.say_text(fit(text))
 
 
-@staff_only("next")
-async def next_command(update: Update, context: BotContext) -> None:
-    services, user, chat = context.services, update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
-    async with unit_of_work(services.sessions) as session:
-        claim = await review_queries.next_unclaimed(session, user.id, services.clock.now())
-    if claim is None:
-        await reply(update, context, tr(services, "staff.queue.nothing_next"))
+async def next_command(turn: StaffTurn) -> None:
+    claim = await review_queries.next_unclaimed(turn.session, turn.user_id, turn.now)
+    card = await review_queries.card(turn.session, claim.id) if claim is not None else None
+    if card is None:
+        turn.say("staff.queue.nothing_next")
         return
-    rendered = await render_card(services, {"claim_id": claim.id, "attempt": claim.attempt})
-    message_id = await send_card(context, chat.id, rendered)
-    if message_id is None:  # not delivered (logged): nothing to remember
-        return
-    async with unit_of_work(services.sessions) as session:
-        await review.remember_card(session, claim.id, chat.id, message_id, replace=False)
+    send_card(turn, card)
 
 
-@staff_only("find")
-async def find_command(update: Update, context: BotContext) -> None:
-    services = context.services
-    query = " ".join(context.args or []).strip()
+async def find_command(turn: StaffTurn) -> None:
+    services = turn.services
+    query = " ".join(turn.args).strip()
     if not query:
-        await reply(update, context, tr(services, "staff.find.usage"))
+        turn.say("staff.find.usage")
         return
-    async with unit_of_work(services.sessions) as session:
-        found = await review_queries.find(session, query)
+    found = await review_queries.find(turn.session, query)
     if not found:
-        await reply(update, context, tr(services, "staff.find.none", query=query))
+        turn.say("staff.find.none", query=query)
         return
     if len(found) == 1:  # one claim: its whole card, without photos, with buttons if undecided
-        card = await load_card(services, found[0].claim.id)
+        card = await review_queries.card(turn.session, found[0].claim.id)
         if card is not None:
-            await reply(update, context, card_text(services, card), card_markup(services, card))
+            turn.say_text(card_text(services, card), markup=card_markup(services, card))
             return
     lines = [tr(services, "staff.find.title", query=query, count=len(found))]
     lines += [claim_line(services, line, with_reason=True) for line in found]
-    await reply(update, context, fit(lines))
+    turn.say_text(fit(lines))
 
 
-@staff_only("stats")
-async def stats_command(update: Update, context: BotContext) -> None:
-    services = context.services
-    async with unit_of_work(services.sessions) as session:
-        numbers = await review_queries.stats(session, services.clock.now())
+def _counts(counts: dict[str, int]) -> dict[str, int]:
+    return {status: counts.get(status, 0) for status in ("review", "missing_info", "rejected", "approved")}
+
+
+async def stats_command(turn: StaffTurn) -> None:
+    services, settings = turn.services, turn.services.settings
+    numbers = await review_queries.stats(turn.session, turn.now)
     lines = [tr(services, "staff.stats.title")]
     for entry in numbers.promotions:
-        counts = entry.counts
         lines.append("")
-        lines.append(tr(services, "staff.stats.promotion", promotion=review.promotion_name(entry.promotion, services.settings.default_language), slug=entry.promotion.slug))
-        lines.append(tr(services, "staff.stats.counts", review=counts.get("review", 0), missing_info=counts.get("missing_info", 0), rejected=counts.get("rejected", 0), approved=counts.get("approved", 0)))
+        name = review.promotion_name(entry.promotion, settings.default_language)
+        lines.append(tr(services, "staff.stats.promotion", promotion=name, slug=entry.promotion.slug))
+        lines.append(tr(services, "staff.stats.counts", **_counts(entry.counts)))
         if entry.codes_left is not None:
-            key = "staff.stats.codes_low" if entry.codes_left < services.settings.low_codes_warning else "staff.stats.codes"
+            key = "staff.stats.codes_low" if entry.codes_left < settings.low_codes_warning else "staff.stats.codes"
             lines.append(tr(services, key, left=entry.codes_left))
-    totals = numbers.totals
     lines.append("")
-    lines.append(tr(services, "staff.stats.totals", review=totals.get("review", 0), missing_info=totals.get("missing_info", 0), rejected=totals.get("rejected", 0), approved=totals.get("approved", 0)))
+    lines.append(tr(services, "staff.stats.totals", **_counts(numbers.totals)))
     if numbers.median_decision is not None:
-        lines.append(tr(services, "staff.stats.median", median=age(services, numbers.median_decision), decided=numbers.decided))
+        lines.append(
+            tr(services, "staff.stats.median", median=age(services, numbers.median_decision), decided=numbers.decided)
+        )
     else:
         lines.append(tr(services, "staff.stats.no_median"))
     if numbers.oldest_waiting is not None:
         lines.append(tr(services, "staff.stats.oldest", age=age(services, numbers.oldest_waiting)))
     lines.append(tr(services, "staff.stats.failed", count=numbers.failed_messages))
-    await reply(update, context, fit(lines))
+    turn.say_text(fit(lines))
 
 
-async def group_help(update: Update, context: BotContext) -> None:
+async def staff_help(turn: StaffTurn) -> None:
     """/help typed in the staff group (in private chats /help is the customer's)."""
-    chat = update.effective_chat
-    if chat is None or chat.id != context.services.settings.staff_chat_id:
-        return
-    await staff_help(update, context)
+    turn.say("staff.help")
 
 
-@staff_only("help")
-async def staff_help(update: Update, context: BotContext) -> None:
-    await reply(update, context, tr(context.services, "staff.help"))
-
-
-def handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
-    return [
-        CommandHandler("queue", queue_command),  # type: ignore[arg-type]
-        CommandHandler("next", next_command),  # type: ignore[arg-type]
-        CommandHandler("find", find_command),  # type: ignore[arg-type]
-        CommandHandler("stats", stats_command),  # type: ignore[arg-type]
-        CommandHandler("help", group_help, filters=filters.ChatType.GROUPS),  # type: ignore[arg-type]
-    ]
-
+COMMANDS = [
+    Command("queue", queue_command),
+    Command("next", next_command),
+    Command("find", find_command),
+    Command("stats", stats_command),
+    Command("help", staff_help, group_only=True),
+]
