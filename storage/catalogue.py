@@ -4,26 +4,25 @@ This is the module to import; the work is done in two others, one job each:
 
 * `storage.catalogue_lookup`: serial clean-up and look-alike fixes (O/0, I/l/1), the look-up of a
   serial's product, the CHK check, stores per region, the ISO country codes.
-* `storage.catalogue_loader`: the TOML and CSV file formats (pydantic models), their validation
+* `storage.catalogue_format`: the TOML and CSV file formats, as pydantic models with their checks.
+* `storage.catalogue_loader`: reading a file, the checks across records and against the database,
   and the upsert. Errors are `storage.file_errors.FileLoadError` (also known here as
   `CatalogueFileError`), naming the file, the record and the field.
 """
 
 from __future__ import annotations
 
-from storage.catalogue_loader import (
+from storage.catalogue_format import (
     CSV_COLUMNS,
-    CatalogueFileError,
-    LoadReport,
     Product,
     ProductTable,
     SerialEntry,
     SerialRow,
     StoreRow,
     StoreTable,
-    load_catalogue_file,
     parse_category,
 )
+from storage.catalogue_loader import CatalogueFileError, LoadReport, load_catalogue_file
 from storage.catalogue_lookup import (
     CHK_MODES,
     CHK_SHAPE,
