@@ -25,8 +25,10 @@ from storage.catalogue import (
 )
 from storage.db import SessionFactory, create_engine, make_session_factory, unit_of_work
 from storage.demo import DEMO_DIR
+from storage.file_errors import FileLoadError, FileProblem
 from storage.migrate import upgrade
 from storage.models import CatalogueProduct, CatalogueSerial, Category, Store
+from storage.promotion_loader import PromotionFileError
 
 DEMO = DEMO_DIR / "catalogue.toml"
 MP241 = "9S6-3PA2CT-038"
@@ -115,7 +117,11 @@ names = ["Challenger"]
     path = write(tmp_path, "c.toml", text)
     async with unit_of_work(sessions) as session:
         await load_catalogue_file(session, path)
-    path.write_text(text.replace("warranty_months = 24", "warranty_months = 36").replace('"111"', '"222"').replace('["Challenger"]', '["Challenger", "Courts"]'))
+    path.write_text(
+        text.replace("warranty_months = 24", "warranty_months = 36")
+        .replace('"111"', '"222"')
+        .replace('["Challenger"]', '["Challenger", "Courts"]')
+    )
     async with unit_of_work(sessions) as session:
         report = await load_catalogue_file(session, path)
         assert (report.created, report.updated) == (1, 2)
@@ -174,15 +180,45 @@ serials = [{ serial = "BA9H040230046", chk = "318" }]
         ("2020-11-02", '"02/11/2020"', "products[1] (model 9S6-3PA2CT-038): launch_date", "must be a date like"),
         ('chk = "318"', 'chk = "31"', "serials[1]: chk", "must be exactly 3 digits, got '31'"),
         ('chk = "318"', "chk = 318", "serials[1]: chk", 'in quotes (e.g. "046")'),
-        ("'^BA9H[0-9]{9}$'", "'^BA9H[0-9{9}$'", "products[1] (model 9S6-3PA2CT-038): serial_pattern", "not a valid regular expression"),
+        (
+            "'^BA9H[0-9]{9}$'",
+            "'^BA9H[0-9{9}$'",
+            "products[1] (model 9S6-3PA2CT-038): serial_pattern",
+            "not a valid regular expression",
+        ),
         ('"BA9H040230046"', '"BA9X040230046"', "serials[1]", "does not match the serial_pattern"),
-        ("warranty_months = 36", "warranty_months = 0", "products[1] (model 9S6-3PA2CT-038): warranty_months", "positive whole number"),
+        (
+            "warranty_months = 36",
+            "warranty_months = 0",
+            "products[1] (model 9S6-3PA2CT-038): warranty_months",
+            "positive whole number",
+        ),
         ('name = "PRO MP241"\n', "", "products[1] (model 9S6-3PA2CT-038): name", "is missing"),
         ("launch_date", "lauch_date", "products[1] (model 9S6-3PA2CT-038)", "unknown field 'lauch_date'"),
-        ('chk = "318" }]', 'chk = "318" }]\nchk = "hashed"', "products[1] (model 9S6-3PA2CT-038): chk", "must be 'list' or 'keyed'"),
-        ('serials = [{ serial = "BA9H040230046", chk = "318" }]', 'serials = [{ serial = "BA9H040230046" }]', "serials[1]: chk", "is missing"),
-        ("serial_pattern = '^BA9H[0-9]{9}$'", 'chk = "keyed"', "products[1] (model 9S6-3PA2CT-038): serial_pattern", "is missing (a keyed product"),
-        ("[[products]]", '[[stores]]\ncountry = "UK"\nnames = ["Currys"]\n[[products]]', "stores[1]: country", "did you mean 'GB'"),
+        (
+            'chk = "318" }]',
+            'chk = "318" }]\nchk = "hashed"',
+            "products[1] (model 9S6-3PA2CT-038): chk",
+            "must be 'list' or 'keyed'",
+        ),
+        (
+            'serials = [{ serial = "BA9H040230046", chk = "318" }]',
+            'serials = [{ serial = "BA9H040230046" }]',
+            "serials[1]: chk",
+            "is missing",
+        ),
+        (
+            "serial_pattern = '^BA9H[0-9]{9}$'",
+            'chk = "keyed"',
+            "products[1] (model 9S6-3PA2CT-038): serial_pattern",
+            "is missing (a keyed product",
+        ),
+        (
+            "[[products]]",
+            '[[stores]]\ncountry = "UK"\nnames = ["Currys"]\n[[products]]',
+            "stores[1]: country",
+            "did you mean 'GB'",
+        ),
         ("warranty_months = 36", "warranty_months = 36\nwarranty_months = 24", "TOML syntax error", "line 6"),
     ],
 )
@@ -221,13 +257,19 @@ CSV_PRODUCT = "product,monitor,PRO MP241,9S6-3PA2CT-038,36,2020-11-02,^BA9H[0-9]
         ("product,monitor,X,M-1,12,,[A-Z,,,,,\n", "line 2: serial_pattern", "not a valid regular expression"),
         (CSV_PRODUCT + "serial,,,9S6-3PA2CT-038,,,,,BA9H040230046,31A,,\n", "line 3: chk", "must be exactly 3 digits"),
         (CSV_PRODUCT + "serial,,,9S6-NOPE,,,,,BA9H040230046,318,,\n", "line 3", "unknown model '9S6-NOPE'"),
-        (CSV_PRODUCT + "serial,,,9S6-3PA2CT-038,,,,,ZZ9H040230046,318,,\n", "line 3", "does not match the serial_pattern"),
+        (
+            CSV_PRODUCT + "serial,,,9S6-3PA2CT-038,,,,,ZZ9H040230046,318,,\n",
+            "line 3",
+            "does not match the serial_pattern",
+        ),
         ("gadget,,,,,,,,,,,\n", "line 2: kind", "must be 'product', 'serial' or 'store'"),
         ("store,,,,,,,,,,XX,Shop\n", "line 2: country", "not an ISO 3166-1 alpha-2"),
         ("product,monitor,X,M-1,twelve,,,,,,,\n", "line 2: warranty_months", "positive whole number"),
     ],
 )
-async def test_csv_errors_name_file_line_and_problem(sessions: SessionFactory, tmp_path: Path, rows: str, where: str, problem: str) -> None:
+async def test_csv_errors_name_file_line_and_problem(
+    sessions: SessionFactory, tmp_path: Path, rows: str, where: str, problem: str
+) -> None:
     path = write(tmp_path, "broken.csv", HEADER + rows)
     async with unit_of_work(sessions) as session:
         with pytest.raises(CatalogueFileError) as error:
@@ -257,6 +299,57 @@ async def test_missing_file(sessions: SessionFactory, tmp_path: Path) -> None:
     async with unit_of_work(sessions) as session:
         with pytest.raises(CatalogueFileError, match="file not found"):
             await load_catalogue_file(session, tmp_path / "nope.toml")
+
+
+# ---------------------------------------------------------------- one error type for every file
+
+
+def test_both_loaders_raise_the_one_file_error() -> None:
+    assert CatalogueFileError is FileLoadError and PromotionFileError is FileLoadError
+
+
+async def test_a_bad_row_names_file_row_and_field_and_nothing_is_written(demo: SessionFactory, tmp_path: Path) -> None:
+    renamed = CSV_PRODUCT.replace("PRO MP241", "PRO MP241 renamed")
+    bad_chk = "serial,,,9S6-3PA2CT-038,,,,,BA9H040230046,31,,\n"
+    new_store = "store,,,,,,,,,,SG,New Shop\n"
+    path = write(tmp_path, "catalogue.csv", HEADER + renamed + bad_chk + new_store)
+    async with unit_of_work(demo) as session:
+        before = await counts(session)
+        with pytest.raises(FileLoadError) as error:
+            await load_catalogue_file(session, path)
+        assert not session.new and not session.dirty  # the valid rows were not applied either
+    assert error.value.path == path
+    assert error.value.details == [FileProblem("must be exactly 3 digits, got '31'", where="line 3", field="chk")]
+    assert str(error.value) == f"{path}: line 3: chk: must be exactly 3 digits, got '31'"
+    async with unit_of_work(demo) as session:
+        assert await counts(session) == before
+        product = await product_by_model(session, MP241)
+        assert product is not None and product.name == "PRO MP241"
+        assert "New Shop" not in await stores_for(session, "SG")
+
+
+async def test_problems_are_listed_in_line_order(sessions: SessionFactory, tmp_path: Path) -> None:
+    # line 2 is found wrong only against the database (unknown model), line 3 by its own fields
+    rows = "serial,,,9S6-NOPE,,,,,BA9H040230046,318,,\nstore,,,,,,,,,,UK,Currys\n"
+    path = write(tmp_path, "catalogue.csv", HEADER + rows)
+    async with unit_of_work(sessions) as session:
+        with pytest.raises(FileLoadError) as error:
+            await load_catalogue_file(session, path)
+    assert [(p.where, p.field) for p in error.value.details] == [("line 2", "model"), ("line 3", "country")]
+    assert str(error.value).startswith(f"{path}: 2 problems:\n  line 2: model: unknown model '9S6-NOPE'")
+
+
+async def test_a_nested_field_and_an_unknown_one_are_named(sessions: SessionFactory, tmp_path: Path) -> None:
+    text = PRODUCT.replace('chk = "318"', 'chk = "31"').replace("launch_date", "lauch_date")
+    path = write(tmp_path, "catalogue.toml", text)
+    async with unit_of_work(sessions) as session:
+        with pytest.raises(FileLoadError) as error:
+            await load_catalogue_file(session, path)
+    where = "products[1] (model 9S6-3PA2CT-038)"
+    chk, unknown = error.value.details
+    assert (chk.where, chk.field) == (f"{where}: serials[1]", "chk")
+    assert (unknown.where, unknown.field) == (where, "lauch_date")
+    assert unknown.message.startswith("unknown field 'lauch_date' (did you mean 'launch_date'?")
 
 
 # ---------------------------------------------------------------- normalization
@@ -315,7 +408,12 @@ async def test_find_listed_serial(demo: SessionFactory) -> None:
     async with unit_of_work(demo) as session:
         match = await find_serial(session, "BA9H040230046")
         assert match is not None
-        assert (match.product.name, match.product.model, match.serial, match.listed) == ("PRO MP241", MP241, "BA9H040230046", True)
+        assert (match.product.name, match.product.model, match.serial, match.listed) == (
+            "PRO MP241",
+            MP241,
+            "BA9H040230046",
+            True,
+        )
         assert match.corrections == []
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.catalogue import load_catalogue_file
 from storage.db import SessionFactory, create_engine, make_session_factory, unit_of_work
 from storage.demo import DEMO_DIR, load_demo_data
+from storage.file_errors import FileLoadError, FileProblem
 from storage.migrate import upgrade
 from storage.models import Promotion
 from storage.promotion_loader import DEFAULT_CODE_PATTERN, PromotionFileError, load_promotions_file
@@ -108,7 +109,11 @@ async def test_reload_updates_changed_fields_by_slug(sessions: SessionFactory, t
     path = write(tmp_path, VALID)
     async with unit_of_work(sessions) as session:
         await load_promotions_file(session, path)
-    path.write_text(VALID.replace("amount = 50", "amount = 75.5").replace("redeem_limit_per_email = 2", "redeem_limit_per_email = 1"))
+    path.write_text(
+        VALID.replace("amount = 50", "amount = 75.5").replace(
+            "redeem_limit_per_email = 2", "redeem_limit_per_email = 1"
+        )
+    )
     async with unit_of_work(sessions) as session:
         assert await load_promotions_file(session, path) == ["cashback-2026"]
         [promo] = await promotions(session)
@@ -144,7 +149,12 @@ prize = { kind = "physical" }
     [
         ('slug = "cashback-2026"\n', "", "slug", "is missing"),
         ('eligible_models = ["V513-224R"]\n', "", "eligible_models", "is missing"),
-        ("end = 2026-08-31 }\ninvoice", "end = 2026-05-31 }\ninvoice", "period", "end 2026-05-31 is before start 2026-06-01"),
+        (
+            "end = 2026-08-31 }\ninvoice",
+            "end = 2026-05-31 }\ninvoice",
+            "period",
+            "end 2026-05-31 is before start 2026-06-01",
+        ),
         ("{ start = 2026-05-15", "{ start = 2026-09-15", "invoice_dates", "is before start 2026-09-15"),
         ("amount = 50, ", "", "prize.amount", "is missing (a cashback prize needs an amount and a currency)"),
         ('currency = "usd", ', "", "prize.currency", "is missing (a cashback prize"),
@@ -155,14 +165,24 @@ prize = { kind = "physical" }
         ('"us", "GB"', '"USA"', "eligible_countries", "not an ISO 3166-1 alpha-2 country code: 'USA'"),
         ('"https://example.com/cashback"', '"example.com/cashback"', "landing_url", "must be an http(s) URL"),
         ('"https://example.com/cashback/guide"', '"ftp://example.com/g"', "guide_url", "must be an http(s) URL"),
-        ('timezone = "America/New_York"', "timezone = \"America/New_York\"\ncode_pattern = '[A-Z'", "code_pattern", "not a valid regular expression"),
+        (
+            'timezone = "America/New_York"',
+            "timezone = \"America/New_York\"\ncode_pattern = '[A-Z'",
+            "code_pattern",
+            "not a valid regular expression",
+        ),
         ('"America/New_York"', '"Mars/Olympus_Mons"', "timezone", "unknown time zone 'Mars/Olympus_Mons'"),
         ('"V513-224R"', '"V513-999X"', "eligible_models", "unknown model 'V513-999X' (load the catalogue first)"),
         ("{ enabled = false }", "{ enabled = true }", "lucky_draw.prize", "is missing"),
         ("{ enabled = false }", '{ enabled = "yes" }', "lucky_draw.enabled", "must be true or false"),
         ("{ min = 20, max = 30 }", "{ min = 30, max = 20 }", "processing_days", "min 30 is greater than max 20"),
         ('{ en = "Cashback Summer", zh-Hant', "{ zh-Hant", "name", "needs an 'en' text"),
-        ('slug = "cashback-2026"', 'slug = "cashback-2026"\neligble_countries = ["SG"]', "eligble_countries", "unknown field"),
+        (
+            'slug = "cashback-2026"',
+            'slug = "cashback-2026"\neligble_countries = ["SG"]',
+            "eligble_countries",
+            "unknown field",
+        ),
         ("redeem_limit_per_email = 2", "redeem_limit_per_email = 0", "redeem_limit_per_email", "positive whole number"),
     ],
 )
@@ -210,3 +230,44 @@ async def test_missing_file(sessions: SessionFactory, tmp_path: Path) -> None:
     async with unit_of_work(sessions) as session:
         with pytest.raises(PromotionFileError, match="file not found"):
             await load_promotions_file(session, tmp_path / "nope.toml")
+
+
+async def test_two_bad_promotions_are_both_reported_and_nothing_written(
+    sessions: SessionFactory, tmp_path: Path
+) -> None:
+    path = write(tmp_path, VALID)
+    async with unit_of_work(sessions) as session:
+        await load_promotions_file(session, path)
+    first = VALID.replace("redeem_limit_per_email = 2", "redeem_limit_per_email = 5").replace("amount = 50, ", "")
+    second = VALID.replace("cashback-2026", "cashback-2027").replace('kind = "cashback"', 'kind = "gift"')
+    third = VALID.replace("cashback-2026", "cashback-2028")  # valid, and still not loaded
+    path.write_text(first + second + third, encoding="utf-8")
+    async with unit_of_work(sessions) as session:
+        with pytest.raises(FileLoadError) as error:
+            await load_promotions_file(session, path)
+        assert not session.new and not session.dirty
+    assert error.value.details == [
+        FileProblem(
+            "is missing (a cashback prize needs an amount and a currency)",
+            where="promotions[1] (cashback-2026)",
+            field="prize.amount",
+        ),
+        FileProblem(
+            "unknown prize kind 'gift' (expected one of digital_code, cashback, physical)",
+            where="promotions[2] (cashback-2027)",
+            field="prize.kind",
+        ),
+    ]
+    first_line = "promotions[1] (cashback-2026): prize.amount: is missing"
+    assert str(error.value).startswith(f"{path}: 2 problems:\n  {first_line}")
+    async with unit_of_work(sessions) as session:
+        [promo] = await promotions(session)
+    assert promo.redeem_limit_per_email == 2 and promo.cashback_amount == Decimal("50.00")
+
+
+async def test_checks_between_fields_report_each_field(sessions: SessionFactory, tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace('amount = 50, currency = "usd", ', ""))
+    async with unit_of_work(sessions) as session:
+        with pytest.raises(FileLoadError) as error:
+            await load_promotions_file(session, path)
+    assert [p.field for p in error.value.details] == ["prize.amount", "prize.currency"]

@@ -25,7 +25,9 @@ async def _promotion(bot: BotHarness) -> Promotion:
         return promotion
 
 
-async def _submit(bot: BotHarness, member_id: int, product_id: int, key: str, address: dict[str, str] | None = None) -> str:
+async def _submit(
+    bot: BotHarness, member_id: int, product_id: int, key: str, address: dict[str, str] | None = None
+) -> str:
     promotion = await _promotion(bot)
     async with unit_of_work(bot.sessions) as s:
         member = await s.get(Member, member_id)
@@ -57,7 +59,14 @@ async def test_household_cap_counts_one_address_across_accounts(bot: BotHarness)
     first = await make_member(bot.sessions, 2001)
     second = await make_member(bot.sessions, 2002)
     products = [await add_product(bot, first, ELIGIBLE), await add_product(bot, second, "BA9H616425247")]
-    home = {"name": "A", "street": "1 Orchard Road", "city": "Singapore", "postcode": "238824", "country": "Singapore", "phone": "+6591234567"}
+    home = {
+        "name": "A",
+        "street": "1 Orchard Road",
+        "city": "Singapore",
+        "postcode": "238824",
+        "country": "Singapore",
+        "phone": "+6591234567",
+    }
     same_home = home | {"name": "B", "street": "1  orchard road,"}
     assert await _submit(bot, first, products[0], "k1", home) == "ok"
     assert await _submit(bot, second, products[1], "k2", same_home) == "household_limit"
@@ -114,18 +123,33 @@ rules = {rules}
 
 
 async def test_loader_reads_the_rules(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from storage.demo import DEMO_CATALOGUE
     from storage.catalogue import load_catalogue_file
+    from storage.demo import DEMO_CATALOGUE
 
     await load_catalogue_file(session, DEMO_CATALOGUE)
-    await load_promotions_file(session, _write(tmp_path, "{ cooling_off_days = 14, household_limit = 1, redeem_deadline = 2026-06-30, residence_only = true, while_stock_lasts = true, stock = 50 }"))
+    await load_promotions_file(
+        session,
+        _write(
+            tmp_path,
+            "{ cooling_off_days = 14, household_limit = 1, redeem_deadline = 2026-06-30, residence_only = true,"
+            " while_stock_lasts = true, stock = 50 }",
+        ),
+    )
     promotion = await session.scalar(select(Promotion).where(Promotion.slug == "rules"))
-    assert (promotion.cooling_off_days, promotion.household_limit, str(promotion.redeem_deadline), promotion.residence_only, promotion.prize_stock) == (14, 1, "2026-06-30", True, 50)
+    assert (
+        promotion.cooling_off_days,
+        promotion.household_limit,
+        str(promotion.redeem_deadline),
+        promotion.residence_only,
+        promotion.prize_stock,
+    ) == (14, 1, "2026-06-30", True, 50)
 
 
 async def test_loader_refuses_a_deadline_before_the_period_ends(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PromotionFileError) as caught:
-        await load_promotions_file(session, _write(tmp_path, "{ redeem_deadline = 2026-05-01, while_stock_lasts = true }"))
+        await load_promotions_file(
+            session, _write(tmp_path, "{ redeem_deadline = 2026-05-01, while_stock_lasts = true }")
+        )
     message = str(caught.value)
     assert "rules.redeem_deadline" in message and "rules.stock" in message
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from storage import promotions
 from storage.db import unit_of_work
 from storage.models import ConversationState, Promotion
+from storage.texts import in_language, promotion_name
 from tests.conftest import BotHarness
 from tests.harness import Reply
 from tests.test_products import G27C4, MP241, Owned, lines, member_with_products, picture
@@ -39,12 +40,24 @@ async def test_running_promotion_with_its_facts_and_buttons(bot: BotHarness) -> 
     assert "📅 Promotion period: Feb 1, 2026 – Dec 31, 2026" in shown
     assert "🧾 Invoice dates that count: Feb 1, 2026 – Dec 31, 2026" in shown
     assert "🔢 Redeem limit: 3 per e-mail — 0 used so far with user4001@example.com" in shown
-    assert "🏆 Prize: A 12-month productivity software licence, delivered as an activation code (AAAAA-BBBBB-CCCCC)." in shown
-    assert "🍀 Lucky draw: An electric height-adjustable desk to level up your efficiency and effectiveness! Drawn on Jan 15, 2027; you choose to join when you redeem." in shown
+    assert (
+        "🏆 Prize: A 12-month productivity software licence, delivered as an activation code (AAAAA-BBBBB-CCCCC)."
+        in shown
+    )
+    assert (
+        "🍀 Lucky draw: An electric height-adjustable desk to level up your efficiency and effectiveness!"
+        " Drawn on Jan 15, 2027; you choose to join when you redeem." in shown
+    )
     assert "⏱ Our staff check every claim within 7–14 working days." in shown
     assert "🔑 Once approved, your activation code comes to you here in the chat." in shown
     assert "✅ You can redeem it now for: PRO MP241 (BA9H040230046)" in shown  # not the Optix G27C4
-    assert card.buttons == ["📦 Eligible products", "🌍 Eligible countries", "🔗 Landing page", "📖 Redeem guide", "🎁 Redeem"]
+    assert card.buttons == [
+        "📦 Eligible products",
+        "🌍 Eligible countries",
+        "🔗 Landing page",
+        "📖 Redeem guide",
+        "🎁 Redeem",
+    ]
     assert url_buttons(card) == {"🔗 Landing page": LANDING, "📖 Redeem guide": GUIDE}
 
     await alice.press("📦 Eligible products", on=card)
@@ -66,7 +79,9 @@ async def test_running_promotion_with_its_facts_and_buttons(bot: BotHarness) -> 
 
 
 async def test_used_limit_is_counted_per_email(bot: BotHarness) -> None:
-    member_id, (product_id,) = await member_with_products(bot, 4002, Owned(MP241, "BA9H616425247", date(2026, 3, 1), invoice=picture()))
+    member_id, (product_id,) = await member_with_products(
+        bot, 4002, Owned(MP241, "BA9H616425247", date(2026, 3, 1), invoice=picture())
+    )
     await submit(bot, member_id, [product_id], await promotion_id(bot))
     bob = bot.person(4002, "Bob")
     await bob.send("🎁 Promotions")  # the menu button does the same as /promotions
@@ -104,7 +119,9 @@ async def test_not_open_in_the_members_country(bot: BotHarness) -> None:
 
 
 async def test_traditional_chinese(bot: BotHarness) -> None:
-    await member_with_products(bot, 4006, Owned(MP241, "BA9H841330175", date(2026, 2, 15), invoice=picture()), language="zh-Hant")
+    await member_with_products(
+        bot, 4006, Owned(MP241, "BA9H841330175", date(2026, 2, 15), invoice=picture()), language="zh-Hant"
+    )
     bao = bot.person(4006, "Bao", "zh-TW")
     await bao.send("/promotions")
     card = await bao.next_reply()
@@ -136,3 +153,14 @@ async def test_eligible_product_names_from_the_catalogue(bot: BotHarness) -> Non
         promotion.eligible_models = [*promotion.eligible_models, " 9s6-3ca91t-003 ", "NOT-IN-CATALOGUE"]
         names = await promotions.eligible_product_names(session, promotion)
     assert names == ["Optix G27C4", "PRO MP241", "PRO MP242", "PRO MP243X", "NOT-IN-CATALOGUE"]
+
+
+def test_text_in_the_language_else_english() -> None:
+    texts = {"en": "Spring", "zh-Hant": "春季", "de": ""}
+    assert in_language(texts, "zh-Hant") == "春季"
+    assert in_language(texts, "zh-hant") == "春季"  # tags compared ignoring case when not exact
+    assert in_language(texts, "fr") == in_language(texts, "de") == in_language(texts, None) == "Spring"
+    assert in_language({"zh-Hant": "春季"}, "fr") == "" and in_language(None, "en", default="-") == "-"
+    assert in_language({"de": "Frühling"}, "fr", fallback="de") == "Frühling"
+    promotion = Promotion(slug="spring-2026", names={"zh-Hant": "春季"})
+    assert promotion_name(promotion, "zh-Hant") == "春季" and promotion_name(promotion, "en") == "spring-2026"
