@@ -26,6 +26,6 @@ def customer_handlers() -> list[BaseHandler]:  # type: ignore[type-arg]
     router = build_router()
     private = filters.ChatType.PRIVATE
     return [
-        MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.StatusUpdate.ALL, router.handle),  # type: ignore[arg-type]
-        CallbackQueryHandler(router.handle),  # type: ignore[arg-type]
+        MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.StatusUpdate.ALL, router.handle),
+        CallbackQueryHandler(router.handle),
     ]

@@ -17,13 +17,13 @@ from functools import cache
 
 from telegram import InlineKeyboardMarkup
 
-from locales.countries import country_name
-from locales.i18n import Raw
 from conversations import common
 from conversations.journey import Action, StaleButton
 from conversations.products import format_day, product_label
 from conversations.router import Router
 from conversations.turn import Turn
+from locales.countries import country_name
+from locales.i18n import Raw
 from storage import claims, eligibility
 from storage.eligibility import Reason
 from storage.models import Promotion, RegisteredProduct
@@ -43,18 +43,32 @@ def _country(turn: Turn, code: str | None) -> str:
     return country_name(code, turn.language) if code else turn.t("eligibility.unknown_country")
 
 
-def explain_reason(turn: Turn, reason: str, product: RegisteredProduct, promotion: Promotion, member_country: str | None) -> str:
+def explain_reason(
+    turn: Turn, reason: str, product: RegisteredProduct, promotion: Promotion, member_country: str | None
+) -> str:
     """One reason (an eligibility.Reason or a claims.ClaimReason) as a phrase, with the facts
     that make it true (dates, countries, the limit)."""
     reason = Reason(reason) if reason in set(Reason) else reason
     if reason is Reason.NOT_RUNNING:
-        return turn.t("eligibility.not_running", start=format_day(turn, promotion.starts_on), end=format_day(turn, eligibility.last_redeem_day(promotion)))
+        return turn.t(
+            "eligibility.not_running",
+            start=format_day(turn, promotion.starts_on),
+            end=format_day(turn, eligibility.last_redeem_day(promotion)),
+        )
     if reason is Reason.DEADLINE_PASSED:
         return turn.t("eligibility.deadline_passed", deadline=format_day(turn, eligibility.last_redeem_day(promotion)))
     if reason is Reason.COOLING_OFF:
-        return turn.t("eligibility.cooling_off", days=promotion.cooling_off_days or 0, date=format_day(turn, eligibility.redeemable_from(product, promotion)))
+        return turn.t(
+            "eligibility.cooling_off",
+            days=promotion.cooling_off_days or 0,
+            date=format_day(turn, eligibility.redeemable_from(product, promotion)),
+        )
     if reason is Reason.NOT_COUNTRY_OF_RESIDENCE:
-        return turn.t("eligibility.not_country_of_residence", residence=_country(turn, member_country), purchase=_country(turn, product.purchase_country))
+        return turn.t(
+            "eligibility.not_country_of_residence",
+            residence=_country(turn, member_country),
+            purchase=_country(turn, product.purchase_country),
+        )
     if reason is Reason.MODEL_NOT_ELIGIBLE:
         return turn.t("eligibility.model_not_eligible", model=product.catalogue_product.model)
     if reason is Reason.INVOICE_DATE_OUTSIDE:
@@ -94,7 +108,9 @@ async def _personal_lines(turn: Turn) -> list[str]:
         lines.append(turn.t("faq.q1.promotion", promotion=name))
         lines += [turn.t("faq.q1.eligible", product=Raw(product_label(turn, product))) for product in option.eligible]
         for product, reasons in option.others:
-            text = separator.join(explain_reason(turn, reason, product, option.promotion, member.country) for reason in reasons)
+            text = separator.join(
+                explain_reason(turn, reason, product, option.promotion, member.country) for reason in reasons
+            )
             lines.append(turn.t("faq.q1.not_eligible", product=Raw(product_label(turn, product)), reasons=Raw(text)))
         if option.eligible:
             lines.append(turn.t("faq.q1.use_redeem", promotion=name))

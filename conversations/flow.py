@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from conversations.journey import Action, Answers, Journey, register
 from conversations.turn import Turn
@@ -37,7 +38,7 @@ class Flow:
     asked (keyed by the journey's step enum), and the model of its answers."""
 
     name: str
-    steps: Mapping[enum.StrEnum, Step]
+    steps: Mapping[Any, Step]  # keyed by the journey's step enum: a StrEnum, so the stored name finds it
     answers: type[Answers] = Answers
     order: tuple[enum.StrEnum, ...] = field(init=False)
 

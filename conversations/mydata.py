@@ -19,7 +19,7 @@ import enum
 from telegram import ReplyKeyboardRemove
 
 from conversations.flow import Flow, Step
-from conversations.journey import Action, StaleButton
+from conversations.journey import Action, ButtonRows, StaleButton
 from conversations.products import format_day
 from conversations.replies import main_menu
 from conversations.router import Router
@@ -44,7 +44,9 @@ async def mydata(turn: Turn) -> None:
         turn.say("mydata.export.no_profile")
         return
     export = await privacy.export_member(turn.session, member, turn.now)
-    parts = await asyncio.to_thread(privacy.pack_photos, export.photos, turn.services.media.read, limit=PART_LIMIT, when=turn.now)
+    parts = await asyncio.to_thread(
+        privacy.pack_photos, export.photos, turn.services.media.read, limit=PART_LIMIT, when=turn.now
+    )
     stamp = turn.now.date().isoformat()
     day = format_day(turn, turn.now.date())
     caption = "mydata.export.json_with_photos" if parts else "mydata.export.json_only"
@@ -53,7 +55,13 @@ async def mydata(turn: Turn) -> None:
         if len(parts) == 1:
             turn.send_document(part, f"my-photos-{stamp}.zip", "mydata.export.zip_single")
         else:
-            turn.send_document(part, f"my-photos-{stamp}-part{number}of{len(parts)}.zip", "mydata.export.zip_part", part=number, parts=len(parts))
+            turn.send_document(
+                part,
+                f"my-photos-{stamp}-part{number}of{len(parts)}.zip",
+                "mydata.export.zip_part",
+                part=number,
+                parts=len(parts),
+            )
 
 
 # ---- /deleteme -------------------------------------------------------------------------------
@@ -75,7 +83,7 @@ async def ask_confirm(turn: Turn) -> None:
     text = turn.t("mydata.delete.ask", claims=preview.claims)
     if preview.withdrawn:
         text += "\n\n" + turn.t("mydata.delete.ask_withdraw", order_ids=", ".join(preview.withdrawn))
-    rows = [[(turn.t("mydata.delete.yes"), "yes")], [(turn.t("mydata.delete.no"), "no")]]
+    rows: ButtonRows = [[(turn.t("mydata.delete.yes"), "yes")], [(turn.t("mydata.delete.no"), "no")]]
     turn.say_text(text, markup=turn.keyboard(rows, back=False, cancel=False))
 
 
@@ -93,7 +101,12 @@ async def on_confirm(turn: Turn, action: Action) -> None:
         return
     settings = turn.services.settings
     erasure = await privacy.erase_member(
-        turn.session, member, turn.now, turn.services.media, staff_chat_id=settings.staff_chat_id, staff_language=settings.default_language
+        turn.session,
+        member,
+        turn.now,
+        turn.services.media,
+        staff_chat_id=settings.staff_chat_id,
+        staff_language=settings.default_language,
     )
     await turn.finish()
     turn.member = None

@@ -29,12 +29,21 @@ async def claim_prize(turn: Turn, action: Action) -> None:
         return
     settings = turn.services.settings
     outcome = await draw.answer(
-        turn.session, int(argument), turn.member, turn.now, staff_chat_id=settings.staff_chat_id, staff_language=turn.services.translator.default_language
+        turn.session,
+        int(argument),
+        turn.member,
+        turn.now,
+        staff_chat_id=settings.staff_chat_id,
+        staff_language=turn.services.translator.default_language,
     )
     if outcome.result == draw.Answer.NOT_WINNER or outcome.promotion is None:
         turn.say("prize.not_winner")
         return
-    turn.say(KEYS[outcome.result], promotion=draw.promotion_name(outcome.promotion, turn.language), order_ids=", ".join(outcome.order_ids))
+    turn.say(
+        KEYS[outcome.result],
+        promotion=draw.promotion_name(outcome.promotion, turn.language),
+        order_ids=", ".join(outcome.order_ids),
+    )
 
 
 def setup(router: Router) -> None:

@@ -16,10 +16,6 @@ from datetime import date, datetime
 from PIL import Image
 from telegram import InlineKeyboardMarkup
 
-from locales.countries import country_name
-from locales import i18n
-from locales.i18n import Raw
-from storage.media import ImageRejected, thumbnail
 from conversations.flow import Flow, Step
 from conversations.journey import Action, Answers
 from conversations.photos import store_image
@@ -27,8 +23,12 @@ from conversations.profile import require_profile
 from conversations.replies import main_menu
 from conversations.router import GlobalAction, Router
 from conversations.turn import Turn
+from locales import i18n
+from locales.countries import country_name
+from locales.i18n import Raw
 from storage import products
 from storage.eligibility import customer_today
+from storage.media import ImageRejected, thumbnail
 from storage.models import RegisteredProduct
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def _pages(turn: Turn, items: list[RegisteredProduct], today: date) -> list[tupl
     """The list cut into messages under Telegram's limits (text length, 100 buttons), never
     splitting an entry; each message carries the buttons of its own products."""
     pages: list[tuple[str, list[RegisteredProduct]]] = []
-    text, shown = turn.t("products.title", count=len(items)), []
+    text, shown = turn.t("products.title", count=len(items)), list[RegisteredProduct]()
     for index, product in enumerate(items, start=1):
         entry = _entry(turn, index, product, today)
         if shown and (len(text) + 2 + len(entry) > MESSAGE_BUDGET or len(shown) >= BUTTONS_PER_MESSAGE):
@@ -115,7 +115,15 @@ async def show_products(turn: Turn) -> None:
         turn.say("products.none", markup=main_menu(turn))
         return
     for text, shown in _pages(turn, items, today_for(turn)):
-        buttons = [[turn.global_button(turn.t("products.button", name=Raw(p.catalogue_product.name), serial=Raw(p.serial)), f"product:{p.id}")] for p in shown]
+        buttons = [
+            [
+                turn.global_button(
+                    turn.t("products.button", name=Raw(p.catalogue_product.name), serial=Raw(p.serial)),
+                    f"product:{p.id}",
+                )
+            ]
+            for p in shown
+        ]
         turn.say_text(text, markup=InlineKeyboardMarkup(buttons))
 
 
@@ -171,7 +179,9 @@ async def open_product(turn: Turn, action: Action) -> None:
         purchased=format_day(turn, product.purchase_date),
         store=product.store_name,
         country=country_name(product.purchase_country, turn.language),
-        channel=turn.t(f"channels.{product.channel}") if turn.services.translator.has(f"channels.{product.channel}") else product.channel,
+        channel=turn.t(f"channels.{product.channel}")
+        if turn.services.translator.has(f"channels.{product.channel}")
+        else product.channel,
         months=warranty.months,
         warranty_end=format_day(turn, warranty.ends_on),
         warranty_status=Raw(turn.t("products.in_warranty" if warranty.active else "products.expired")),
@@ -246,4 +256,3 @@ def setup(router: Router) -> None:
     router.commands["products"] = show_products
     router.actions["product"] = open_product
     router.actions["invoice"] = start_replace(router)
-

@@ -91,8 +91,13 @@ async def language_command(turn: Turn) -> None:
     """/language (allowed mid-journey): each language named in itself."""
     apply_chosen_language(turn)
     translator = turn.services.translator
-    buttons = [turn.global_button(translator.t(lang, "profile.language.self_name"), Action("language", lang)) for lang in available_languages()]
-    turn.say("profile.language.ask", current=turn.t("profile.language.self_name"), markup=InlineKeyboardMarkup([buttons]))
+    buttons = [
+        turn.global_button(translator.t(lang, "profile.language.self_name"), Action("language", lang))
+        for lang in available_languages()
+    ]
+    turn.say(
+        "profile.language.ask", current=turn.t("profile.language.self_name"), markup=InlineKeyboardMarkup([buttons])
+    )
 
 
 async def on_language_button(turn: Turn, action: Action) -> None:

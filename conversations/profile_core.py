@@ -110,7 +110,11 @@ async def begin(turn: Turn, *, then: str | None = None, intro: str | None = None
     member = turn.member
     if intro is None:
         intro = "profile.needed" if members.has_consent(member) else "profile.welcome"
-    name = member.first_name if member is not None and member.first_name and members.has_consent(member) else telegram_first_name(turn)
+    name = (
+        member.first_name
+        if member is not None and member.first_name and members.has_consent(member)
+        else telegram_first_name(turn)
+    )
     turn.say(intro, name=name)
     await turn.go(first_step(member), **extra)
 
@@ -145,9 +149,18 @@ def card_keyboard(turn: Turn) -> InlineKeyboardMarkup:
 
     return InlineKeyboardMarkup(
         [
-            [button("profile.card.edit_email", Action("profile", "email")), button("profile.card.edit_name", Action("profile", "name"))],
-            [button("profile.card.edit_country", Action("profile", "country")), button("profile.card.edit_phone", Action("profile", "phone"))],
-            [button("profile.card.edit_newsletter", Action("profile", "newsletter")), button("profile.card.change_language", "language:")],
+            [
+                button("profile.card.edit_email", Action("profile", "email")),
+                button("profile.card.edit_name", Action("profile", "name")),
+            ],
+            [
+                button("profile.card.edit_country", Action("profile", "country")),
+                button("profile.card.edit_phone", Action("profile", "phone")),
+            ],
+            [
+                button("profile.card.edit_newsletter", Action("profile", "newsletter")),
+                button("profile.card.change_language", Action("language")),
+            ],
         ]
     )
 
@@ -175,7 +188,9 @@ async def complete(turn: Turn) -> None:
         await router.commands[then](turn)
 
 
-async def save(turn: Turn, saving: Awaitable[Member], refusals: Mapping[type[Exception], str] | None = None) -> Member | None:
+async def save(
+    turn: Turn, saving: Awaitable[Member], refusals: Mapping[type[Exception], str] | None = None
+) -> Member | None:
     """Runs one profile setter: a refused answer gets its message, a missing consent restarts
     the journey; None in both cases."""
     try:

@@ -12,7 +12,19 @@ from telegram import ReplyKeyboardRemove
 
 from conversations.flow import Step
 from conversations.journey import Action, ButtonRows, StaleButton
-from conversations.profile_core import S, answers, begin, choose_language, editing, first_step, go_on, keyboard, localized, save, show_edited
+from conversations.profile_core import (
+    S,
+    answers,
+    begin,
+    choose_language,
+    editing,
+    first_step,
+    go_on,
+    keyboard,
+    localized,
+    save,
+    show_edited,
+)
 from conversations.replies import main_menu
 from conversations.turn import Turn
 from locales import available_languages
@@ -24,7 +36,9 @@ from storage import members
 async def ask_consent(turn: Turn) -> None:
     rows: ButtonRows = [[(turn.t("profile.consent.agree"), "agree"), (turn.t("profile.consent.decline"), "decline")]]
     others = [lang for lang in available_languages() if lang != turn.language]
-    rows.append([(turn.services.translator.t(lang, "profile.language.self_name"), Action("lang", lang)) for lang in others])
+    rows.append(
+        [(turn.services.translator.t(lang, "profile.language.self_name"), Action("lang", lang)) for lang in others]
+    )
     turn.say("profile.consent.ask", url=turn.services.settings.privacy_policy_url, markup=keyboard(turn, rows))
 
 
@@ -43,7 +57,9 @@ async def on_consent(turn: Turn, action: Action) -> None:
         await turn.go(first_step(member))
     elif action.name == "decline":
         try:
-            await members.refuse_consent(turn.session, telegram_user_id=turn.user_id, chat_id=turn.chat_id, language=turn.language, now=turn.now)
+            await members.refuse_consent(
+                turn.session, telegram_user_id=turn.user_id, chat_id=turn.chat_id, language=turn.language, now=turn.now
+            )
         except members.ProfileError:  # a completed profile is not "refused": nothing to do
             pass
         await turn.finish()
@@ -66,7 +82,9 @@ async def ask_email(turn: Turn) -> None:
 
 async def on_email(turn: Turn) -> None:
     saving = members.set_email(turn.session, turn.user_id, turn.text or "", now=turn.now)
-    member = await save(turn, saving, {members.InvalidEmail: "profile.email.invalid", members.EmailTaken: "profile.email.taken"})
+    member = await save(
+        turn, saving, {members.InvalidEmail: "profile.email.invalid", members.EmailTaken: "profile.email.taken"}
+    )
     if member is not None:
         await go_on(turn, member, S.FIRST_NAME)
 
@@ -105,7 +123,9 @@ def _on_name(field: str) -> Callable[[Turn], Awaitable[None]]:
 
 # ---- 5. region -------------------------------------------------------------------------------
 def _country_rows(turn: Turn, codes: list[str], per_row: int) -> ButtonRows:
-    buttons: list[tuple[str, Action | str]] = [(country_name(code, turn.language), Action("cc", code)) for code in codes]
+    buttons: list[tuple[str, Action | str]] = [
+        (country_name(code, turn.language), Action("cc", code)) for code in codes
+    ]
     return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
 
 
@@ -134,7 +154,11 @@ async def on_country_text(turn: Turn) -> None:
     if matches:
         turn.say("profile.country.pick", markup=keyboard(turn, _country_rows(turn, matches, 2)))
     else:
-        turn.say("profile.country.no_match", query=text[:40], markup=keyboard(turn, _country_rows(turn, _common_codes(turn), 3)))
+        turn.say(
+            "profile.country.no_match",
+            query=text[:40],
+            markup=keyboard(turn, _country_rows(turn, _common_codes(turn), 3)),
+        )
 
 
 async def on_country_action(turn: Turn, action: Action) -> None:
@@ -146,7 +170,11 @@ async def on_country_action(turn: Turn, action: Action) -> None:
 async def _set_country(turn: Turn, code: str) -> None:
     if not is_country(code):
         raise StaleButton()
-    member = await save(turn, members.set_country(turn.session, turn.user_id, code, now=turn.now), {members.UnknownCountry: "errors.stale_button"})
+    member = await save(
+        turn,
+        members.set_country(turn.session, turn.user_id, code, now=turn.now),
+        {members.UnknownCountry: "errors.stale_button"},
+    )
     if member is not None:
         await go_on(turn, member, S.PHONE)
 
@@ -224,9 +252,18 @@ async def on_newsletter(turn: Turn, action: Action) -> None:
 STEPS: dict[S, Step] = {
     S.CONSENT: Step(prompt=localized(ask_consent), on_action=localized(on_consent)),
     S.EMAIL: Step(prompt=localized(ask_email), on_text=localized(on_email), expects="text"),
-    S.FIRST_NAME: Step(prompt=localized(_ask_name("first_name")), on_text=localized(_on_name("first_name")), expects="text"),
-    S.LAST_NAME: Step(prompt=localized(_ask_name("last_name")), on_text=localized(_on_name("last_name")), expects="text"),
-    S.COUNTRY: Step(prompt=localized(ask_country), on_text=localized(on_country_text), on_action=localized(on_country_action), expects="text"),
+    S.FIRST_NAME: Step(
+        prompt=localized(_ask_name("first_name")), on_text=localized(_on_name("first_name")), expects="text"
+    ),
+    S.LAST_NAME: Step(
+        prompt=localized(_ask_name("last_name")), on_text=localized(_on_name("last_name")), expects="text"
+    ),
+    S.COUNTRY: Step(
+        prompt=localized(ask_country),
+        on_text=localized(on_country_text),
+        on_action=localized(on_country_action),
+        expects="text",
+    ),
     S.PHONE: Step(
         prompt=localized(ask_phone),
         on_text=localized(on_phone_text),

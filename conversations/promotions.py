@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from locales.countries import country_name
-from locales.i18n import Raw, format_money
 from conversations.faq import promotion_name
-from conversations.products import format_day, product_label
 from conversations.journey import Action
+from conversations.products import format_day, product_label
 from conversations.profile import require_profile
 from conversations.replies import fit_lines, main_menu
 from conversations.router import GlobalAction, Router
 from conversations.turn import Turn
+from locales.countries import country_name
+from locales.i18n import Raw, format_money
 from storage import promotions
 from storage.models import PrizeKind, Promotion
 from storage.promotions import Offer
@@ -52,14 +52,29 @@ def _prize_line(turn: Turn, promotion: Promotion) -> str:
     if promotion.prize_kind == PrizeKind.CASHBACK:
         return turn.t("promotions.prize_cashback", amount=money(turn, promotion))
     if promotion.prize_kind == PrizeKind.PHYSICAL:
-        return turn.t("promotions.prize_physical", description=description) if description else turn.t("promotions.prize_physical_plain")
-    return turn.t("promotions.prize_code", description=description) if description else turn.t("promotions.prize_code_plain")
+        return (
+            turn.t("promotions.prize_physical", description=description)
+            if description
+            else turn.t("promotions.prize_physical_plain")
+        )
+    return (
+        turn.t("promotions.prize_code", description=description)
+        if description
+        else turn.t("promotions.prize_code_plain")
+    )
 
 
 def _processing_lines(turn: Turn, promotion: Promotion) -> list[str]:
     low, high = promotion.processing_days_min, promotion.processing_days_max
-    review = turn.t("promotions.review_days", min=low, max=high) if low != high else turn.t("promotions.review_days_fixed", days=high)
-    delivery = {PrizeKind.CASHBACK: "promotions.delivery_cashback", PrizeKind.PHYSICAL: "promotions.delivery_physical"}.get(promotion.prize_kind, "promotions.delivery_code")
+    review = (
+        turn.t("promotions.review_days", min=low, max=high)
+        if low != high
+        else turn.t("promotions.review_days_fixed", days=high)
+    )
+    delivery = {
+        PrizeKind.CASHBACK: "promotions.delivery_cashback",
+        PrizeKind.PHYSICAL: "promotions.delivery_physical",
+    }.get(promotion.prize_kind, "promotions.delivery_code")
     weeks = promotions.PHYSICAL_DELIVERY_WEEKS
     return [review, turn.t(delivery, days=promotions.CASHBACK_WORKING_DAYS, min_weeks=weeks[0], max_weeks=weeks[1])]
 
@@ -85,8 +100,14 @@ def render_card(turn: Turn, offer: Offer) -> str:
     limit_key = "promotions.limit" if offer.remaining else "promotions.limit_reached"
     lines = [
         turn.t("promotions.name", name=promotion_name(turn, promotion)),
-        turn.t("promotions.period", start=format_day(turn, promotion.starts_on), end=format_day(turn, promotion.ends_on)),
-        turn.t("promotions.invoice_dates", start=format_day(turn, promotion.invoice_from), end=format_day(turn, promotion.invoice_to)),
+        turn.t(
+            "promotions.period", start=format_day(turn, promotion.starts_on), end=format_day(turn, promotion.ends_on)
+        ),
+        turn.t(
+            "promotions.invoice_dates",
+            start=format_day(turn, promotion.invoice_from),
+            end=format_day(turn, promotion.invoice_to),
+        ),
         turn.t(limit_key, limit=promotion.redeem_limit_per_email, used=offer.used, email=turn.member.email or ""),
         _prize_line(turn, promotion),
     ]
@@ -167,17 +188,27 @@ async def _eligible_products(turn: Turn, promotion: Promotion) -> None:
         if item.name is None:
             lines.append(turn.t("promotions.product_unknown", model=item.model))
         else:
-            category = turn.t(f"categories.{item.category}") if turn.services.translator.has(f"categories.{item.category}") else item.category
+            category = (
+                turn.t(f"categories.{item.category}")
+                if turn.services.translator.has(f"categories.{item.category}")
+                else item.category
+            )
             lines.append(turn.t("promotions.product_line", name=item.name, model=item.model, category=category or ""))
     body = fit_lines(turn, lines) if lines else turn.t("promotions.products_none")
     turn.say("promotions.products_title", promotion=promotion_name(turn, promotion), lines=Raw(body))
 
 
 async def _eligible_countries(turn: Turn, promotion: Promotion) -> None:
-    names = sorted((country_name(str(code), turn.language) for code in promotion.eligible_countries or []), key=str.casefold)
+    names = sorted(
+        (country_name(str(code), turn.language) for code in promotion.eligible_countries or []), key=str.casefold
+    )
     member_country = turn.member.country if turn.member is not None else None
     if member_country:
-        yours_key = "promotions.country_yours_in" if promotions.open_to_residents_of(promotion, member_country) else "promotions.country_yours_out"
+        yours_key = (
+            "promotions.country_yours_in"
+            if promotions.open_to_residents_of(promotion, member_country)
+            else "promotions.country_yours_out"
+        )
         yours = turn.t(yours_key, country=country_name(member_country, turn.language))
     else:
         yours = ""

@@ -16,7 +16,14 @@ from conversations.flow import Flow, Step
 from conversations.journey import Action, ButtonRows, StaleButton
 from conversations.products import format_day, product_label
 from conversations.redeem_address import ask_address, ask_address_confirm, on_address, on_address_confirm
-from conversations.redeem_photos import ask_again_menu, ask_again_photo, ask_sn_photo, on_again_menu, on_again_photo, on_sn_photo
+from conversations.redeem_photos import (
+    ask_again_menu,
+    ask_again_photo,
+    ask_sn_photo,
+    on_again_menu,
+    on_again_photo,
+    on_sn_photo,
+)
 from conversations.redeem_state import FLOW, RedeemAnswers, S, advance, answers, promotion
 from conversations.redeem_submit import ask_confirm, on_confirm
 from conversations.replies import fit_lines, main_menu
@@ -24,6 +31,7 @@ from conversations.router import Router
 from conversations.turn import Turn
 from locales.i18n import Raw
 from storage import claims
+from storage.models import ClaimStatus
 from storage.photo_intake import PhotoUse
 
 __all__ = ["FLOW", "S", "STEPS", "setup"]
@@ -103,7 +111,9 @@ async def on_promotion(turn: Turn, action: Action) -> None:
 async def _option(turn: Turn) -> claims.PromotionOptions | None:
     assert turn.member is not None
     wanted = answers(turn).promotion_id
-    return next((o for o in await claims.redeem_options(turn.session, turn.member, turn.now) if o.promotion.id == wanted), None)
+    return next(
+        (o for o in await claims.redeem_options(turn.session, turn.member, turn.now) if o.promotion.id == wanted), None
+    )
 
 
 # ---- products -----------------------------------------------------------------------------
@@ -115,7 +125,10 @@ async def ask_products(turn: Turn) -> None:
         turn.say("redeem.nothing_eligible", markup=main_menu(turn))
         return
     selected = set(answers(turn).selected)
-    rows: ButtonRows = [[(("✅ " if p.id in selected else "▫️ ") + product_label(turn, p), Action("t", str(p.id)))] for p in option.eligible]
+    rows: ButtonRows = [
+        [(("✅ " if p.id in selected else "▫️ ") + product_label(turn, p), Action("t", str(p.id)))]
+        for p in option.eligible
+    ]
     rows.append([(turn.t("redeem.next"), "next")])
     if option.others:
         rows.append([(turn.t("redeem.why_not_button"), "why")])
@@ -185,7 +198,7 @@ async def again(turn: Turn, action: Action) -> None:
         turn.notify("errors.busy", command="redeem")
         return
     claim = await claims.claim_of_member(turn.session, turn.member.id, action.argument) if turn.member else None
-    if claim is None or claim.status != claims.ClaimStatus.MISSING_INFO:
+    if claim is None or claim.status != ClaimStatus.MISSING_INFO:
         turn.notify("redeem.again_not_possible", alert=True)
         return
     await turn.go(

@@ -39,7 +39,7 @@ async def ask_address_confirm(turn: Turn) -> None:
     """Reads the address back before it is used."""
     address = {field.value: answers(turn).address.get(field.value, "") for field in addresses.AddressField}
     keyboard = turn.keyboard([[(turn.t("buttons.confirm"), "ok"), (turn.t("redeem.address_redo"), "redo")]])
-    turn.say("redeem.address_check", **address, markup=keyboard)
+    turn.say_text(turn.t("redeem.address_check", **address), markup=keyboard)
 
 
 async def on_address_confirm(turn: Turn, action: Action) -> None:

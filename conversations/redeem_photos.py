@@ -29,7 +29,12 @@ async def ask_sn_photo(turn: Turn) -> None:
     """Asks for a photo of the S/N label on the product itself, with an example."""
     found = await product(turn, answers(turn).photo_for)
     assert found is not None
-    turn.say("redeem.ask_sn_photo", photo=asset_path("sn_photo_example.png"), product=Raw(product_label(turn, found)), markup=turn.keyboard([]))
+    turn.say(
+        "redeem.ask_sn_photo",
+        photo=asset_path("sn_photo_example.png"),
+        product=Raw(product_label(turn, found)),
+        markup=turn.keyboard([]),
+    )
 
 
 async def on_sn_photo(turn: Turn) -> None:
@@ -51,7 +56,14 @@ async def ask_again_menu(turn: Turn) -> None:
         done_inv = "✅ " if item.id in given.invoices else ""
         name = item.catalogue_product.name
         rows.append([(done_sn + turn.t("redeem.again_new_sn", product=name), Action(PhotoKind.SN.value, str(item.id)))])
-        rows.append([(done_inv + turn.t("redeem.again_new_invoice", product=name), Action(PhotoKind.INVOICE.value, str(item.id)))])
+        rows.append(
+            [
+                (
+                    done_inv + turn.t("redeem.again_new_invoice", product=name),
+                    Action(PhotoKind.INVOICE.value, str(item.id)),
+                )
+            ]
+        )
     rows.append([(turn.t("redeem.again_review"), "review")])
     turn.say("redeem.again_menu", markup=turn.keyboard(rows, back=False))
 
@@ -72,7 +84,9 @@ async def ask_again_photo(turn: Turn) -> None:
     assert found is not None
     if given.photo_kind is PhotoKind.INVOICE:
         label = Raw(product_label(turn, found))
-        turn.say("redeem.again_ask_invoice", photo=asset_path("invoice_example.png"), product=label, markup=turn.keyboard([]))
+        turn.say(
+            "redeem.again_ask_invoice", photo=asset_path("invoice_example.png"), product=label, markup=turn.keyboard([])
+        )
     else:
         await ask_sn_photo(turn)
 

@@ -75,7 +75,11 @@ async def promotion(turn: Turn, promotion_id: int | None = None) -> Promotion:
 
 async def product(turn: Turn, product_id: int | None) -> RegisteredProduct | None:
     """One of the member's own products (an id from the state is never trusted alone)."""
-    return await products.of_member(turn.session, turn.member.id, product_id) if turn.member is not None and product_id else None
+    return (
+        await products.of_member(turn.session, turn.member.id, product_id)
+        if turn.member is not None and product_id
+        else None
+    )
 
 
 async def selected_products(turn: Turn) -> list[RegisteredProduct]:

@@ -4,6 +4,7 @@ order ID with the promise (Step 7-2). The submit checks everything again in stor
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from conversations.faq import promotion_name
 from conversations.journey import Action, ButtonRows, StaleButton
@@ -17,7 +18,11 @@ from storage import claims
 from storage.media import thumbnail
 from storage.models import Promotion
 
-EDITS = {"photos": {"photos": {}}, "lucky": {"lucky": None}, "address": {"address_ok": False}}  # what Edit removes
+EDITS: dict[str, dict[str, Any]] = {
+    "photos": {"photos": {}},
+    "lucky": {"lucky": None},
+    "address": {"address_ok": False},
+}  # what Edit removes
 
 
 async def ask_confirm(turn: Turn) -> None:
@@ -25,7 +30,11 @@ async def ask_confirm(turn: Turn) -> None:
     given = answers(turn)
     found = await promotion(turn)
     media = turn.services.media
-    claim = await claims.claim_of_member(turn.session, turn.member.id, given.again_order) if given.again_order and turn.member else None
+    claim = (
+        await claims.claim_of_member(turn.session, turn.member.id, given.again_order)
+        if given.again_order and turn.member
+        else None
+    )
     old_photos = {i.registered_product_id: i.sn_photo_path for i in claim.items} if claim else {}
     album: list[bytes] = []
     blocks: list[str] = []
@@ -49,7 +58,9 @@ async def ask_confirm(turn: Turn) -> None:
         answer = given.lucky if claim is None or given.lucky is not None else claim.lucky_draw_opt_in
         lucky = turn.t("redeem.confirm_lucky", answer=turn.t("buttons.yes" if answer else "buttons.no"))
     address = turn.t("redeem.confirm_address", **given.address) if given.address_ok else ""
-    edits: list[tuple[str, Action | str]] = [] if given.again_order else [(turn.t("redeem.edit_photos"), Action("edit", "photos"))]
+    edits: list[tuple[str, Action | str]] = (
+        [] if given.again_order else [(turn.t("redeem.edit_photos"), Action("edit", "photos"))]
+    )
     if found.lucky_draw and not given.again_order:
         edits.append((turn.t("redeem.edit_lucky"), Action("edit", "lucky")))
     if given.address_ok:
@@ -84,7 +95,11 @@ async def _submit(turn: Turn) -> None:
     items = []
     for pid in given.selected:
         photo = given.photos.get(pid)
-        items.append(claims.ItemDraft(pid, photo.path, photo.sha256, photo.phash, photo.labels) if photo else claims.ItemDraft(pid, "", ""))
+        items.append(
+            claims.ItemDraft(pid, photo.path, photo.sha256, photo.phash, photo.labels)
+            if photo
+            else claims.ItemDraft(pid, "", "")
+        )
     draft = claims.ClaimDraft(
         promotion_id=given.promotion_id,
         items=items,
@@ -97,10 +112,17 @@ async def _submit(turn: Turn) -> None:
     except claims.ClaimRefused as refused:
         await turn.finish()
         details = refused.details
-        turn.say(f"redeem.refused_{refused.refusal.value}", limit=details.get("limit", ""), per_day=details.get("per_day", ""), markup=main_menu(turn))
+        turn.say(
+            f"redeem.refused_{refused.refusal.value}",
+            limit=details.get("limit", ""),
+            per_day=details.get("per_day", ""),
+            markup=main_menu(turn),
+        )
         return
     await turn.finish()
-    await _announce(turn, submitted.claim.order_id, await promotion(turn, submitted.claim.promotion_id), submitted.expected_by)
+    await _announce(
+        turn, submitted.claim.order_id, await promotion(turn, submitted.claim.promotion_id), submitted.expected_by
+    )
 
 
 async def _resubmit(turn: Turn) -> None:
@@ -111,7 +133,9 @@ async def _resubmit(turn: Turn) -> None:
     invoices = {pid: claims.NewInvoice(p.path, p.sha256, p.phash) for pid, p in given.invoices.items()}
     staff_chat = turn.services.settings.staff_chat_id
     try:
-        claim = await claims.resubmit(turn.session, member, given.again_order, photos, given.lucky, turn.now, staff_chat, invoices=invoices)
+        claim = await claims.resubmit(
+            turn.session, member, given.again_order, photos, given.lucky, turn.now, staff_chat, invoices=invoices
+        )
     except claims.ClaimRefused:
         await turn.finish()
         turn.say("redeem.again_not_possible", markup=main_menu(turn))

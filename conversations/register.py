@@ -27,7 +27,14 @@ from conversations.register_purchase import (
     on_store_text,
 )
 from conversations.register_state import FLOW, RegisterAnswers, S, answers, product
-from conversations.register_summary import ask_invoice, ask_invoice_number, ask_summary, on_invoice, on_invoice_number, on_summary
+from conversations.register_summary import (
+    ask_invoice,
+    ask_invoice_number,
+    ask_summary,
+    on_invoice,
+    on_invoice_number,
+    on_summary,
+)
 from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
@@ -52,8 +59,12 @@ async def start(turn: Turn) -> None:
 # ---- 1. category ------------------------------------------------------------------------
 async def ask_category(turn: Turn) -> None:
     """Asks which kind of product it is."""
-    labels: list[tuple[str, Action | str]] = [(turn.t(f"categories.{c.value}"), Action("cat", c.value)) for c in Category]
-    turn.say("register.ask_category", markup=turn.keyboard([labels[i : i + 2] for i in range(0, len(labels), 2)], back=False))
+    labels: list[tuple[str, Action | str]] = [
+        (turn.t(f"categories.{c.value}"), Action("cat", c.value)) for c in Category
+    ]
+    turn.say(
+        "register.ask_category", markup=turn.keyboard([labels[i : i + 2] for i in range(0, len(labels), 2)], back=False)
+    )
 
 
 async def on_category(turn: Turn, action: Action) -> None:
@@ -67,7 +78,12 @@ async def on_category(turn: Turn, action: Action) -> None:
 async def ask_serial(turn: Turn) -> None:
     """Asks for the serial, with a picture of where to find it on this kind of product."""
     category = answers(turn).category or Category.MONITOR
-    turn.say("register.ask_serial", photo=serial_asset(category.value), markup=turn.keyboard([]), category=turn.t(f"categories.{category.value}"))
+    turn.say(
+        "register.ask_serial",
+        photo=serial_asset(category.value),
+        markup=turn.keyboard([]),
+        category=turn.t(f"categories.{category.value}"),
+    )
 
 
 async def on_serial(turn: Turn) -> None:
@@ -106,9 +122,18 @@ async def _take_serial(turn: Turn, raw: str) -> None:
     if match.product.category != answers(turn).category:
         turn.say("register.category_adjusted", category=turn.t(f"categories.{match.product.category}"))
     if match.corrections:
-        fixes = ", ".join(turn.t("register.correction", original=c.original, corrected=c.corrected, position=c.position) for c in match.corrections)
+        fixes = ", ".join(
+            turn.t("register.correction", original=c.original, corrected=c.corrected, position=c.position)
+            for c in match.corrections
+        )
         turn.say("register.serial_corrected", serial=match.serial, fixes=fixes)
-    await turn.go(S.CONFIRM_PRODUCT, serial=match.serial, product_id=match.product.id, category=match.product.category, chk_listed=match.listed)
+    await turn.go(
+        S.CONFIRM_PRODUCT,
+        serial=match.serial,
+        product_id=match.product.id,
+        category=match.product.category,
+        chk_listed=match.listed,
+    )
 
 
 async def ask_confirm_product(turn: Turn) -> None:
@@ -146,7 +171,9 @@ async def on_chk(turn: Turn) -> None:
     serial = answers(turn).serial
     assert member is not None and serial is not None
     secret = turn.services.settings.chk_secret
-    result = await registration.check_chk(turn.session, member.id, serial, turn.text or "", turn.now, secret.get_secret_value() if secret else None)
+    result = await registration.check_chk(
+        turn.session, member.id, serial, turn.text or "", turn.now, secret.get_secret_value() if secret else None
+    )
     if result.outcome is registration.ChkOutcome.OK:
         await turn.go(S.REGION)
     elif result.outcome is registration.ChkOutcome.WRONG:
@@ -158,7 +185,9 @@ async def on_chk(turn: Turn) -> None:
 
 STEPS: dict[S, Step] = {
     S.CATEGORY: Step(ask_category, on_action=on_category),
-    S.SERIAL: Step(ask_serial, on_text=on_serial, on_photo=on_serial_photo, expects="text", photo_use=PhotoUse.READ_SERIALS),
+    S.SERIAL: Step(
+        ask_serial, on_text=on_serial, on_photo=on_serial_photo, expects="text", photo_use=PhotoUse.READ_SERIALS
+    ),
     S.CONFIRM_PRODUCT: Step(ask_confirm_product, on_action=on_confirm_product),
     S.CHK: Step(ask_chk, on_text=on_chk, expects="text"),
     S.REGION: Step(ask_region, on_text=on_region_text, on_action=on_region_action),

@@ -74,8 +74,14 @@ async def _stores(turn: Turn) -> list[str]:
 async def ask_store(turn: Turn) -> None:
     """Offers the region's stores; any other name can be typed."""
     stores = await _stores(turn)
-    buttons: list[tuple[str, Action | str]] = [(name, Action("st", str(index))) for index, name in enumerate(stores[:MAX_STORE_BUTTONS])]
-    turn.say("register.ask_store", country=country_name(answers(turn).country or "", turn.language), markup=turn.keyboard(_rows(buttons, 2)))
+    buttons: list[tuple[str, Action | str]] = [
+        (name, Action("st", str(index))) for index, name in enumerate(stores[:MAX_STORE_BUTTONS])
+    ]
+    turn.say(
+        "register.ask_store",
+        country=country_name(answers(turn).country or "", turn.language),
+        markup=turn.keyboard(_rows(buttons, 2)),
+    )
 
 
 async def on_store_action(turn: Turn, action: Action) -> None:
@@ -112,7 +118,14 @@ def _calendar(turn: Turn, year: int, month: int, latest: date) -> InlineKeyboard
     """A month of day buttons; days after the latest possible purchase date are left out."""
     rows: Rows = []
     for week in calendar.Calendar().monthdayscalendar(year, month):
-        rows.append([(str(d), Action("day", f"{year:04d}-{month:02d}-{d:02d}")) if d and date(year, month, d) <= latest else ("·", "noop") for d in week])
+        rows.append(
+            [
+                (str(d), Action("day", f"{year:04d}-{month:02d}-{d:02d}"))
+                if d and date(year, month, d) <= latest
+                else ("·", "noop")
+                for d in week
+            ]
+        )
     previous = date(year, month, 1) - timedelta(days=1)
     following = date(year, month, 28) + timedelta(days=4)
     nav: list[tuple[str, Action | str]] = [("◀", Action("cal", f"{previous:%Y-%m}"))]
@@ -174,7 +187,12 @@ async def _set_date(turn: Turn, value: date) -> None:
     if problem is registration.DateProblem.BEFORE_LAUNCH:
         found = await product(turn)
         assert bounds.earliest is not None
-        turn.say("register.date_before_launch", date=day(turn, value), launch=day(turn, bounds.earliest), name=found.name if found else "")
+        turn.say(
+            "register.date_before_launch",
+            date=day(turn, value),
+            launch=day(turn, bounds.earliest),
+            name=found.name if found else "",
+        )
         return
     await turn.go(answers(turn).after(S.CHANNEL), purchase_date=value)
 
@@ -182,7 +200,10 @@ async def _set_date(turn: Turn, value: date) -> None:
 # ---- 7. channel ---------------------------------------------------------------------------
 async def ask_channel(turn: Turn) -> None:
     """Retail store, online retailer or reseller."""
-    turn.say("register.ask_channel", markup=turn.keyboard([[(turn.t(f"channels.{c.value}"), Action("ch", c.value))] for c in Channel]))
+    turn.say(
+        "register.ask_channel",
+        markup=turn.keyboard([[(turn.t(f"channels.{c.value}"), Action("ch", c.value))] for c in Channel]),
+    )
 
 
 async def on_channel(turn: Turn, action: Action) -> None:

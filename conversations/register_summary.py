@@ -16,7 +16,13 @@ from locales.countries import country_name
 from storage import registration
 from storage.media import thumbnail
 
-SUMMARY_EDITS = (("store", S.REGION), ("date", S.DATE), ("channel", S.CHANNEL), ("invoice", S.INVOICE), ("invoice_number", S.INVOICE_NUMBER))
+SUMMARY_EDITS = (
+    ("store", S.REGION),
+    ("date", S.DATE),
+    ("channel", S.CHANNEL),
+    ("invoice", S.INVOICE),
+    ("invoice_number", S.INVOICE_NUMBER),
+)
 
 
 # ---- 8. invoice ---------------------------------------------------------------------------
@@ -56,7 +62,9 @@ async def ask_summary(turn: Turn) -> None:
     given = answers(turn)
     assert found is not None and given.purchase_date is not None and given.channel is not None
     photo = thumbnail(turn.services.media.read(given.invoice_path)) if given.invoice_path else None
-    edits: list[tuple[str, Action | str]] = [(turn.t(f"register.edit_{name}"), Action("edit", name)) for name, _ in SUMMARY_EDITS]
+    edits: list[tuple[str, Action | str]] = [
+        (turn.t(f"register.edit_{name}"), Action("edit", name)) for name, _ in SUMMARY_EDITS
+    ]
     turn.say(
         "register.summary",
         category=turn.t(f"categories.{found.category}"),

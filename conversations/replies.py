@@ -19,7 +19,9 @@ MENU_COMMANDS = {
 
 def main_menu(turn: Turn) -> ReplyKeyboardMarkup:
     """The persistent menu under the input field."""
-    return ReplyKeyboardMarkup([[KeyboardButton(turn.t(key)) for key in row] for row in MAIN_MENU], resize_keyboard=True, is_persistent=True)
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(turn.t(key)) for key in row] for row in MAIN_MENU], resize_keyboard=True, is_persistent=True
+    )
 
 
 TEXT_BUDGET = 3500  # of Telegram's 4096, leaving room for the message around the lines

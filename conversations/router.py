@@ -64,7 +64,8 @@ class Router:
                 members.mark_reachable(member)
             state = await conversations.load(session, user.id)
             chosen = state.data.get("language") if state is not None and member is None else None
-            language = member.language if member is not None else str(chosen or services.translator.resolve(user.language_code))
+            default = services.translator.resolve(user.language_code)
+            language = member.language if member is not None else str(chosen or default)
             turn = Turn(update, context, session, language, claimed.now, member=member, state=state, download=fetched)
             await self._run(turn, first_delivery=claimed.first_delivery)
         await deliver(turn)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup
 
-from locales.i18n import Raw
 from conversations.faq import promotion_name
 from conversations.products import format_day, today_for
 from conversations.promotions import localized, money
 from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
+from locales.i18n import Raw
 from storage import claims, promotions
 from storage.claims import Record
 from storage.eligibility import customer_today
@@ -45,12 +45,20 @@ def _approved(turn: Turn, record: Record) -> str:
     claim, promotion = record.claim, record.promotion
     if promotion.prize_kind == PrizeKind.CASHBACK:
         due = promotions.cashback_due(claim)
-        return turn.t("status.approved_cashback", amount=money(turn, promotion), date=format_day(turn, due) if due else "—")
+        return turn.t(
+            "status.approved_cashback", amount=money(turn, promotion), date=format_day(turn, due) if due else "—"
+        )
     if promotion.prize_kind == PrizeKind.PHYSICAL:
         due = promotions.delivery_due(claim)
         description = localized(turn, promotion.prize_description) or turn.t("status.physical_prize")
         weeks = promotions.PHYSICAL_DELIVERY_WEEKS
-        return turn.t("status.approved_physical", prize=description, min_weeks=weeks[0], max_weeks=weeks[1], date=format_day(turn, due) if due else "—")
+        return turn.t(
+            "status.approved_physical",
+            prize=description,
+            min_weeks=weeks[0],
+            max_weeks=weeks[1],
+            date=format_day(turn, due) if due else "—",
+        )
     if record.code is None:
         return turn.t("status.approved_code_missing")
     text = turn.t("status.approved_code", code=record.code)
@@ -78,7 +86,9 @@ def render_status(turn: Turn, record: Record) -> str:
 def render_record(turn: Turn, index: int, record: Record) -> str:
     claim, promotion = record.claim, record.promotion
     country = turn.member.country if turn.member is not None else None
-    products = "\n".join(turn.t("status.product", name=p.catalogue_product.name, serial=p.serial) for p in record.products) or turn.t("status.no_product")
+    products = "\n".join(
+        turn.t("status.product", name=p.catalogue_product.name, serial=p.serial) for p in record.products
+    ) or turn.t("status.no_product")
     text = turn.t(
         "status.entry",
         index=index,
@@ -114,7 +124,12 @@ def _again_buttons(turn: Turn, records: list[Record]) -> InlineKeyboardMarkup | 
         return None
     if len(fixable) == 1:
         return InlineKeyboardMarkup([[turn.global_button(turn.t("status.redeem_again"), f"again:{fixable[0]}")]])
-    return InlineKeyboardMarkup([[turn.global_button(turn.t("status.redeem_again_order", order_id=order_id), f"again:{order_id}")] for order_id in fixable])
+    return InlineKeyboardMarkup(
+        [
+            [turn.global_button(turn.t("status.redeem_again_order", order_id=order_id), f"again:{order_id}")]
+            for order_id in fixable
+        ]
+    )
 
 
 async def show_status(turn: Turn) -> None:

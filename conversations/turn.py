@@ -124,7 +124,9 @@ class Turn(BaseTurn):
         if self.state is None:
             return
         journey = journey_of_name(self.state.flow)
-        merged = journey.answers.model_validate(self.answers(journey.answers).model_dump() | answers) if journey else None
+        merged = (
+            journey.answers.model_validate(self.answers(journey.answers).model_dump() | answers) if journey else None
+        )
         if merged is None:
             return
         await self._save(self.state.flow, self.state.step, merged, self.step_path)
@@ -146,7 +148,9 @@ class Turn(BaseTurn):
 
     async def _save(self, flow: str, step: str, answers: Answers, path: list[str]) -> None:
         data = answers.model_dump(mode="json", exclude_defaults=True) | {"_v": new_version(), "_path": path}
-        self.state = await conversations.save(self.session, user_id=self.user_id, chat_id=self.chat_id, flow=flow, step=step, data=data, now=self.now)
+        self.state = await conversations.save(
+            self.session, user_id=self.user_id, chat_id=self.chat_id, flow=flow, step=step, data=data, now=self.now
+        )
         self._answers = answers
 
     async def finish(self) -> None:

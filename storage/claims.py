@@ -81,7 +81,11 @@ class Missing:
 
 
 def missing_pieces(
-    promotion: Promotion, product_ids: Sequence[int], photographed: Collection[int], lucky_draw_opt_in: bool | None, shipping_address: Mapping[str, str] | None
+    promotion: Promotion,
+    product_ids: Sequence[int],
+    photographed: Collection[int],
+    lucky_draw_opt_in: bool | None,
+    shipping_address: Mapping[str, str] | None,
 ) -> list[Missing]:
     """What the claim still lacks, in the order the journey asks for it; empty when it is ready."""
     missing = [Missing(Piece.SN_PHOTO, pid) for pid in product_ids if pid not in photographed]
@@ -158,7 +162,11 @@ async def redeemed_count(session: AsyncSession, promotion_id: int, email: str) -
 
 async def claimed_product_ids(session: AsyncSession, promotion_id: int) -> set[int]:
     """Registered products already in a live claim of this promotion."""
-    query = select(ClaimItem.registered_product_id).join(Claim).where(Claim.promotion_id == promotion_id, Claim.status.in_(COUNTED))
+    query = (
+        select(ClaimItem.registered_product_id)
+        .join(Claim)
+        .where(Claim.promotion_id == promotion_id, Claim.status.in_(COUNTED))
+    )
     return set((await session.scalars(query)).all())
 
 
@@ -174,23 +182,34 @@ async def stock_left(session: AsyncSession, promotion: Promotion) -> int | None:
         return max((promotion.prize_stock or 0) - taken, 0)
     from storage.codes import codes_left
 
-    waiting = int(await session.scalar(pending.where(Claim.status.in_((ClaimStatus.REVIEW, ClaimStatus.MISSING_INFO)))) or 0)
+    waiting = int(
+        await session.scalar(pending.where(Claim.status.in_((ClaimStatus.REVIEW, ClaimStatus.MISSING_INFO)))) or 0
+    )
     return max(await codes_left(session, promotion.id) - waiting, 0)
 
 
 def household_key(address: dict[str, str]) -> str:
     """One household per street, postcode and country, however it was typed."""
-    return "|".join(" ".join(str(address.get(part, "")).lower().replace(",", " ").split()) for part in ("street", "postcode", "country"))
+    return "|".join(
+        " ".join(str(address.get(part, "")).lower().replace(",", " ").split())
+        for part in ("street", "postcode", "country")
+    )
 
 
 async def household_count(session: AsyncSession, promotion_id: int, address: dict[str, str]) -> int:
     """Live claims of the promotion shipping to the same address, across all accounts."""
     key = household_key(address)
-    rows = await session.scalars(select(Claim.shipping_address).where(Claim.promotion_id == promotion_id, Claim.status.in_(COUNTED), Claim.shipping_address.is_not(None)))
+    rows = await session.scalars(
+        select(Claim.shipping_address).where(
+            Claim.promotion_id == promotion_id, Claim.status.in_(COUNTED), Claim.shipping_address.is_not(None)
+        )
+    )
     return sum(1 for row in rows if row and household_key(row) == key)
 
 
-async def _recent_claims(session: AsyncSession, since: datetime, *, member_id: int | None = None, email: str | None = None) -> int:
+async def _recent_claims(
+    session: AsyncSession, since: datetime, *, member_id: int | None = None, email: str | None = None
+) -> int:
     query = select(func.count()).select_from(Claim).where(Claim.submitted_at >= since)
     if member_id is not None:
         query = query.where(Claim.member_id == member_id)
@@ -202,10 +221,18 @@ async def _recent_claims(session: AsyncSession, since: datetime, *, member_id: i
 async def queue_review_card(session: AsyncSession, claim: Claim, review_chat_id: int | None, now: datetime) -> None:
     """The staff chat gets the claim's review card, committed with the claim itself."""
     if review_chat_id is not None:
-        await outbox.enqueue_kind(session, chat_id=review_chat_id, kind="review_card", payload={"claim_id": claim.id, "attempt": claim.attempt}, now=now)
+        await outbox.enqueue_kind(
+            session,
+            chat_id=review_chat_id,
+            kind="review_card",
+            payload={"claim_id": claim.id, "attempt": claim.attempt},
+            now=now,
+        )
 
 
-async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: datetime, review_chat_id: int | None = None) -> Submitted:
+async def submit(
+    session: AsyncSession, member: Member, draft: ClaimDraft, now: datetime, review_chat_id: int | None = None
+) -> Submitted:
     """Creates the claim after checking everything again, in this transaction."""
     promotion = await session.get(Promotion, draft.promotion_id)
     if promotion is None or not member.email or member.profile_completed_at is None:
@@ -216,8 +243,21 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
     if not draft.items:
         raise ClaimRefused(Refusal.NO_PRODUCTS)
     photographed = {item.registered_product_id for item in draft.items if item.sn_photo_path}
-    lacking = {m.piece for m in missing_pieces(promotion, [i.registered_product_id for i in draft.items], photographed, draft.lucky_draw_opt_in, draft.shipping_address)}
-    for piece, refusal in ((Piece.LUCKY_DRAW, Refusal.LUCKY_DRAW_ANSWER_MISSING), (Piece.ADDRESS, Refusal.ADDRESS_MISSING), (Piece.SN_PHOTO, Refusal.PHOTO_MISSING)):
+    lacking = {
+        m.piece
+        for m in missing_pieces(
+            promotion,
+            [i.registered_product_id for i in draft.items],
+            photographed,
+            draft.lucky_draw_opt_in,
+            draft.shipping_address,
+        )
+    }
+    for piece, refusal in (
+        (Piece.LUCKY_DRAW, Refusal.LUCKY_DRAW_ANSWER_MISSING),
+        (Piece.ADDRESS, Refusal.ADDRESS_MISSING),
+        (Piece.SN_PHOTO, Refusal.PHOTO_MISSING),
+    ):
         if piece in lacking:
             raise ClaimRefused(refusal)
     await _lock(session, promotion, member.email)
@@ -225,7 +265,10 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
     if existing is not None:  # the same submit, arrived again while we waited for the lock
         return Submitted(existing, False, expected_decision(existing.submitted_at, promotion))
     day = now - timedelta(days=1)
-    if await _recent_claims(session, day, member_id=member.id) >= CLAIMS_PER_DAY_PER_MEMBER or await _recent_claims(session, day, email=member.email) >= CLAIMS_PER_DAY_PER_EMAIL:
+    if (
+        await _recent_claims(session, day, member_id=member.id) >= CLAIMS_PER_DAY_PER_MEMBER
+        or await _recent_claims(session, day, email=member.email) >= CLAIMS_PER_DAY_PER_EMAIL
+    ):
         raise ClaimRefused(Refusal.RATE_LIMITED, per_day=CLAIMS_PER_DAY_PER_MEMBER)
     taken = await claimed_product_ids(session, promotion.id)
     for item in draft.items:
@@ -242,7 +285,11 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
     left = await stock_left(session, promotion)
     if left is not None and left < len(draft.items):
         raise ClaimRefused(Refusal.OUT_OF_STOCK)
-    if promotion.household_limit and draft.shipping_address and await household_count(session, promotion.id, draft.shipping_address) >= promotion.household_limit:
+    if (
+        promotion.household_limit
+        and draft.shipping_address
+        and await household_count(session, promotion.id, draft.shipping_address) >= promotion.household_limit
+    ):
         raise ClaimRefused(Refusal.HOUSEHOLD_LIMIT, limit=promotion.household_limit)
     claim = Claim(
         order_id=new_order_id(),
@@ -255,7 +302,15 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
         attempt=1,
         idempotency_key=draft.idempotency_key,
         submitted_at=now,
-        items=[ClaimItem(registered_product_id=i.registered_product_id, sn_photo_path=i.sn_photo_path, sn_photo_sha256=i.sn_photo_sha256, label_serials=i.label_serials) for i in draft.items],
+        items=[
+            ClaimItem(
+                registered_product_id=i.registered_product_id,
+                sn_photo_path=i.sn_photo_path,
+                sn_photo_sha256=i.sn_photo_sha256,
+                label_serials=i.label_serials,
+            )
+            for i in draft.items
+        ],
     )
     for _ in range(5):
         try:
@@ -267,9 +322,24 @@ async def submit(session: AsyncSession, member: Member, draft: ClaimDraft, now: 
             claim.order_id = new_order_id()  # an order-id collision: astronomically rare, retried
     else:
         raise RuntimeError("could not store the claim: five order-id collisions in a row")
-    session.add(ClaimEvent(claim_id=claim.id, at=now, kind="submitted", actor_user_id=member.telegram_user_id, details={"items": [i.registered_product_id for i in draft.items]}))
+    session.add(
+        ClaimEvent(
+            claim_id=claim.id,
+            at=now,
+            kind="submitted",
+            actor_user_id=member.telegram_user_id,
+            details={"items": [i.registered_product_id for i in draft.items]},
+        )
+    )
     await _fingerprint(session, member.id, claim.id, draft.items, now)
-    await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="claim.submitted", subject=claim.order_id, details={"promotion": promotion.slug})
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=member.telegram_user_id,
+        action="claim.submitted",
+        subject=claim.order_id,
+        details={"promotion": promotion.slug},
+    )
     await queue_review_card(session, claim, review_chat_id, now)
     return Submitted(claim, True, expected_decision(now, promotion))
 
@@ -278,26 +348,52 @@ async def records(session: AsyncSession, member_id: int) -> list[Record]:
     """The member's claims, newest first, with their promotion, products and code."""
     from storage.models import ActivationCode
 
-    claims = (await session.scalars(select(Claim).where(Claim.member_id == member_id).options(selectinload(Claim.items)).order_by(Claim.submitted_at.desc(), Claim.id.desc()))).all()
+    claims = (
+        await session.scalars(
+            select(Claim)
+            .where(Claim.member_id == member_id)
+            .options(selectinload(Claim.items))
+            .order_by(Claim.submitted_at.desc(), Claim.id.desc())
+        )
+    ).all()
     result: list[Record] = []
     for claim in claims:
         promotion = await session.get(Promotion, claim.promotion_id)
         assert promotion is not None
-        products = [p for p in [await session.get(RegisteredProduct, i.registered_product_id) for i in claim.items] if p is not None]
+        products = [
+            p
+            for p in [await session.get(RegisteredProduct, i.registered_product_id) for i in claim.items]
+            if p is not None
+        ]
         code = await session.scalar(select(ActivationCode.code).where(ActivationCode.claim_id == claim.id))
         result.append(Record(claim, promotion, products, code))
     return result
 
 
 async def claim_of_member(session: AsyncSession, member_id: int, order_id: str) -> Claim | None:
-    return await session.scalar(select(Claim).where(Claim.member_id == member_id, Claim.order_id == order_id).options(selectinload(Claim.items)))
+    claim: Claim | None = await session.scalar(
+        select(Claim).where(Claim.member_id == member_id, Claim.order_id == order_id).options(selectinload(Claim.items))
+    )
+    return claim
 
 
-async def _fingerprint(session: AsyncSession, member_id: int, claim_id: int, items: list[ItemDraft], now: datetime) -> None:
+async def _fingerprint(
+    session: AsyncSession, member_id: int, claim_id: int, items: list[ItemDraft], now: datetime
+) -> None:
     """Remembers the S/N photos' fingerprints for the duplicate-photo check."""
     for item in items:
         if item.sn_photo_phash is not None:
-            await fingerprints.record(session, sha256=item.sn_photo_sha256, phash=item.sn_photo_phash, member_id=member_id, kind="sn_photo", registered_product_id=item.registered_product_id, claim_id=claim_id, path=item.sn_photo_path, now=now)
+            await fingerprints.record(
+                session,
+                sha256=item.sn_photo_sha256,
+                phash=item.sn_photo_phash,
+                member_id=member_id,
+                kind="sn_photo",
+                registered_product_id=item.registered_product_id,
+                claim_id=claim_id,
+                path=item.sn_photo_path,
+                now=now,
+            )
 
 
 @dataclass(frozen=True)
@@ -329,18 +425,45 @@ async def resubmit(
     claimed = {item.registered_product_id for item in claim.items}
     for product_id, invoice in (invoices or {}).items():
         if product_id in claimed:  # only the claim's own products
-            await products.replace_invoice(session, member_id=member.id, product_id=product_id, invoice_path=invoice.path, invoice_sha256=invoice.sha256, invoice_phash=invoice.phash, now=now, actor_user_id=member.telegram_user_id)
+            await products.replace_invoice(
+                session,
+                member_id=member.id,
+                product_id=product_id,
+                invoice_path=invoice.path,
+                invoice_sha256=invoice.sha256,
+                invoice_phash=invoice.phash,
+                now=now,
+                actor_user_id=member.telegram_user_id,
+            )
     for item in claim.items:
         if (new := photos.get(item.registered_product_id)) is not None:
-            item.sn_photo_path, item.sn_photo_sha256, item.label_serials = new.sn_photo_path, new.sn_photo_sha256, new.label_serials
+            item.sn_photo_path, item.sn_photo_sha256, item.label_serials = (
+                new.sn_photo_path,
+                new.sn_photo_sha256,
+                new.label_serials,
+            )
     await _fingerprint(session, member.id, claim.id, list(photos.values()), now)
     if lucky_draw_opt_in is not None:
         claim.lucky_draw_opt_in = lucky_draw_opt_in
-    previous = {"reason": claim.reason, "decided_by": claim.decided_by, "decided_at": claim.decided_at.isoformat() if claim.decided_at else None}
+    previous = {
+        "reason": claim.reason,
+        "decided_by": claim.decided_by,
+        "decided_at": claim.decided_at.isoformat() if claim.decided_at else None,
+    }
     claim.status, claim.attempt, claim.submitted_at = ClaimStatus.REVIEW, claim.attempt + 1, now
     claim.decided_at = claim.decided_by = claim.reason = claim.reason_code = None
-    session.add(ClaimEvent(claim_id=claim.id, at=now, kind="resubmitted", actor_user_id=member.telegram_user_id, details={"previous": previous, "new_photos": sorted(photos)}))
-    await audit.record(session, now=now, actor_user_id=member.telegram_user_id, action="claim.resubmitted", subject=claim.order_id)
+    session.add(
+        ClaimEvent(
+            claim_id=claim.id,
+            at=now,
+            kind="resubmitted",
+            actor_user_id=member.telegram_user_id,
+            details={"previous": previous, "new_photos": sorted(photos)},
+        )
+    )
+    await audit.record(
+        session, now=now, actor_user_id=member.telegram_user_id, action="claim.resubmitted", subject=claim.order_id
+    )
     await session.flush()
     await queue_review_card(session, claim, review_chat_id, now)
     return claim
@@ -372,7 +495,9 @@ async def redeem_options(session: AsyncSession, member: Member, now: datetime) -
         by_promotion.setdefault(verdict.promotion.id, []).append(verdict)
     for promotion in await eligibility.running_promotions(session, now):
         taken = await claimed_product_ids(session, promotion.id)
-        remaining = max(promotion.redeem_limit_per_email - await redeemed_count(session, promotion.id, member.email or ""), 0)
+        remaining = max(
+            promotion.redeem_limit_per_email - await redeemed_count(session, promotion.id, member.email or ""), 0
+        )
         stock = await stock_left(session, promotion)
         if stock is not None:
             remaining = min(remaining, stock)

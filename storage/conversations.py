@@ -15,11 +15,15 @@ async def load(session: AsyncSession, user_id: int) -> ConversationState | None:
     return await session.get(ConversationState, user_id)
 
 
-async def save(session: AsyncSession, *, user_id: int, chat_id: int, flow: str, step: str, data: dict[str, Any], now: datetime) -> ConversationState:
+async def save(
+    session: AsyncSession, *, user_id: int, chat_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
+) -> ConversationState:
     """Upserts the state; `data` is replaced as a whole so the JSON change is always seen."""
     state = await session.get(ConversationState, user_id)
     if state is None:
-        state = ConversationState(user_id=user_id, chat_id=chat_id, flow=flow, step=step, data=dict(data), updated_at=now)
+        state = ConversationState(
+            user_id=user_id, chat_id=chat_id, flow=flow, step=step, data=dict(data), updated_at=now
+        )
         session.add(state)
     else:
         state.chat_id, state.flow, state.step, state.data, state.updated_at = chat_id, flow, step, dict(data), now
@@ -32,7 +36,9 @@ async def clear(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(ConversationState).where(ConversationState.user_id == user_id))
 
 
-async def due_for_reminder(session: AsyncSession, *, now: datetime, idle_for: timedelta, limit: int = 100) -> list[ConversationState]:
+async def due_for_reminder(
+    session: AsyncSession, *, now: datetime, idle_for: timedelta, limit: int = 100
+) -> list[ConversationState]:
     """Journeys left idle for `idle_for` that have not been reminded since the last answer."""
     query = (
         select(ConversationState)

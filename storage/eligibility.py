@@ -144,7 +144,11 @@ def reasons(product: RegisteredProduct, member_country: str | None, promotion: P
     found: list[Reason] = []
     day = promotion_day(promotion, today)
     if not is_running(promotion, today):
-        found.append(Reason.DEADLINE_PASSED if day > last_redeem_day(promotion) and promotion.redeem_deadline else Reason.NOT_RUNNING)
+        found.append(
+            Reason.DEADLINE_PASSED
+            if day > last_redeem_day(promotion) and promotion.redeem_deadline
+            else Reason.NOT_RUNNING
+        )
     if not model_eligible(product, promotion):
         found.append(Reason.MODEL_NOT_ELIGIBLE)
     if not invoice_date_in_window(product, promotion):
@@ -169,9 +173,13 @@ async def running_promotions(session: AsyncSession, today: Today) -> list[Promot
         # Every promotion's own day is within a day of the UTC date; narrow in SQL, decide in Python.
         utc_day = today.astimezone(ZoneInfo("UTC")).date()
         lower, upper = date.fromordinal(utc_day.toordinal() - 1), date.fromordinal(utc_day.toordinal() + 1)
-        query = select(Promotion).where(Promotion.starts_on <= upper, func.coalesce(Promotion.redeem_deadline, Promotion.ends_on) >= lower)
+        query = select(Promotion).where(
+            Promotion.starts_on <= upper, func.coalesce(Promotion.redeem_deadline, Promotion.ends_on) >= lower
+        )
     else:
-        query = select(Promotion).where(Promotion.starts_on <= today, func.coalesce(Promotion.redeem_deadline, Promotion.ends_on) >= today)
+        query = select(Promotion).where(
+            Promotion.starts_on <= today, func.coalesce(Promotion.redeem_deadline, Promotion.ends_on) >= today
+        )
     rows = await session.scalars(query.order_by(Promotion.starts_on, Promotion.id))
     return [promotion for promotion in rows if is_running(promotion, today)]
 
@@ -190,7 +198,13 @@ async def explain_for_member(session: AsyncSession, member_id: int, today: Today
         return []
     products = list(
         await session.scalars(
-            select(RegisteredProduct).where(RegisteredProduct.member_id == member_id).order_by(RegisteredProduct.registered_at, RegisteredProduct.id)
+            select(RegisteredProduct)
+            .where(RegisteredProduct.member_id == member_id)
+            .order_by(RegisteredProduct.registered_at, RegisteredProduct.id)
         )
     )
-    return [Verdict(promotion, product, reasons(product, member.country, promotion, today)) for promotion in promotions for product in products]
+    return [
+        Verdict(promotion, product, reasons(product, member.country, promotion, today))
+        for promotion in promotions
+        for product in products
+    ]

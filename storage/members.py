@@ -76,12 +76,16 @@ class IncompleteProfile(ProfileError):
 
 # ---- reading ---------------------------------------------------------------------------------
 async def by_telegram_id(session: AsyncSession, telegram_user_id: int) -> Member | None:
-    return await session.scalar(select(Member).where(Member.telegram_user_id == telegram_user_id))
+    member: Member | None = await session.scalar(select(Member).where(Member.telegram_user_id == telegram_user_id))
+    return member
 
 
 async def saved_language(session: AsyncSession, telegram_user_id: int) -> str | None:
     """The language the member chose, if they are a member."""
-    return await session.scalar(select(Member.language).where(Member.telegram_user_id == telegram_user_id))
+    language: str | None = await session.scalar(
+        select(Member.language).where(Member.telegram_user_id == telegram_user_id)
+    )
+    return language
 
 
 def has_consent(member: Member | None) -> bool:
@@ -90,7 +94,12 @@ def has_consent(member: Member | None) -> bool:
 
 def is_complete(member: Member | None) -> bool:
     """Consent given, required fields filled and the journey finished once."""
-    return has_consent(member) and member is not None and member.profile_completed_at is not None and not missing_fields(member)
+    return (
+        has_consent(member)
+        and member is not None
+        and member.profile_completed_at is not None
+        and not missing_fields(member)
+    )
 
 
 def missing_fields(member: Member) -> list[str]:
@@ -105,12 +114,20 @@ async def has_profile(session: AsyncSession, telegram_user_id: int) -> bool:
 
 # ---- consent ---------------------------------------------------------------------------------
 async def give_consent(
-    session: AsyncSession, *, telegram_user_id: int, chat_id: int, language: str, now: datetime, username: str | None = None
+    session: AsyncSession,
+    *,
+    telegram_user_id: int,
+    chat_id: int,
+    language: str,
+    now: datetime,
+    username: str | None = None,
 ) -> Member:
     """Creates the member (or re-opens one who refused before) with the consent time."""
     member = await by_telegram_id(session, telegram_user_id)
     if member is None:
-        member = Member(telegram_user_id=telegram_user_id, chat_id=chat_id, language=language, created_at=now, updated_at=now)
+        member = Member(
+            telegram_user_id=telegram_user_id, chat_id=chat_id, language=language, created_at=now, updated_at=now
+        )
         session.add(member)
     if member.consent_at is None or member.deleted_at is not None:
         member.consent_at = now
@@ -121,12 +138,16 @@ async def give_consent(
     return member
 
 
-async def refuse_consent(session: AsyncSession, *, telegram_user_id: int, chat_id: int, language: str, now: datetime) -> Member:
+async def refuse_consent(
+    session: AsyncSession, *, telegram_user_id: int, chat_id: int, language: str, now: datetime
+) -> Member:
     """Records only the refusal. A member who had started a profile (never finished) loses what
     was stored of it; a completed profile is left alone (deleting it is the data-deletion journey)."""
     member = await by_telegram_id(session, telegram_user_id)
     if member is None:
-        member = Member(telegram_user_id=telegram_user_id, chat_id=chat_id, language=language, created_at=now, updated_at=now)
+        member = Member(
+            telegram_user_id=telegram_user_id, chat_id=chat_id, language=language, created_at=now, updated_at=now
+        )
         session.add(member)
     elif member.profile_completed_at is not None and member.deleted_at is None:
         raise ProfileError("a completed profile is deleted, not refused")
@@ -198,7 +219,12 @@ def clean_name(text: str | None) -> str:
 
 
 async def set_names(
-    session: AsyncSession, telegram_user_id: int, *, first_name: str | None = None, last_name: str | None = None, now: datetime
+    session: AsyncSession,
+    telegram_user_id: int,
+    *,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    now: datetime,
 ) -> Member:
     """Stores whichever of the two names is given; raises InvalidName (nothing changed)."""
     first = clean_name(first_name) if first_name is not None else None
@@ -255,7 +281,9 @@ def format_phone(e164: str) -> str:
         return e164
 
 
-async def set_phone(session: AsyncSession, telegram_user_id: int, phone: str | None, *, now: datetime, shared: bool = False) -> Member:
+async def set_phone(
+    session: AsyncSession, telegram_user_id: int, phone: str | None, *, now: datetime, shared: bool = False
+) -> Member:
     """Stores the number (None removes it: the phone is optional); raises InvalidPhone.
     `shared=True` for a number from Telegram's share-contact button."""
     member = await _consenting(session, telegram_user_id)

@@ -53,11 +53,23 @@ async def for_member(session: AsyncSession, member_id: int) -> list[RegisteredPr
 
 async def of_member(session: AsyncSession, member_id: int, product_id: int) -> RegisteredProduct | None:
     """One product, only if it belongs to the member (a button's id is never trusted alone)."""
-    return await session.scalar(select(RegisteredProduct).where(RegisteredProduct.id == product_id, RegisteredProduct.member_id == member_id))
+    query = select(RegisteredProduct).where(
+        RegisteredProduct.id == product_id, RegisteredProduct.member_id == member_id
+    )
+    product: RegisteredProduct | None = await session.scalar(query)
+    return product
 
 
 async def replace_invoice(
-    session: AsyncSession, *, member_id: int, product_id: int, invoice_path: str, invoice_sha256: str, now: datetime, actor_user_id: int | None, invoice_phash: int | None = None
+    session: AsyncSession,
+    *,
+    member_id: int,
+    product_id: int,
+    invoice_path: str,
+    invoice_sha256: str,
+    now: datetime,
+    actor_user_id: int | None,
+    invoice_phash: int | None = None,
 ) -> RegisteredProduct | None:
     """Points the product at a newly stored invoice photo; None when it is not the member's.
 
@@ -79,6 +91,16 @@ async def replace_invoice(
         details={"old_path": old_path, "new_path": invoice_path, "sha256": invoice_sha256},
     )
     if invoice_phash is not None:
-        await fingerprints.record(session, sha256=invoice_sha256, phash=invoice_phash, member_id=member_id, kind="invoice", registered_product_id=product.id, claim_id=None, path=invoice_path, now=now)
+        await fingerprints.record(
+            session,
+            sha256=invoice_sha256,
+            phash=invoice_phash,
+            member_id=member_id,
+            kind="invoice",
+            registered_product_id=product.id,
+            claim_id=None,
+            path=invoice_path,
+            now=now,
+        )
     await session.flush()
     return product

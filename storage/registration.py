@@ -103,7 +103,14 @@ async def serial_owner(session: AsyncSession, member_id: int, serial: str, now: 
     if owner == member_id:
         return SerialOwner.YOU
     session.add(SerialAttempt(member_id=member_id, serial=serial, kind="duplicate", at=now))
-    await audit.record(session, now=now, actor_user_id=None, action="serial.duplicate_refused", subject=serial, details={"member_id": member_id, "owner_member_id": owner})
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=None,
+        action="serial.duplicate_refused",
+        subject=serial,
+        details={"member_id": member_id, "owner_member_id": owner},
+    )
     return SerialOwner.SOMEONE_ELSE
 
 
@@ -112,7 +119,12 @@ async def locked_until(session: AsyncSession, member_id: int, serial: str, now: 
     recent = (
         await session.scalars(
             select(SerialAttempt.at)
-            .where(SerialAttempt.member_id == member_id, SerialAttempt.serial == serial, SerialAttempt.kind == "wrong_chk", SerialAttempt.at > now - CHK_WINDOW - LOCK_FOR)
+            .where(
+                SerialAttempt.member_id == member_id,
+                SerialAttempt.serial == serial,
+                SerialAttempt.kind == "wrong_chk",
+                SerialAttempt.at > now - CHK_WINDOW - LOCK_FOR,
+            )
             .order_by(SerialAttempt.at)
         )
     ).all()
@@ -123,7 +135,9 @@ async def locked_until(session: AsyncSession, member_id: int, serial: str, now: 
     return None
 
 
-async def check_chk(session: AsyncSession, member_id: int, serial: str, typed: str, now: datetime, secret: str | None) -> ChkResult:
+async def check_chk(
+    session: AsyncSession, member_id: int, serial: str, typed: str, now: datetime, secret: str | None
+) -> ChkResult:
     """Judges a typed CHK for the serial: a locked serial stays locked whatever is typed; a wrong
     CHK is counted, and the last allowed wrong one locks the serial for LOCK_FOR."""
     until = await locked_until(session, member_id, serial, now)
@@ -143,7 +157,14 @@ async def record_wrong_chk(session: AsyncSession, member_id: int, serial: str, n
     session.add(SerialAttempt(member_id=member_id, serial=serial, kind="wrong_chk", at=now))
     await session.flush()
     count = await session.scalar(
-        select(func.count()).select_from(SerialAttempt).where(SerialAttempt.member_id == member_id, SerialAttempt.serial == serial, SerialAttempt.kind == "wrong_chk", SerialAttempt.at > now - CHK_WINDOW)
+        select(func.count())
+        .select_from(SerialAttempt)
+        .where(
+            SerialAttempt.member_id == member_id,
+            SerialAttempt.serial == serial,
+            SerialAttempt.kind == "wrong_chk",
+            SerialAttempt.at > now - CHK_WINDOW,
+        )
     )
     return max(CHK_TRIES - int(count or 0), 0)
 
@@ -153,7 +174,9 @@ def latest_purchase_date(now: datetime) -> date:
     return (now + EARLIEST_TIMEZONE).date()
 
 
-async def purchase_date_bounds(session: AsyncSession, catalogue_product_id: int | None, now: datetime) -> PurchaseDateBounds:
+async def purchase_date_bounds(
+    session: AsyncSession, catalogue_product_id: int | None, now: datetime
+) -> PurchaseDateBounds:
     """The purchase-date window of a catalogue product (only the upper end when it is unknown)."""
     product = await session.get(CatalogueProduct, catalogue_product_id) if catalogue_product_id else None
     return PurchaseDateBounds(latest_purchase_date(now), product.launch_date if product is not None else None)
@@ -175,7 +198,9 @@ def purchase_date_problem(purchase: date, today: date, launch: date | None) -> D
     return None
 
 
-async def complete(session: AsyncSession, member_id: int, draft: Draft, now: datetime, today: date | None = None) -> RegisteredProduct:
+async def complete(
+    session: AsyncSession, member_id: int, draft: Draft, now: datetime, today: date | None = None
+) -> RegisteredProduct:
     """Saves the registration after checking the draft once more (it may be days old)."""
     today = today or latest_purchase_date(now)
     product = await session.get(CatalogueProduct, draft.catalogue_product_id)
@@ -211,6 +236,23 @@ async def complete(session: AsyncSession, member_id: int, draft: Draft, now: dat
     except IntegrityError:
         raise RegistrationError("serial_someone_else") from None  # lost a race for the same serial
     if draft.invoice_phash is not None:
-        await fingerprints.record(session, sha256=draft.invoice_sha256, phash=draft.invoice_phash, member_id=member_id, kind="invoice", registered_product_id=registered.id, claim_id=None, path=draft.invoice_path, now=now)
-    await audit.record(session, now=now, actor_user_id=None, action="product.registered", subject=draft.serial, details={"member_id": member_id, "model": product.model})
+        await fingerprints.record(
+            session,
+            sha256=draft.invoice_sha256,
+            phash=draft.invoice_phash,
+            member_id=member_id,
+            kind="invoice",
+            registered_product_id=registered.id,
+            claim_id=None,
+            path=draft.invoice_path,
+            now=now,
+        )
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=None,
+        action="product.registered",
+        subject=draft.serial,
+        details={"member_id": member_id, "model": product.model},
+    )
     return registered
