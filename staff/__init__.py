@@ -8,9 +8,11 @@ registers the card's outbox renderer (staff/cards.py).
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import BaseHandler
 
 from bot.config import Settings
+from bot.context import BotContext
 from bot.outbox import OutboxDispatcher
 from staff import admin, cards, codes, decisions, draw, queue, reasons
 from staff.router import StaffEntry, StaffRouter
@@ -28,7 +30,7 @@ def staff_router(settings: Settings) -> StaffRouter:
     return StaffRouter(settings, commands, decisions.on_card_button, decisions.on_redelivered_button)
 
 
-def staff_handlers(settings: Settings) -> list[BaseHandler]:  # type: ignore[type-arg]
+def staff_handlers(settings: Settings) -> list[BaseHandler[Update, BotContext, None]]:
     """The staff side's one handler. It comes before the customer's handlers, so that a customer
     typing a staff command is refused (and audited) instead of being routed, and a staff button
     (`s:`, also one of an old card) never reaches the customer's router."""

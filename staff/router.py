@@ -7,8 +7,8 @@ group or a private chat); a refusal is written to the audit log in the same unit
 allowed update goes to its typed handler, which calls storage services and queues replies,
 toasts and card edits on the turn. `deliver` sends them after the commit, so staff never see a
 decision that was not saved. A redelivered update (Telegram sent it again after a restart)
-changes nothing: a pressed card is shown as it is now, a typed command is answered that it was
-done already.
+changes nothing: a pressed card is shown as it is now and the press answered; a typed command
+is not answered a second time.
 
 Slow work comes before the unit of work opens: a command may name a `prefetch` (the CSV of
 `/codes import` is downloaded first, for admins only), so a download never holds the database.
@@ -124,9 +124,13 @@ class StaffRouter:
             turn.notify("staff.review.stale", alert=True)
 
     async def _redelivered(self, turn: StaffTurn, route: Route) -> None:
-        """Applied already: nothing changes. The press is answered (and its card shown as it
-        is now, in case the first delivery's edit was lost); a command says it was done."""
-        if route.button is not None and self._in_staff_place(turn.update.effective_chat):
+        """Applied already: nothing changes. A press is answered (and its card shown as it is
+        now, in case the first delivery's edit was lost). A typed command is not answered
+        twice: its answer went out with the first delivery, or — after a crash between commit
+        and reply — what it did shows in /find, /queue or the card."""
+        if route.button is None:
+            return
+        if self._in_staff_place(turn.update.effective_chat):
             turn.role = await self._role(turn)
             if turn.role >= Role.STAFF:
                 await self.on_redelivered(turn, route.button)
