@@ -169,7 +169,7 @@ async def approve(
     """Approves, assigns the prize (code) and queues the customer's message, all in this transaction.
 
     NO_CODES_LEFT and CODE_TAKEN are raised after the status changed: the caller's transaction
-    rolls back, so the claim stays in review.
+    (or its savepoint, as staff/decisions.py runs it) rolls back, so the claim stays in review.
     """
     claim = await _claim(session, order_id)
     if claim.status != ClaimStatus.REVIEW:
