@@ -30,12 +30,12 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.constants import ParseMode
-from telegram.warnings import PTBDeprecationWarning
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
 
-from locales.i18n import Raw, Translator, format_day, format_money
 from bot.pacing import Pacer
 from bot.services import Services
+from locales.i18n import Raw, Translator, format_day, format_money
 from storage import delivery, leases, outbox
 from storage.db import unit_of_work
 
@@ -79,8 +79,12 @@ def unreachable(exc: TelegramError) -> delivery.Unreachable | None:
 
 
 Renderer = Callable[[Services, dict[str, Any]], Awaitable[Rendered]]
-AfterSend = Callable[[AsyncSession, dict[str, Any], int, int], Awaitable[None]]  # (session, payload, chat_id, message_id)
-AfterFailure = Callable[[AsyncSession, int, str, dict[str, Any], str], Awaitable[None]]  # (session, chat_id, kind, payload, error)
+AfterSend = Callable[
+    [AsyncSession, dict[str, Any], int, int], Awaitable[None]
+]  # (session, payload, chat_id, message_id)
+AfterFailure = Callable[
+    [AsyncSession, int, str, dict[str, Any], str], Awaitable[None]
+]  # (session, chat_id, kind, payload, error)
 
 
 def retry_delay(exc: RetryAfter) -> timedelta:
@@ -120,7 +124,9 @@ def render_value(translator: Translator, language: str, value: object) -> object
     if not isinstance(value, dict):
         return value
     if "$key" in value:
-        return Raw(translator.t(language, str(value["$key"]), **render_values(translator, language, value.get("values"))))
+        return Raw(
+            translator.t(language, str(value["$key"]), **render_values(translator, language, value.get("values")))
+        )
     if "$date" in value:
         return format_day(date.fromisoformat(str(value["$date"])), language)
     if "$money" in value:
@@ -130,7 +136,10 @@ def render_value(translator: Translator, language: str, value: object) -> object
         return ", ".join(str(render_value(translator, language, item)) for item in value["$list"]) or NONE
     if "$lines" in value:
         spec = dict(value["$lines"])
-        lines = [translator.t(language, str(spec["key"]), **render_values(translator, language, item)) for item in spec.get("items") or []]
+        lines = [
+            translator.t(language, str(spec["key"]), **render_values(translator, language, item))
+            for item in spec.get("items") or []
+        ]
         if not lines:
             return Raw(translator.t(language, str(spec["empty"]))) if spec.get("empty") else NONE
         return Raw("\n".join(lines))
@@ -154,7 +163,9 @@ async def render_message(services: Services, payload: dict[str, Any]) -> Rendere
     language = str(payload.get("language") or translator.default_language)
     text = render_text(translator, language, str(payload["key"]), payload.get("values"))
     rows = payload.get("buttons") or []
-    markup = InlineKeyboardMarkup([[_button(translator, language, list(b)) for b in row] for row in rows]) if rows else None
+    markup = (
+        InlineKeyboardMarkup([[_button(translator, language, list(b)) for b in row] for row in rows]) if rows else None
+    )
     return Rendered(text, markup)
 
 
@@ -174,7 +185,11 @@ class OutboxDispatcher:
         self.bot = bot
         self.owner = owner
         settings = services.settings
-        self.pacer = Pacer(settings.outbox_rate_per_second, settings.outbox_chat_interval_seconds, settings.outbox_group_interval_seconds)
+        self.pacer = Pacer(
+            settings.outbox_rate_per_second,
+            settings.outbox_chat_interval_seconds,
+            settings.outbox_group_interval_seconds,
+        )
         self.lease_ttl = timedelta(seconds=settings.outbox_lease_seconds)
         self.heartbeat = settings.outbox_heartbeat_seconds
         self.renderers: dict[str, Renderer] = {}
@@ -205,7 +220,9 @@ class OutboxDispatcher:
             async with unit_of_work(self.services.sessions) as session:
                 held = await leases.hold(session, OUTBOX_LEASE, self.owner, self.wall_clock(), self.lease_ttl)
                 if held and not self._leader and (count := await outbox.requeue_in_flight(session)):
-                    log.warning("outbox: %d message(s) were in flight when their sender stopped; sending them again", count)
+                    log.warning(
+                        "outbox: %d message(s) were in flight when their sender stopped; sending them again", count
+                    )
             if held != self._leader:
                 log.info("outbox: %s the lease as %s", "took" if held else "lost", self.owner)
             self._leader, self._renewed_at = held, time.monotonic()
@@ -302,7 +319,9 @@ class OutboxDispatcher:
         finally:
             self.pacer.done(chat_id)
 
-    async def _send(self, message_id: int, chat_id: int, kind: str, payload: dict[str, Any]) -> int | timedelta | Refused:
+    async def _send(
+        self, message_id: int, chat_id: int, kind: str, payload: dict[str, Any]
+    ) -> int | timedelta | Refused:
         """The sent message's id, a delay to retry after, or why it can never be sent."""
         try:
             rendered = await self.renderers.get(kind, render_message)(self.services, payload)
@@ -312,13 +331,19 @@ class OutboxDispatcher:
         try:
             if rendered.photos and not payload.get("_photos_sent"):  # a retry of the text never resends the album
                 if len(rendered.photos) > 1:
-                    await self._paced(chat_id, self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]]))
+                    await self._paced(
+                        chat_id,
+                        self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]]),
+                    )
                 else:
                     await self._paced(chat_id, self.bot.send_photo(chat_id, rendered.photos[0]))
                 payload["_photos_sent"] = True
                 async with unit_of_work(self.services.sessions) as session:  # a resend after a crash skips the album
                     await outbox.save_progress(session, message_id, {"_photos_sent": True})
-            message = await self._paced(chat_id, self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup))
+            message = await self._paced(
+                chat_id,
+                self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup),
+            )
         except RetryAfter as exc:
             delay = retry_delay(exc)
             self.pacer.pause(delay.total_seconds(), chat_id)

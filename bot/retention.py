@@ -22,10 +22,10 @@ import logging
 import time
 from datetime import timedelta
 
-from storage.media import MediaStore
 from bot.services import Services
 from storage import media_references, privacy
 from storage.db import unit_of_work
+from storage.media import MediaStore
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -45,13 +45,17 @@ async def run_retention(services: Services) -> int:
     cleared = files = 0
     for _ in range(MAX_BATCHES):
         async with unit_of_work(services.sessions) as session:
-            result = await privacy.expire_photos(session, now=services.clock.now(), days=days, files=services.media, limit=BATCH)
+            result = await privacy.expire_photos(
+                session, now=services.clock.now(), days=days, files=services.media, limit=BATCH
+            )
         cleared += result.rows
         files += len(result.files_deleted)
         if result.sn_photos < BATCH and result.invoices < BATCH:
             break
     if cleared:
-        log.info("retention: %d photo reference(s) cleared, %d file(s) deleted (older than %d days)", cleared, files, days)
+        log.info(
+            "retention: %d photo reference(s) cleared, %d file(s) deleted (older than %d days)", cleared, files, days
+        )
     return cleared
 
 
@@ -67,13 +71,21 @@ async def remove_orphan_media(services: Services, *, min_age: timedelta = ORPHAN
     orphans = [path for path in found.photos if path not in referenced]
     if len(orphans) > ORPHAN_SHARE_FLOOR and len(orphans) > MAX_ORPHAN_SHARE * found.stored:
         log.error(
-            "media sweep: %d of %d stored photos are mentioned by no row of this database; is DATABASE_URL the one MEDIA_DIR belongs to? No photo deleted.",
-            len(orphans), found.stored,
+            "media sweep: %d of %d stored photos are mentioned by no row of this database; "
+            "is DATABASE_URL the one MEDIA_DIR belongs to? No photo deleted.",
+            len(orphans),
+            found.stored,
         )
         orphans = []
     removed = await asyncio.to_thread(_remove_all, media, [*found.temp_files, *orphans], cutoff)
     if removed:
-        log.info("media sweep: %d file(s) removed (%d temp file(s) and %d unreferenced photo(s) found older than %s)", removed, len(found.temp_files), len(orphans), min_age)
+        log.info(
+            "media sweep: %d file(s) removed (%d temp file(s) and %d unreferenced photo(s) found older than %s)",
+            removed,
+            len(found.temp_files),
+            len(orphans),
+            min_age,
+        )
     return removed
 
 

@@ -8,8 +8,9 @@ for good (it is never retried) and calls `record_undeliverable` in the same tran
 * the member of that chat gets `bot_blocked_at` (kept from the first failure on, until whoever
   handles their next message clears it), and `delivery.undeliverable` goes to the audit log;
 * the staff chat is told once per member — when `bot_blocked_at` was not set yet — with the
-  member's name, e-mail, the reason (a locale key, rendered for staff at send time), and the order ID the failed message was about, if any; a chat
-  with no member behind it is reported every time. Failures to the staff chat itself are only
+  member's name, e-mail, the reason (a locale key, rendered for staff at send time), and the
+  order ID the failed message was about, if any; a chat with no member behind it is reported
+  every time. Failures to the staff chat itself are only
   logged, never reported to it (that could not arrive either).
 """
 
@@ -66,7 +67,12 @@ async def record_undeliverable(
         actor_user_id=None,
         action="delivery.undeliverable",
         subject=str(chat_id),
-        details={"reason": reason.value, "kind": kind, "member_id": member.id if member else None, "order_id": order_id or None},
+        details={
+            "reason": reason.value,
+            "kind": kind,
+            "member_id": member.id if member else None,
+            "order_id": order_id or None,
+        },
     )
     if staff_chat_id is None or chat_id == staff_chat_id or not first_time:
         return member
@@ -80,5 +86,7 @@ async def record_undeliverable(
     key = "staff_tools.delivery.undeliverable_order" if order_id else "staff_tools.delivery.undeliverable"
     if order_id:
         notice["order_id"] = order_id
-    await outbox.enqueue(session, chat_id=staff_chat_id, kind="staff_notice", key=key, language=staff_language, values=notice, now=now)
+    await outbox.enqueue(
+        session, chat_id=staff_chat_id, kind="staff_notice", key=key, language=staff_language, values=notice, now=now
+    )
     return member

@@ -32,13 +32,28 @@ async def enqueue(
     bot/outbox.py `render_value`), and a button is an action the customer can take at any step,
     e.g. ("status.redeem_again", "again", order_id), never a messenger's callback string.
     """
-    payload: dict[str, Any] = {"key": key, "language": language, "values": values or {}, "buttons": [[list(b) for b in row] for row in buttons or []]}
+    payload: dict[str, Any] = {
+        "key": key,
+        "language": language,
+        "values": values or {},
+        "buttons": [[list(b) for b in row] for row in buttons or []],
+    }
     return await enqueue_kind(session, chat_id=chat_id, kind=kind, payload=payload, now=now)
 
 
-async def enqueue_kind(session: AsyncSession, *, chat_id: int, kind: str, payload: dict[str, Any], now: datetime) -> OutboxMessage:
+async def enqueue_kind(
+    session: AsyncSession, *, chat_id: int, kind: str, payload: dict[str, Any], now: datetime
+) -> OutboxMessage:
     """Queues a message whose renderer (registered for `kind` by the bot) builds it at send time."""
-    message = OutboxMessage(chat_id=chat_id, kind=kind, payload=payload, status=OutboxStatus.PENDING, attempts=0, not_before=now, created_at=now)
+    message = OutboxMessage(
+        chat_id=chat_id,
+        kind=kind,
+        payload=payload,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        not_before=now,
+        created_at=now,
+    )
     session.add(message)
     await session.flush()
     return message
@@ -52,15 +67,29 @@ async def due_heads(session: AsyncSession, now: datetime, limit: int = 500) -> l
     Nothing is marked here: a row goes to SENDING only just before its own request.
     """
     unsettled = OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
-    heads = select(func.min(OutboxMessage.id)).where(unsettled).group_by(OutboxMessage.chat_id).limit(limit).scalar_subquery()
-    query = select(OutboxMessage).where(OutboxMessage.id.in_(heads), OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now).order_by(OutboxMessage.id)
+    heads = (
+        select(func.min(OutboxMessage.id))
+        .where(unsettled)
+        .group_by(OutboxMessage.chat_id)
+        .limit(limit)
+        .scalar_subquery()
+    )
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(heads), OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now
+        )
+        .order_by(OutboxMessage.id)
+    )
     return list((await session.scalars(query)).all())
 
 
 async def next_in_chat(session: AsyncSession, chat_id: int, now: datetime) -> OutboxMessage | None:
     """The chat's head, if it is pending and due (see `due_heads`)."""
     unsettled = OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
-    head = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id, unsettled).order_by(OutboxMessage.id).limit(1))
+    head = await session.scalar(
+        select(OutboxMessage).where(OutboxMessage.chat_id == chat_id, unsettled).order_by(OutboxMessage.id).limit(1)
+    )
     if head is None or head.status != OutboxStatus.PENDING or head.not_before > now:
         return None
     return head
@@ -94,7 +123,10 @@ async def requeue_in_flight(session: AsyncSession) -> int:
     row is taken from under it.
     """
     result = await session.execute(
-        update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING).values(status=OutboxStatus.PENDING, claimed_by=None).execution_options(synchronize_session=False)
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.PENDING, claimed_by=None)
+        .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -106,20 +138,28 @@ async def save_progress(session: AsyncSession, message_id: int, progress: dict[s
         message.payload = {**message.payload, **progress}
 
 
-async def mark_sent(session: AsyncSession, message_id: int, now: datetime, telegram_message_id: int | None = None) -> None:
+async def mark_sent(
+    session: AsyncSession, message_id: int, now: datetime, telegram_message_id: int | None = None
+) -> None:
     message = await session.get(OutboxMessage, message_id)
     if message is not None:
         message.status, message.sent_at, message.attempts = OutboxStatus.SENT, now, message.attempts + 1
         message.sent_message_id = telegram_message_id
 
 
-async def mark_retry(session: AsyncSession, message_id: int, not_before: datetime, error: str, progress: dict[str, Any] | None = None) -> None:
+async def mark_retry(
+    session: AsyncSession, message_id: int, not_before: datetime, error: str, progress: dict[str, Any] | None = None
+) -> None:
     """Back in the queue for later; `progress` (e.g. the album went out) is kept for the retry."""
     message = await session.get(OutboxMessage, message_id)
     if message is not None:
         message.status = OutboxStatus.PENDING
         message.not_before, message.last_error, message.attempts = not_before, error, message.attempts + 1
-        message.payload = {**message.payload, **(progress or {}), "_attempts": message.attempts}  # the backoff grows with it
+        message.payload = {
+            **message.payload,
+            **(progress or {}),
+            "_attempts": message.attempts,
+        }  # the backoff grows with it
 
 
 async def mark_failed(session: AsyncSession, message_id: int, error: str) -> None:

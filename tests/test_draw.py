@@ -54,7 +54,9 @@ def test_same_seed_same_result_whatever_the_input_order() -> None:
     assert first == again
     assert len(set(first.winners + first.reserves)) == 5
     assert set(first.winners + first.reserves) <= set(entrants)
-    assert draw.replay(draw.new_seed().hex(), entrants, 3, 2) != first  # another seed: another draw (1 in ~78 million alike)
+    assert (
+        draw.replay(draw.new_seed().hex(), entrants, 3, 2) != first
+    )  # another seed: another draw (1 in ~78 million alike)
 
 
 def test_the_published_algorithm_is_the_one_used() -> None:
@@ -101,7 +103,16 @@ def test_seed_hash_is_sha256_of_the_raw_seed() -> None:
 def test_every_refusal_has_a_message() -> None:
     translator = Translator()
     for error in draw.DrawError:
-        text = translator.t("zh-Hant", f"staff_tools.draw.{error.value}", slug="x", max_winners=100, max_reserves=100, winners=1, reserves=0, seed_sha256="ab")
+        text = translator.t(
+            "zh-Hant",
+            f"staff_tools.draw.{error.value}",
+            slug="x",
+            max_winners=100,
+            max_reserves=100,
+            winners=1,
+            reserves=0,
+            seed_sha256="ab",
+        )
         assert "x" in text
 
 
@@ -140,11 +151,21 @@ async def test_commit_then_draw_reveals_a_seed_that_reproduces_the_result(sessio
     assert (row.entrants, row.winners, row.reserves) == (entrants, expected.winners, expected.reserves)
     assert row.drawn_by == ADMIN_ID and row.drawn_at == NOW and draw.verify(row)
     key, values = drawn.announcement
-    assert key == "staff_tools.draw.drawn" and values["seed"] == row.seed and values["winners"] == ", ".join(expected.winners)
+    assert (
+        key == "staff_tools.draw.drawn"
+        and values["seed"] == row.seed
+        and values["winners"] == ", ".join(expected.winners)
+    )
 
-    audit = (await session.scalars(select(AuditEntry).where(AuditEntry.action.like("draw.%")).order_by(AuditEntry.id))).all()
+    audit = (
+        await session.scalars(select(AuditEntry).where(AuditEntry.action.like("draw.%")).order_by(AuditEntry.id))
+    ).all()
     assert [a.action for a in audit] == ["draw.committed", "draw.drawn"]
-    assert audit[1].details["seed"] == row.seed and audit[1].details["winners"] == expected.winners and audit[1].details["entrants"] == entrants
+    assert (
+        audit[1].details["seed"] == row.seed
+        and audit[1].details["winners"] == expected.winners
+        and audit[1].details["entrants"] == entrants
+    )
 
     queued = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
     staff = [m for m in queued if m.chat_id == STAFF_CHAT_ID]
@@ -152,7 +173,9 @@ async def test_commit_then_draw_reveals_a_seed_that_reproduces_the_result(sessio
     orders = {101: ["a000000001"], 102: ["a000000002"], 103: ["a000000003", "a000000004"]}
     for user_id, mine in orders.items():
         got = sorted(m.payload["key"].rsplit(".", 1)[1] for m in queued if m.chat_id == user_id)
-        wanted = sorted("won" if o in expected.winners else "reserve" for o in mine if o in expected.winners + expected.reserves) or ["not_won"]
+        wanted = sorted(
+            "won" if o in expected.winners else "reserve" for o in mine if o in expected.winners + expected.reserves
+        ) or ["not_won"]
         assert got == wanted, user_id
     assert {m.payload["language"] for m in queued if m.chat_id == 102} == {"zh-Hant"}
     assert not [m for m in queued if m.chat_id in (104, 105, 106, 107)]
@@ -160,7 +183,11 @@ async def test_commit_then_draw_reveals_a_seed_that_reproduces_the_result(sessio
 
 async def test_refusals_cancel_and_a_second_draw(session: AsyncSession) -> None:
     await load_demo_data(session)
-    for slug, winners, reserves, error in (("nope", 1, 0, draw.DrawError.UNKNOWN_PROMOTION), (SLUG, 0, 0, draw.DrawError.BAD_COUNT), (SLUG, 101, 0, draw.DrawError.BAD_COUNT)):
+    for slug, winners, reserves, error in (
+        ("nope", 1, 0, draw.DrawError.UNKNOWN_PROMOTION),
+        (SLUG, 0, 0, draw.DrawError.BAD_COUNT),
+        (SLUG, 101, 0, draw.DrawError.BAD_COUNT),
+    ):
         with pytest.raises(draw.DrawRefused) as refused:
             await draw.commit(session, slug, winners, reserves, ADMIN_ID, NOW)
         assert refused.value.error == error
@@ -199,8 +226,12 @@ async def test_refusals_cancel_and_a_second_draw(session: AsyncSession) -> None:
 # ---------------------------------------------------------------- in the chat
 
 
-async def test_draw_in_the_chat_reaches_staff_and_every_entrant(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
-    bot = await start_bot(emulator, db_url, tmp_path, outbox_interval=0.05)  # the outbox drains by itself, as in production
+async def test_draw_in_the_chat_reaches_staff_and_every_entrant(
+    emulator: Emulator, db_url: str, tmp_path: Path
+) -> None:
+    bot = await start_bot(
+        emulator, db_url, tmp_path, outbox_interval=0.05
+    )  # the outbox drains by itself, as in production
     try:
         async with unit_of_work(bot.sessions) as s:
             await claim(s, 501, "c000000001")
@@ -232,7 +263,11 @@ async def test_draw_in_the_chat_reaches_staff_and_every_entrant(emulator: Emulat
             assert row is not None and row.winners
         wendy, xiu = Person(emulator, 501, "Wendy"), Person(emulator, 502, "Xiu", "zh-TW")
         won, lost = (wendy, xiu) if row.winners == ["c000000001"] else (xiu, wendy)
-        await (won.expect("You won", "electric height-adjustable desk") if won is wendy else won.expect("恭喜您", "電動升降桌"))
+        await (
+            won.expect("You won", "electric height-adjustable desk")
+            if won is wendy
+            else won.expect("恭喜您", "電動升降桌")
+        )
         await (lost.expect("was not drawn", row.seed) if lost is wendy else lost.expect("未被抽中", row.seed))
     finally:
         await bot.runtime.stop()

@@ -30,7 +30,13 @@ BUTTON = "🎁 Claim my prize"
 
 
 async def _queued(session: AsyncSession, chat_id: int) -> list[OutboxMessage]:
-    return list((await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id))).all())
+    return list(
+        (
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)
+            )
+        ).all()
+    )
 
 
 async def _counts(session: AsyncSession) -> tuple[int, int]:
@@ -48,13 +54,17 @@ async def test_deadline_is_the_end_of_the_last_day_in_the_promotions_time_zone(s
     assert promo.draw_answer_days == 14 and promo.timezone == "Asia/Singapore"
     assert draw.answer_deadline(promo, NOW) == DEADLINE
     assert draw.last_answer_day(promo, DEADLINE) == date(2027, 1, 29)
-    assert draw.answer_deadline(promo, datetime(2027, 1, 15, 16, 30, tzinfo=UTC)) == DEADLINE + timedelta(days=1)  # already Jan 16 in Singapore
+    assert draw.answer_deadline(promo, datetime(2027, 1, 15, 16, 30, tzinfo=UTC)) == DEADLINE + timedelta(
+        days=1
+    )  # already Jan 16 in Singapore
     promo.draw_answer_days = 3
     assert draw.answer_deadline(promo, NOW) == datetime(2027, 1, 18, 16, 0, tzinfo=UTC)
     # The day is queued as a date and written in the reader's language only when sent.
     day = {"$date": "2027-01-29"}
     assert render_value(Translator(), "en", day) == "Jan 29, 2027"
-    assert "2027" in str(render_value(Translator(), "zh-Hant", day)) and "29" in str(render_value(Translator(), "zh-Hant", day))
+    assert "2027" in str(render_value(Translator(), "zh-Hant", day)) and "29" in str(
+        render_value(Translator(), "zh-Hant", day)
+    )
 
 
 async def test_answers_lapses_reserves_and_running_out(session: AsyncSession) -> None:
@@ -67,13 +77,25 @@ async def test_answers_lapses_reserves_and_running_out(session: AsyncSession) ->
     row = (await draw.draw(session, SLUG, ADMIN_ID, NOW, staff_chat_id=STAFF_CHAT_ID)).draw
     first, second = row.winners
     r1, r2, r3 = row.reserves
-    assert row.answers == {o: {"state": "waiting", "rank": None, "since": NOW.isoformat(), "deadline": DEADLINE.isoformat()} for o in row.winners}
+    assert row.answers == {
+        o: {"state": "waiting", "rank": None, "since": NOW.isoformat(), "deadline": DEADLINE.isoformat()}
+        for o in row.winners
+    }
     assert row.answer_due_at == DEADLINE
 
     # The winners' messages carry the button and the deadline, in their language.
-    owners = {c: (await session.scalar(select(Member).join(draw.Claim, draw.Claim.member_id == Member.id).where(draw.Claim.order_id == c))) for c in (*row.winners, *row.reserves)}
+    owners = {
+        c: (
+            await session.scalar(
+                select(Member).join(draw.Claim, draw.Claim.member_id == Member.id).where(draw.Claim.order_id == c)
+            )
+        )
+        for c in (*row.winners, *row.reserves)
+    }
     for order_id in row.winners:
-        message = [m for m in await _queued(session, owners[order_id].chat_id) if m.payload["key"] == "staff_tools.draw.won"][0]  # type: ignore[union-attr]
+        message = [
+            m for m in await _queued(session, owners[order_id].chat_id) if m.payload["key"] == "staff_tools.draw.won"
+        ][0]  # type: ignore[union-attr]
         assert message.payload["buttons"] == [[["prize.button", "prize", row.id]]]  # the action and its draw
         language = owners[order_id].language  # type: ignore[union-attr]
         assert message.payload["values"]["deadline"] == {"$date": "2027-01-29"}
@@ -101,16 +123,35 @@ async def test_answers_lapses_reserves_and_running_out(session: AsyncSession) ->
     assert [(d.lapsed, d.winner, d.rank, list(d.skipped)) for d in done] == [(second, r2, 2, [r1])]
     assert done[0].skipped[r1] == ["not_approved"]
     later = draw.answer_deadline(await promotion(session), DEADLINE)
-    assert row.answers[second] == {"state": "lapsed", "rank": None, "since": NOW.isoformat(), "deadline": DEADLINE.isoformat(), "lapsed_at": DEADLINE.isoformat(), "replaced_by": r2}
-    assert row.answers[r2] == {"state": "waiting", "rank": 2, "replaces": second, "since": DEADLINE.isoformat(), "deadline": later.isoformat()}
+    assert row.answers[second] == {
+        "state": "lapsed",
+        "rank": None,
+        "since": NOW.isoformat(),
+        "deadline": DEADLINE.isoformat(),
+        "lapsed_at": DEADLINE.isoformat(),
+        "replaced_by": r2,
+    }
+    assert row.answers[r2] == {
+        "state": "waiting",
+        "rank": 2,
+        "replaces": second,
+        "since": DEADLINE.isoformat(),
+        "deadline": later.isoformat(),
+    }
     assert row.answers[r1]["state"] == "skipped" and row.answers[first]["state"] == "answered"
     assert row.answer_due_at == later and draw.verify(row)
     assert [m.payload["key"] for m in await _queued(session, owners[second].chat_id)][-1] == "prize.lapsed"  # type: ignore[union-attr]
     promoted = (await _queued(session, owners[r2].chat_id))[-1]  # type: ignore[union-attr]
-    assert promoted.payload["key"] == "prize.promoted" and promoted.payload["buttons"] == [[["prize.button", "prize", row.id]]]
+    assert promoted.payload["key"] == "prize.promoted" and promoted.payload["buttons"] == [
+        [["prize.button", "prize", row.id]]
+    ]
     assert not [m for m in await _queued(session, owners[r1].chat_id) if m.payload["key"].startswith("prize.")]  # type: ignore[union-attr]
     staff = (await _queued(session, STAFF_CHAT_ID))[-1]
-    assert staff.payload["key"] == "prize.staff.replaced" and staff.payload["values"]["winner"] == r2 and staff.payload["values"]["skipped"] == {"$list": [r1]}
+    assert (
+        staff.payload["key"] == "prize.staff.replaced"
+        and staff.payload["values"]["winner"] == r2
+        and staff.payload["values"]["skipped"] == {"$list": [r1]}
+    )
 
     counts = await _counts(session)  # a second run (or a second process) changes nothing
     assert await draw.replace_lapsed(session, DEADLINE + timedelta(hours=1), staff_chat_id=STAFF_CHAT_ID) == []
@@ -123,8 +164,20 @@ async def test_answers_lapses_reserves_and_running_out(session: AsyncSession) ->
     assert row.answer_due_at is None
     assert await draw.replace_lapsed(session, later + timedelta(days=30)) == []
 
-    actions = [a.action for a in (await session.scalars(select(AuditEntry).where(AuditEntry.action.like("draw.%")).order_by(AuditEntry.id))).all()]
-    assert actions == ["draw.committed", "draw.drawn", "draw.answered", "draw.replaced", "draw.replaced", "draw.answered"]
+    actions = [
+        a.action
+        for a in (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action.like("draw.%")).order_by(AuditEntry.id))
+        ).all()
+    ]
+    assert actions == [
+        "draw.committed",
+        "draw.drawn",
+        "draw.answered",
+        "draw.replaced",
+        "draw.replaced",
+        "draw.answered",
+    ]
 
     # A called-in reserve has won: a later draw of the promotion leaves it out, like a winner.
     await draw.commit(session, SLUG, 1, 0, ADMIN_ID, NOW)
@@ -139,7 +192,11 @@ async def test_no_reserve_left_is_told_to_staff(session: AsyncSession) -> None:
     row = (await draw.draw(session, SLUG, ADMIN_ID, NOW)).draw
     done = await draw.replace_lapsed(session, DEADLINE, staff_chat_id=STAFF_CHAT_ID, staff_language="zh-Hant")
     assert [(d.lapsed, d.winner) for d in done] == [("f000000001", None)]
-    assert row.answers["f000000001"]["state"] == "lapsed" and row.answers["f000000001"]["replaced_by"] is None and row.answer_due_at is None
+    assert (
+        row.answers["f000000001"]["state"] == "lapsed"
+        and row.answers["f000000001"]["replaced_by"] is None
+        and row.answer_due_at is None
+    )
     staff = (await _queued(session, STAFF_CHAT_ID))[-1]
     assert staff.payload["key"] == "prize.staff.exhausted" and staff.payload["language"] == "zh-Hant"
     assert (await _queued(session, 401))[-1].payload["key"] == "prize.lapsed"
@@ -178,7 +235,9 @@ async def test_answer_days_in_the_promotions_file(session: AsyncSession, tmp_pat
 # ---------------------------------------------------------------- in the chat
 
 
-async def test_winner_claims_in_time_and_a_silent_winner_is_replaced_by_the_first_reserve(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
+async def test_winner_claims_in_time_and_a_silent_winner_is_replaced_by_the_first_reserve(
+    emulator: Emulator, db_url: str, tmp_path: Path
+) -> None:
     bot = await start_bot(emulator, db_url, tmp_path)  # no outbox loop: tick() sends, after the clock moved
     bot.clock.current = NOW
     names = {601: "Wendy", 602: "Xavier", 603: "Yara", 604: "Zack", 605: "Vera"}
@@ -196,7 +255,9 @@ async def test_winner_claims_in_time_and_a_silent_winner_is_replaced_by_the_firs
         await ada.expect("Winners:")
         await bot.runtime.tick()
         await group.expect("Lucky draw committed")
-        await group.expect("Winners:", "end of 2027-01-29 (Asia/Singapore time)")  # shown as is by /draw in a private chat too
+        await group.expect(
+            "Winners:", "end of 2027-01-29 (Asia/Singapore time)"
+        )  # shown as is by /draw in a private chat too
         async with unit_of_work(bot.sessions) as s:
             row = await s.scalar(select(Draw))
             assert row is not None
@@ -204,7 +265,9 @@ async def test_winner_claims_in_time_and_a_silent_winner_is_replaced_by_the_firs
         keeper, silent = (people[o] for o in row.winners)
         first, second = (people[o] for o in row.reserves)
         for winner in (keeper, silent):
-            told = await winner.expect("You won in the lucky draw", "by the end of Jan 29, 2027", "(Asia/Singapore time)")
+            told = await winner.expect(
+                "You won in the lucky draw", "by the end of Jan 29, 2027", "(Asia/Singapore time)"
+            )
             assert told.buttons == [BUTTON]
         await first.expect("you are reserve no. 1")
         await second.expect("you are reserve no. 2")
@@ -254,7 +317,11 @@ async def test_winner_claims_in_time_and_a_silent_winner_is_replaced_by_the_firs
             assert states == {row.winners[0]: "answered", row.winners[1]: "lapsed", row.reserves[0]: "answered"}
             assert final.answer_due_at is None
             replaced = await s.scalar(select(AuditEntry).where(AuditEntry.action == "draw.replaced"))
-            assert replaced is not None and replaced.details["lapsed"] == row.winners[1] and replaced.details["winner"] == row.reserves[0]
+            assert (
+                replaced is not None
+                and replaced.details["lapsed"] == row.winners[1]
+                and replaced.details["winner"] == row.reserves[0]
+            )
         assert len(emulator.messages(second.chat_id)) == seen[second.chat_id]  # reserve no. 2 heard nothing more
     finally:
         await bot.runtime.stop()

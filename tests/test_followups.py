@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
+from emulator import Emulator
+from locales.i18n import format_day
 from storage import claims
 from storage.db import unit_of_work
 from storage.followups import halfway
@@ -14,6 +17,7 @@ from storage.workdays import add_working_days, holidays_of, working_days_after
 from tests.conftest import STAFF_CHAT_ID, STAFF_ID, BotHarness
 from tests.factories import add_product, customer
 from tests.harness import Person
+from tests.staff_tools_support import start_bot
 from tests.test_redeem import _member_id, _redeem_until_confirm
 
 ELIGIBLE = "BA9H040230046"
@@ -44,13 +48,15 @@ async def test_customer_hears_once_at_half_the_promised_time(bot: BotHarness) ->
     await bot.runtime.tick()
     bot.clock.current = _at(half, 1)
     await bot.runtime.tick()
-    from locales.i18n import format_day
-
-    note = await alice.expect("being looked at", claim.order_id, format_day(claims.expected_decision(claim.submitted_at, promotion), "en"))
+    note = await alice.expect(
+        "being looked at", claim.order_id, format_day(claims.expected_decision(claim.submitted_at, promotion), "en")
+    )
     assert note.kind == "message"
     await bot.runtime.tick()
     async with unit_of_work(bot.sessions) as s:
-        assert await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "followup")) == 1
+        assert (
+            await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "followup")) == 1
+        )
 
 
 async def test_daily_digest_and_overdue_claims_posted_again(bot: BotHarness) -> None:
@@ -68,26 +74,56 @@ async def test_daily_digest_and_overdue_claims_posted_again(bot: BotHarness) -> 
     bot.clock.current = _at(promised - timedelta(days=1), 9)  # the promise ends within 48 hours
     await bot.runtime.tick()
     digest = await _next_digest(sam)
-    assert f"{claim.order_id} — {promised.isoformat()}" in digest.split("Past the promised date")[0]
+    assert f"{claim.order_id} — {format_day(promised, 'en')}" in digest.split("Past the promised date")[0]
 
     bot.clock.current = _at(promised + timedelta(days=1), 9)
     await bot.runtime.tick()
     digest = await _next_digest(sam)
-    assert f"{claim.order_id} — {promised.isoformat()}" in digest.split("Past the promised date")[1]
+    assert f"{claim.order_id} — {format_day(promised, 'en')}" in digest.split("Past the promised date")[1]
     async with unit_of_work(bot.sessions) as s:
-        cards = await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "review_card"))
+        cards = await s.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "review_card")
+        )
         assert cards == 2  # at submission, and again once overdue
         assert (await s.get(Claim, claim.id)).overdue_posted_at is not None  # type: ignore[union-attr]
     await bot.runtime.tick()  # the same day: no second digest
     async with unit_of_work(bot.sessions) as s:
-        assert await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "digest")) == 3
+        assert (
+            await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "digest")) == 3
+        )
 
 
-async def _next_digest(sam: Person) -> str:
+async def _next_digest(sam: Person, title: str = "daily review digest") -> str:
     while True:
         reply = await sam.next_reply()
-        if "daily review digest" in reply.text.lower():
+        if title in reply.text.lower():
             return reply.text
+
+
+async def test_the_digest_writes_its_dates_in_the_staff_language(
+    emulator: Emulator, db_url: str, tmp_path: Path
+) -> None:
+    """The digest is queued as a date per line and written in the reader's language when sent."""
+    bot = await start_bot(emulator, db_url, tmp_path, default_language="zh-Hant", digest_hour_utc=9)
+    try:
+        _, claim, promotion = await _submitted(bot)
+        promised = claims.expected_decision(claim.submitted_at, promotion)
+        sam = Person(emulator, STAFF_ID, "Sam", chat_id=STAFF_CHAT_ID)
+        bot.clock.current = _at(promised + timedelta(days=1), 9)
+        await bot.runtime.tick()
+        digest = await _next_digest(sam, "每日審核摘要")
+        due_soon, overdue = digest.split("已超過承諾日期")
+        assert f"{claim.order_id} — {format_day(promised, 'zh-Hant')}" in overdue and "年" in overdue
+        assert (
+            promised.isoformat() not in digest and "48 小時內到期：\n—" in due_soon
+        )  # an empty list: the locale's "none"
+        async with unit_of_work(bot.sessions) as s:
+            queued = await s.scalar(select(OutboxMessage).where(OutboxMessage.kind == "digest"))
+            assert queued is not None and queued.payload["values"]["overdue"]["$lines"]["items"] == [
+                {"order_id": claim.order_id, "promised": {"$date": promised.isoformat()}}
+            ]
+    finally:
+        await bot.runtime.stop()
 
 
 def test_working_days_skip_weekends_and_public_holidays() -> None:

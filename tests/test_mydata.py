@@ -37,7 +37,14 @@ OPEN_SERIAL = "BA9H616425247"
 BOB_SERIAL = "BA9H647258771"
 UNCLAIMED_SERIAL = "BA7G360161055"  # another model, never redeemed
 CODE = "AAAAA-BBBBB-CCCCC"
-ADDRESS = {"name": "Alice Tan", "street": "1 Orchard Road #02-01", "city": "Singapore", "postcode": "238824", "country": "Singapore", "phone": "+6591234567"}
+ADDRESS = {
+    "name": "Alice Tan",
+    "street": "1 Orchard Road #02-01",
+    "city": "Singapore",
+    "postcode": "238824",
+    "country": "Singapore",
+    "phone": "+6591234567",
+}
 
 
 async def _member(bot: BotHarness, user_id: int) -> Member:
@@ -47,7 +54,9 @@ async def _member(bot: BotHarness, user_id: int) -> Member:
         return member
 
 
-async def _claim(bot: BotHarness, member_id: int, product_id: int, label: str, *, address: dict[str, str] | None = None) -> str:
+async def _claim(
+    bot: BotHarness, member_id: int, product_id: int, label: str, *, address: dict[str, str] | None = None
+) -> str:
     """A submitted claim with a stored S/N photo; returns its order id."""
     services = bot.runtime.services
     assert services is not None
@@ -56,7 +65,13 @@ async def _claim(bot: BotHarness, member_id: int, product_id: int, label: str, *
         member = await s.get(Member, member_id)
         promotion_id = await s.scalar(select(Promotion.id).where(Promotion.slug == "spring-2026"))
         assert member is not None and promotion_id is not None
-        draft = claims.ClaimDraft(promotion_id, [claims.ItemDraft(product_id, photo.relative_path, photo.sha256)], True, address, f"t:{member_id}:{product_id}")
+        draft = claims.ClaimDraft(
+            promotion_id,
+            [claims.ItemDraft(product_id, photo.relative_path, photo.sha256)],
+            True,
+            address,
+            f"t:{member_id}:{product_id}",
+        )
         return (await claims.submit(s, member, draft, bot.clock.now())).claim.order_id
 
 
@@ -96,8 +111,13 @@ async def _alice_with_history(bot: BotHarness) -> tuple[Person, dict[str, Any]]:
         products = {p.id: p for p in (await s.scalars(select(RegisteredProduct))).all()}
         items = {i.registered_product_id: i for i in (await s.scalars(select(ClaimItem))).all()}
     return alice, {
-        "approved": approved, "open": still_open, "bob_order": bob_order,
-        "approved_product": approved_product, "open_product": open_product, "unclaimed": unclaimed, "bob_product": bob_product,
+        "approved": approved,
+        "open": still_open,
+        "bob_order": bob_order,
+        "approved_product": approved_product,
+        "open_product": open_product,
+        "unclaimed": unclaimed,
+        "bob_product": bob_product,
         "invoice": {pid: p.invoice_path for pid, p in products.items()},
         "sn": {pid: i.sn_photo_path for pid, i in items.items()},
     }
@@ -118,7 +138,11 @@ async def test_mydata_sends_their_data_as_json_and_their_photos_as_zip(bot: BotH
     by_order = {c["order_id"]: c for c in data["claims"]}
     assert set(by_order) == {known["approved"], known["open"]}
     approved = by_order[known["approved"]]
-    assert approved["status"] == "approved" and approved["activation_code"] == CODE and approved["shipping_address"] == ADDRESS
+    assert (
+        approved["status"] == "approved"
+        and approved["activation_code"] == CODE
+        and approved["shipping_address"] == ADDRESS
+    )
     assert [h["event"] for h in approved["history"]] == ["submitted", "approved"]
     assert by_order[known["open"]]["status"] == "review"
     assert any(entry["action"] == "claim.approved" and entry["by"] == "staff" for entry in data["activity_log"])
@@ -132,12 +156,24 @@ async def test_mydata_sends_their_data_as_json_and_their_photos_as_zip(bot: BotH
     with zipfile.ZipFile(io.BytesIO(zipped)) as archive:
         names = set(archive.namelist())
         assert names == set(data["photos"])
-        assert f"invoices/{APPROVED_SERIAL}.jpg" in names and f"sn_photos/{known['approved']}_{APPROVED_SERIAL}.jpg" in names
-        assert archive.read(f"invoices/{APPROVED_SERIAL}.jpg") == _media_file(bot, known["invoice"][known["approved_product"]]).read_bytes()
-        assert archive.read(f"sn_photos/{known['open']}_{OPEN_SERIAL}.jpg") == _media_file(bot, known["sn"][known["open_product"]]).read_bytes()
+        assert (
+            f"invoices/{APPROVED_SERIAL}.jpg" in names
+            and f"sn_photos/{known['approved']}_{APPROVED_SERIAL}.jpg" in names
+        )
+        assert (
+            archive.read(f"invoices/{APPROVED_SERIAL}.jpg")
+            == _media_file(bot, known["invoice"][known["approved_product"]]).read_bytes()
+        )
+        assert (
+            archive.read(f"sn_photos/{known['open']}_{OPEN_SERIAL}.jpg")
+            == _media_file(bot, known["sn"][known["open_product"]]).read_bytes()
+        )
     assert len(names) == 5  # three invoices, two S/N photos; none of Bob's
     async with unit_of_work(bot.sessions) as s:
-        assert await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "member.exported")) == 1
+        assert (
+            await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "member.exported"))
+            == 1
+        )
 
 
 async def test_mydata_splits_a_large_zip_into_parts(bot: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,7 +209,14 @@ def test_pack_photos_keeps_every_part_under_the_limit(tmp_path) -> None:  # type
             unpacked |= {n: archive.read(n) for n in archive.namelist()}
     assert unpacked == {f"photos/{name}.jpg": data for name, data in files.items()}
     missing = [*photos, privacy.ExportPhoto("photos/gone.jpg", "gone")]
-    assert len(privacy.pack_photos(missing, lambda p: files[p] if p in files else (_ for _ in ()).throw(FileNotFoundError(p)))) == 1
+    assert (
+        len(
+            privacy.pack_photos(
+                missing, lambda p: files[p] if p in files else (_ for _ in ()).throw(FileNotFoundError(p))
+            )
+        )
+        == 1
+    )
 
 
 async def test_mydata_and_deleteme_without_a_profile(bot: BotHarness) -> None:
@@ -214,7 +257,21 @@ async def test_deleteme_erases_personal_data_keeps_anonymised_claims_and_tells_s
         bob_product = await s.get(RegisteredProduct, known["bob_product"])
         assert bob_product is not None
         own_bob_invoice, bob_product.invoice_path = bob_product.invoice_path, shared
-        s.add(ImageFingerprint(sha256="0" * 64, phash=1, band0=1, band1=0, band2=0, band3=0, member_id=before.id, kind="invoice", registered_product_id=known["approved_product"], path=shared, created_at=bot.clock.now()))
+        s.add(
+            ImageFingerprint(
+                sha256="0" * 64,
+                phash=1,
+                band0=1,
+                band1=0,
+                band2=0,
+                band3=0,
+                member_id=before.id,
+                kind="invoice",
+                registered_product_id=known["approved_product"],
+                path=shared,
+                created_at=bot.clock.now(),
+            )
+        )
 
     await alice.send("/deleteme")
     question = await alice.expect("Delete all your data?")
@@ -226,13 +283,23 @@ async def test_deleteme_erases_personal_data_keeps_anonymised_claims_and_tells_s
         member = await s.get(Member, before.id)
         assert member is not None
         assert member.telegram_user_id == member.chat_id == -before.id
-        assert (member.email, member.first_name, member.last_name, member.phone, member.username) == (None, None, None, None, None)
+        assert (member.email, member.first_name, member.last_name, member.phone, member.username) == (
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
         assert member.deleted_at == bot.clock.now() and member.country == "SG"
         rows = {c.order_id: c for c in (await s.scalars(select(Claim))).all()}
         approved, withdrawn = rows[known["approved"]], rows[known["open"]]
         assert approved.status == ClaimStatus.APPROVED and approved.member_id == before.id
         # Withdrawn by the customer: recorded as a reason code, read in each reader's own language.
-        assert withdrawn.status == ClaimStatus.REJECTED and withdrawn.reason is None and withdrawn.reason_code == privacy.WITHDRAWN_CODE == "withdrawn"
+        assert (
+            withdrawn.status == ClaimStatus.REJECTED
+            and withdrawn.reason is None
+            and withdrawn.reason_code == privacy.WITHDRAWN_CODE == "withdrawn"
+        )
         assert Translator().t("en", privacy.WITHDRAWN_REASON_KEY) == "withdrawn by the customer"
         assert Translator().t("zh-Hant", privacy.WITHDRAWN_REASON_KEY) == "已由顧客撤回"
         for claim in (approved, withdrawn):
@@ -249,21 +316,34 @@ async def test_deleteme_erases_personal_data_keeps_anonymised_claims_and_tells_s
         assert fingerprint is not None and fingerprint.path is None and fingerprint.sha256 == "0" * 64
         assert await s.get(ConversationState, 1001) is None
         assert await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.chat_id == 1001)) == 0
-        actors = set((await s.scalars(select(ClaimEvent.actor_user_id).where(ClaimEvent.claim_id == approved.id))).all())
+        actors = set(
+            (await s.scalars(select(ClaimEvent.actor_user_id).where(ClaimEvent.claim_id == approved.id))).all()
+        )
         assert 1001 not in actors and -before.id in actors
         erased = await s.scalar(select(AuditEntry).where(AuditEntry.action == "member.erased"))
-        assert erased is not None and erased.subject == f"member:{before.id}" and sorted(erased.details["order_ids"]) == sorted([known["approved"], known["open"]])
+        assert (
+            erased is not None
+            and erased.subject == f"member:{before.id}"
+            and sorted(erased.details["order_ids"]) == sorted([known["approved"], known["open"]])
+        )
         assert await s.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.actor_user_id == 1001)) == 0
 
     # Files: Alice's are gone, the one Bob's product uses too stays.
     assert _media_file(bot, shared).exists()
-    for path in (known["invoice"][known["open_product"]], known["invoice"][known["unclaimed"]], known["sn"][known["approved_product"]], known["sn"][known["open_product"]]):
+    for path in (
+        known["invoice"][known["open_product"]],
+        known["invoice"][known["unclaimed"]],
+        known["sn"][known["approved_product"]],
+        known["sn"][known["open_product"]],
+    ):
         assert not _media_file(bot, path).exists()
     assert _media_file(bot, known["sn"][known["bob_product"]]).exists() and _media_file(bot, own_bob_invoice).exists()
 
     # Staff hear of it through the outbox: order ids, no personal data.
     await bot.runtime.tick()
-    notices = [m.get("text", "") for m in bot.emulator.messages(STAFF_CHAT_ID) if "deleted their data" in m.get("text", "")]
+    notices = [
+        m.get("text", "") for m in bot.emulator.messages(STAFF_CHAT_ID) if "deleted their data" in m.get("text", "")
+    ]
     assert len(notices) == 1 and known["approved"] in notices[0] and known["open"] in notices[0]
     assert "alice@example.com" not in notices[0] and "Alice" not in notices[0]
 

@@ -21,10 +21,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from telegram.error import BadRequest, Forbidden, NetworkError
 
+from bot.outbox import GLOBAL, render_text, render_value, unreachable
+from conversations.turn import GLOBAL as CUSTOMER_GLOBAL
 from emulator import Emulator
+from locales.i18n import Translator
 from storage import outbox
 from storage.db import unit_of_work
+from storage.delivery import Unreachable
 from storage.models import AuditEntry, Member, OutboxMessage, OutboxStatus
 from tests.conftest import STAFF_CHAT_ID, BotHarness
 from tests.harness import Person
@@ -36,7 +41,9 @@ RATE = 100.0
 
 @pytest.fixture
 async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    harness = await start_bot(emulator, db_url, tmp_path, outbox_chat_interval_seconds=CHAT_INTERVAL, outbox_rate_per_second=RATE)
+    harness = await start_bot(
+        emulator, db_url, tmp_path, outbox_chat_interval_seconds=CHAT_INTERVAL, outbox_rate_per_second=RATE
+    )
     yield harness
     await harness.runtime.stop()
 
@@ -44,7 +51,15 @@ async def bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[
 async def _enqueue(bot: BotHarness, chat_id: int, labels: list[str], **values: object) -> None:
     async with unit_of_work(bot.sessions) as session:
         for label in labels:
-            await outbox.enqueue(session, chat_id=chat_id, kind="test", key="status.landing", language="en", values={"url": label, **values}, now=bot.clock.now())
+            await outbox.enqueue(
+                session,
+                chat_id=chat_id,
+                kind="test",
+                key="status.landing",
+                language="en",
+                values={"url": label, **values},
+                now=bot.clock.now(),
+            )
 
 
 async def _rows(bot: BotHarness) -> list[OutboxMessage]:
@@ -54,7 +69,11 @@ async def _rows(bot: BotHarness) -> list[OutboxMessage]:
 
 async def _unsettled(bot: BotHarness) -> int:
     async with unit_of_work(bot.sessions) as session:
-        query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        query = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        )
         return int(await session.scalar(query) or 0)
 
 
@@ -73,7 +92,9 @@ def _texts(emulator: Emulator, chat_id: int) -> list[str]:
 
 
 def _attempts(emulator: Emulator, chat_id: int) -> int:
-    return sum(1 for method, params in emulator.calls if method == "sendMessage" and int(params.get("chat_id", 0)) == chat_id)
+    return sum(
+        1 for method, params in emulator.calls if method == "sendMessage" and int(params.get("chat_id", 0)) == chat_id
+    )
 
 
 async def test_a_429_storm_delivers_everything_once_in_order_and_paced(bot: BotHarness) -> None:
@@ -99,7 +120,7 @@ async def test_a_429_storm_delivers_everything_once_in_order_and_paced(bot: BotH
     for chat_id in chats:
         assert _texts(emulator, chat_id) == expected[chat_id]  # each once, in order
         times = [t for t, method, c in emulator.send_log if c == chat_id and method == "sendMessage"]
-        assert all(later - earlier >= CHAT_INTERVAL for earlier, later in zip(times, times[1:])), times
+        assert all(later - earlier >= CHAT_INTERVAL for earlier, later in zip(times, times[1:], strict=False)), times
     times = sorted(t for t, _, _ in emulator.send_log)
     assert all(sum(1 for t in times if start <= t < start + 0.1) <= 0.1 * RATE + 2 for start in times)  # overall rate
 
@@ -108,9 +129,24 @@ async def test_restart_sends_what_was_queued_and_resends_only_what_was_in_flight
     emulator = bot.emulator
     for chat_id in (701, 702, 703):
         open_chat(emulator, chat_id, f"User{chat_id}")
-    emulator.fail("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, times=1, chat_id=702)
+    emulator.fail(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        times=1,
+        chat_id=702,
+    )
     async with unit_of_work(bot.sessions) as session:  # a crash mid-send left this one SENDING
-        row = await outbox.enqueue(session, chat_id=703, kind="test", key="status.landing", language="en", values={"url": "in-flight"}, now=bot.clock.now())
+        row = await outbox.enqueue(
+            session,
+            chat_id=703,
+            kind="test",
+            key="status.landing",
+            language="en",
+            values={"url": "in-flight"},
+            now=bot.clock.now(),
+        )
         row.status = OutboxStatus.SENDING
     await _enqueue(bot, 703, ["after"])
     await _enqueue(bot, 701, ["a0", "a1"])
@@ -143,7 +179,10 @@ async def test_a_blocked_customer_fails_for_good_and_staff_are_told_once(bot: Bo
     rows = await _rows(bot)
     to_customer = [r for r in rows if r.chat_id in (801, 424242)]
     assert [r.status for r in to_customer] == [OutboxStatus.FAILED] * 3
-    assert "blocked by the user" in (to_customer[0].last_error or "") and "not found" in (to_customer[2].last_error or "").lower()
+    assert (
+        "blocked by the user" in (to_customer[0].last_error or "")
+        and "not found" in (to_customer[2].last_error or "").lower()
+    )
     async with unit_of_work(bot.sessions) as session:
         blocked = await session.scalar(select(Member).where(Member.telegram_user_id == 801))
         assert blocked is not None and blocked.bot_blocked_at == failed_at
@@ -153,6 +192,10 @@ async def test_a_blocked_customer_fails_for_good_and_staff_are_told_once(bot: Bo
     texts = sorted(n.text for n in notices)
     assert "A customer cannot be reached" in texts[0] and "z000000001" in "".join(texts) and "User801" in "".join(texts)
     assert any("424242" in t for t in texts)
+    assert any("they blocked the bot" in t for t in texts) and any(
+        "Telegram does not know this chat" in t for t in texts
+    )
+    assert sorted(a.details["reason"] for a in audit) == ["blocked", "blocked", "chat_not_found"]  # the domain fact
 
     for _ in range(3):  # never retried
         bot.clock.advance(timedelta(minutes=10))
@@ -197,7 +240,9 @@ async def test_only_the_lease_holder_sends_and_a_silent_one_is_taken_over(sessio
 
     now = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
     ttl = timedelta(seconds=10)
-    row = await outbox.enqueue(session, chat_id=1, kind="test", key="status.landing", language="en", values={"url": "x"}, now=now)
+    row = await outbox.enqueue(
+        session, chat_id=1, kind="test", key="status.landing", language="en", values={"url": "x"}, now=now
+    )
     assert await leases.hold(session, "outbox", "a", now, ttl)
     assert await outbox.start_sending(session, row.id, "a", now)
     assert not await outbox.start_sending(session, row.id, "b", now)  # compare-and-set
@@ -210,4 +255,94 @@ async def test_only_the_lease_holder_sends_and_a_silent_one_is_taken_over(sessio
     await session.refresh(row)
     assert [m.id for m in await outbox.due_heads(session, now)] == [row.id] and row.status == OutboxStatus.PENDING
     await leases.give_up(session, "outbox", "b")
-    assert await leases.hold(session, "outbox", "c", now + timedelta(seconds=21), ttl)  # free at once after a clean stop
+    assert await leases.hold(
+        session, "outbox", "c", now + timedelta(seconds=21), ttl
+    )  # free at once after a clean stop
+
+
+def test_telegram_refusals_are_read_here_and_handed_on_as_a_reason() -> None:
+    """Only the dispatcher reads Telegram's texts; storage hears `Unreachable` or nothing."""
+    cases = {
+        Forbidden("Forbidden: bot was blocked by the user"): Unreachable.BLOCKED,
+        Forbidden("Forbidden: user is deactivated"): Unreachable.DEACTIVATED,
+        Forbidden("Forbidden: bot can't initiate conversation with a user"): Unreachable.NOT_STARTED,
+        BadRequest("Chat not found"): Unreachable.CHAT_NOT_FOUND,
+        BadRequest("Can't parse entities: unsupported start tag"): None,  # our message, not their chat
+        Forbidden("Forbidden: bot was kicked from the group chat"): None,
+        NetworkError("Bad Gateway"): None,
+    }
+    assert {str(exc): unreachable(exc) for exc in cases} == {str(exc): reason for exc, reason in cases.items()}
+
+
+async def test_buttons_are_actions_and_rows_queued_before_still_send(bot: BotHarness) -> None:
+    """A button is queued as (label key, action, argument) and sent as the router's `g:` data; a
+    row queued by the previous release, (label key, callback data), goes out unchanged."""
+    emulator = bot.emulator
+    open_chat(emulator, 1101, "Olga")
+    async with unit_of_work(bot.sessions) as session:
+        new = [[("status.redeem_again", "again", "abc123")]]
+        await outbox.enqueue(
+            session,
+            chat_id=1101,
+            kind="decision",
+            key="status.landing",
+            language="en",
+            values={"url": "x"},
+            buttons=new,
+            now=bot.clock.now(),
+        )
+        old = {
+            "key": "status.landing",
+            "language": "en",
+            "values": {"url": "x"},
+            "buttons": [[["status.redeem_again", "g:again:abc123"]]],
+        }
+        await outbox.enqueue_kind(
+            session, chat_id=1101, kind="decision", payload=old, now=bot.clock.now()
+        )  # as the last release stored it
+        await outbox.enqueue(
+            session,
+            chat_id=1101,
+            kind="reminder",
+            key="status.landing",
+            language="en",
+            values={"url": "y"},
+            buttons=[[("reminders.continue", "resume", None)]],
+            now=bot.clock.now(),
+        )
+    await _drain(bot)
+    sent = [m["reply_markup"]["inline_keyboard"][0][0] for m in emulator.messages(1101) if m["from"]["is_bot"]]
+    assert [b["callback_data"] for b in sent] == ["g:again:abc123", "g:again:abc123", "g:resume"]
+    assert sent[0]["text"] == sent[1]["text"] == Translator().t("en", "status.redeem_again")
+    assert GLOBAL == CUSTOMER_GLOBAL  # the prefix the customer router parses
+
+
+def test_typed_values_are_rendered_in_the_readers_language() -> None:
+    translator = Translator()
+    lines = {
+        "$lines": {"key": "followups.digest_line", "items": [{"order_id": "a1", "promised": {"$date": "2027-01-29"}}]}
+    }
+    assert render_value(translator, "en", lines) == "• a1 — Jan 29, 2027"
+    assert render_value(translator, "zh-Hant", lines) == "• a1 — 2027年1月29日"
+    assert (
+        render_value(
+            translator,
+            "en",
+            {"$lines": {"key": "followups.digest_line", "items": [], "empty": "followups.digest_none"}},
+        )
+        == "—"
+    )
+    assert (
+        render_value(translator, "en", {"$list": ["a1", "b2"]}) == "a1, b2"
+        and render_value(translator, "en", {"$list": []}) == "—"
+    )
+    who = {"$key": "prize.staff.member_username", "values": {"name": "Ann & Bo", "username": "ann"}}
+    assert (
+        render_text(
+            translator,
+            "en",
+            "prize.staff.claimed",
+            {"promotion": "P", "slug": "p", "draw_id": 1, "order_ids": {"$list": ["a1"]}, "member": who},
+        ).count("Ann &amp; Bo (@ann)")
+        == 1
+    )  # escaped once

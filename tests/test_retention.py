@@ -39,7 +39,9 @@ async def test_retention_deletes_only_photos_of_long_decided_claims(bot: BotHarn
     rejected = await _claim(bot, alice, rejected_p, "rejected")
     missing = await _claim(bot, alice, missing_p, "missing")
     async with unit_of_work(bot.sessions) as s:
-        await review.reject(s, rejected, STAFF_ID, "The invoice date is outside the promotion.", bot.clock.now(), fixable=False)
+        await review.reject(
+            s, rejected, STAFF_ID, "The invoice date is outside the promotion.", bot.clock.now(), fixable=False
+        )
         await review.reject(s, missing, STAFF_ID, "Please send a sharper photo.", bot.clock.now(), fixable=True)
     # Bob's claim, still in review a year on, uses the very same S/N photo file as Alice's approved one.
     bob_open = await _claim(bot, bob, open_p, "bob")
@@ -48,7 +50,20 @@ async def test_retention_deletes_only_photos_of_long_decided_claims(bot: BotHarn
         bob_item = await s.scalar(select(ClaimItem).where(ClaimItem.registered_product_id == open_p))
         assert bob_item is not None
         own_bob_photo, bob_item.sn_photo_path = bob_item.sn_photo_path, photos[approved_p]
-        s.add(ImageFingerprint(sha256="1" * 64, phash=7, band0=7, band1=0, band2=0, band3=0, member_id=alice, kind="sn_photo", path=photos[rejected_p], created_at=bot.clock.now()))
+        s.add(
+            ImageFingerprint(
+                sha256="1" * 64,
+                phash=7,
+                band0=7,
+                band1=0,
+                band2=0,
+                band3=0,
+                member_id=alice,
+                kind="sn_photo",
+                path=photos[rejected_p],
+                created_at=bot.clock.now(),
+            )
+        )
     invoices, photos = await _state(bot)
     assert bob_open and photos[open_p] == photos[approved_p]
 
@@ -70,14 +85,19 @@ async def test_retention_deletes_only_photos_of_long_decided_claims(bot: BotHarn
     for product in (missing_p, open_p):
         assert after_photos[product] == photos[product] and after_invoices[product] == invoices[product]
         assert _media_file(bot, invoices[product]).exists()
-    assert after_invoices[never_claimed] == invoices[never_claimed] and _media_file(bot, invoices[never_claimed]).exists()
+    assert (
+        after_invoices[never_claimed] == invoices[never_claimed] and _media_file(bot, invoices[never_claimed]).exists()
+    )
     assert _media_file(bot, photos[missing_p]).exists() and _media_file(bot, own_bob_photo).exists()
     async with unit_of_work(bot.sessions) as s:
         fingerprint = await s.scalar(select(ImageFingerprint).where(ImageFingerprint.sha256 == "1" * 64))
         assert fingerprint is not None and fingerprint.path is None  # the hashes stay for the duplicate check
         entries = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "retention.photos_deleted"))).all()
     assert len(entries) == 1
-    assert sorted(entries[0].details["order_ids"]) == sorted([approved, rejected]) and entries[0].details["files_deleted"] == 3
+    assert (
+        sorted(entries[0].details["order_ids"]) == sorted([approved, rejected])
+        and entries[0].details["files_deleted"] == 3
+    )
 
     # Nothing left to do: a second run changes nothing and writes no audit entry.
     assert await bot.runtime.run_retention() == 0
@@ -109,12 +129,29 @@ async def test_retention_keeps_an_invoice_while_another_claim_of_the_product_is_
         old = await s.scalar(select(ClaimItem).where(ClaimItem.registered_product_id == product))
         promotion_id = await s.scalar(select(Promotion.id).where(Promotion.slug == "spring-2026"))
         assert old is not None and promotion_id is not None
-        later = Claim(order_id="zzzzzzzzzz", member_id=member.id, promotion_id=promotion_id, email=member.email or "", status=ClaimStatus.REVIEW, attempt=1, idempotency_key="later", submitted_at=bot.clock.now())
-        later.items = [ClaimItem(registered_product_id=product, sn_photo_path=old.sn_photo_path, sn_photo_sha256=old.sn_photo_sha256)]
+        later = Claim(
+            order_id="zzzzzzzzzz",
+            member_id=member.id,
+            promotion_id=promotion_id,
+            email=member.email or "",
+            status=ClaimStatus.REVIEW,
+            attempt=1,
+            idempotency_key="later",
+            submitted_at=bot.clock.now(),
+        )
+        later.items = [
+            ClaimItem(
+                registered_product_id=product, sn_photo_path=old.sn_photo_path, sn_photo_sha256=old.sn_photo_sha256
+            )
+        ]
         s.add(later)
     assert await bot.runtime.run_retention() == 1
     invoices, _ = await _state(bot)
     assert invoices[product] is not None and _media_file(bot, invoices[product]).exists()
     async with unit_of_work(bot.sessions) as s:
-        paths = (await s.scalars(select(ClaimItem.sn_photo_path).where(ClaimItem.registered_product_id == product).order_by(ClaimItem.id))).all()
+        paths = (
+            await s.scalars(
+                select(ClaimItem.sn_photo_path).where(ClaimItem.registered_product_id == product).order_by(ClaimItem.id)
+            )
+        ).all()
     assert paths[0] is None and paths[1] is not None and _media_file(bot, paths[1]).exists()
