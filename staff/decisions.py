@@ -41,20 +41,26 @@ class Outcome:
     refused: review.DecisionError | None = None
 
 
-async def _refusal_text(turn: StaffTurn, refused: review.DecisionRefused, order_id: str) -> str:
+def _already_decided(turn: StaffTurn, order_id: str, info: review_queries.DecisionInfo) -> str:
+    """Who decided the claim, how and when: what a refused staff member is told."""
     services = turn.services
-    info = await review_queries.decision_info(turn.session, refused.claim_id) if refused.claim_id is not None else None
+    outcome, when = status_label(services, info.status), moment(services, info.at)
+    return tr(
+        services,
+        "staff.review.already_decided",
+        order_id=order_id,
+        outcome=outcome,
+        who=decided_by(services, info),
+        time=when,
+    )
+
+
+async def _refusal_text(turn: StaffTurn, refused: review.DecisionRefused, order_id: str) -> str:
+    claim_id = refused.claim_id
+    info = await review_queries.decision_info(turn.session, claim_id) if claim_id is not None else None
     if refused.error == review.DecisionError.ALREADY_DECIDED and info is not None:
-        outcome = status_label(services, info.status)
-        return tr(
-            services,
-            "staff.review.already_decided",
-            order_id=order_id,
-            outcome=outcome,
-            who=decided_by(services, info),
-            time=moment(services, info.at),
-        )
-    return tr(services, f"staff.review.refused.{refused.error.value}", order_id=order_id)
+        return _already_decided(turn, order_id, info)
+    return tr(turn.services, f"staff.review.refused.{refused.error.value}", order_id=order_id)
 
 
 def _decided_text(turn: StaffTurn, decision: review.Decision) -> str:
@@ -151,19 +157,7 @@ async def on_card_button(turn: StaffTurn, action: CardAction) -> None:
     if claim.status != ClaimStatus.REVIEW:  # Reject…, Other or Back on a copy left over from before the decision
         info = await review_queries.decision_info(turn.session, claim.id)
         if info is not None:
-            outcome_label = status_label(services, info.status)
-            when = moment(services, info.at)
-            turn.notify_text(
-                tr(
-                    services,
-                    "staff.review.already_decided",
-                    order_id=order_id,
-                    outcome=outcome_label,
-                    who=decided_by(services, info),
-                    time=when,
-                ),
-                alert=True,
-            )
+            turn.notify_text(_already_decided(turn, order_id, info), alert=True)
         await queue_card_edits(turn, claim.id, main=False, pressed=pressed)
         return
     if action.button == Button.OTHER:
