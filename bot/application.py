@@ -27,7 +27,11 @@ def build_application(services: Services) -> BotApplication:
         .token(settings.token)
         .base_url(settings.bot_api_base_url)
         .base_file_url(settings.bot_api_file_url)
-        .request(AiohttpRequest(connection_pool_size=settings.bot_api_pool_size, pool_timeout=settings.bot_api_pool_timeout_seconds))
+        .request(
+            AiohttpRequest(
+                connection_pool_size=settings.bot_api_pool_size, pool_timeout=settings.bot_api_pool_timeout_seconds
+            )
+        )
         .get_updates_request(AiohttpRequest(connection_pool_size=2))
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(PerUserOrderProcessor(max_concurrent_updates=256))
@@ -50,5 +54,5 @@ def build_application(services: Services) -> BotApplication:
     for handler in [edited_message_handler(), *staff_handlers(settings), *customer_handlers()]:
         application.add_handler(handler)
 
-    application.add_error_handler(on_error)  # type: ignore[arg-type]
-    return application  # type: ignore[return-value]
+    application.add_error_handler(on_error)
+    return application
