@@ -31,6 +31,7 @@ from storage.models import (
 from tests.conftest import STAFF_CHAT_ID, STAFF_ID, BotHarness
 from tests.factories import add_product, customer, invoice_jpeg
 from tests.harness import Person, Reply
+from tests.staff_tools_support import open_chat
 
 APPROVED_SERIAL = "BA9H040230046"  # PRO MP241: in the demo promotion
 OPEN_SERIAL = "BA9H616425247"
@@ -104,7 +105,9 @@ async def _alice_with_history(bot: BotHarness) -> tuple[Person, dict[str, Any]]:
     unclaimed = await add_product(bot, a.id, UNCLAIMED_SERIAL, purchase="2026-01-10")
     bob_product = await add_product(bot, b.id, BOB_SERIAL)
     approved = await _claim(bot, a.id, approved_product, "alice approved", address=ADDRESS)
+    open_chat(bot.emulator, 1001, "Alice")  # so the approval reaches her now, not amid a later exchange of the test
     await _approve(bot, approved)
+    await alice.expect("Your redemption is approved")
     still_open = await _claim(bot, a.id, open_product, "alice open")
     bob_order = await _claim(bot, b.id, bob_product, "bob")
     async with unit_of_work(bot.sessions) as s:
