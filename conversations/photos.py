@@ -25,10 +25,11 @@ from storage.photo_intake import PhotoUse, PreparedPhoto, prepare_photo
 
 log = logging.getLogger(__name__)
 
-MAX_DOWNLOAD_BYTES = ImageRules().max_bytes  # getFile refuses files over 20 MB anyway
+RULES = ImageRules()
+MAX_DOWNLOAD_BYTES = RULES.max_bytes  # getFile refuses files over 20 MB anyway
 
 
-def sniff(data: bytes, rules: ImageRules = ImageRules()) -> ImageProblem | None:
+def sniff(data: bytes, rules: ImageRules = RULES) -> ImageProblem | None:
     """Judges a file by its bytes (not its name or MIME hint): None when it is an image format
     the media rules accept. Only the header is read; the full check is MediaStore.save's."""
     with warnings.catch_warnings():

@@ -27,6 +27,7 @@ from locales.i18n import Raw, format_money
 from storage import promotions
 from storage.models import PrizeKind, Promotion
 from storage.promotions import Offer
+from storage.review import CASHBACK_WORKING_DAYS
 
 WHAT = ("products", "countries", "redeem")
 READY_SHOWN = 10  # products named on a card; more are counted (the card stays far below 4096 characters)
@@ -71,12 +72,13 @@ def _processing_lines(turn: Turn, promotion: Promotion) -> list[str]:
         if low != high
         else turn.t("promotions.review_days_fixed", days=high)
     )
-    delivery = {
+    deliveries: dict[str, str] = {
         PrizeKind.CASHBACK: "promotions.delivery_cashback",
         PrizeKind.PHYSICAL: "promotions.delivery_physical",
-    }.get(promotion.prize_kind, "promotions.delivery_code")
+    }
+    delivery = deliveries.get(promotion.prize_kind, "promotions.delivery_code")
     weeks = promotions.PHYSICAL_DELIVERY_WEEKS
-    return [review, turn.t(delivery, days=promotions.CASHBACK_WORKING_DAYS, min_weeks=weeks[0], max_weeks=weeks[1])]
+    return [review, turn.t(delivery, days=CASHBACK_WORKING_DAYS, min_weeks=weeks[0], max_weeks=weeks[1])]
 
 
 def _for_you(turn: Turn, offer: Offer) -> str:

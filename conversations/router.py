@@ -124,10 +124,13 @@ class Router:
         barcodes, in a worker thread) before the unit of work opens, when the user's current step
         takes one, so neither a slow upload nor a big photo holds the database (one writer)."""
         message = update.effective_message
-        if update.callback_query is not None or message is None or not (message.photo or message.document) or update.effective_user is None:
+        user = update.effective_user
+        if update.callback_query is not None or message is None or user is None:
+            return None
+        if not (message.photo or message.document):
             return None
         async with unit_of_work(context.services.sessions) as session:
-            state = await conversations.load(session, update.effective_user.id)
+            state = await conversations.load(session, user.id)
         flow = self.flows.get(state.flow) if state is not None else None
         step = flow.steps.get(state.step) if flow is not None and state is not None else None
         if step is None or step.on_photo is None:
@@ -223,5 +226,3 @@ class Router:
         step = self._current_step(turn)
         if step is not None:
             await step.prompt(turn)
-
-

@@ -54,10 +54,10 @@ async def promotion_by_slug(session: AsyncSession, slug: str) -> Promotion:
 
 async def stock(session: AsyncSession) -> list[Stock]:
     """Codes imported and still unused, for every promotion that gives codes or holds some."""
-    totals = dict((await session.execute(select(ActivationCode.promotion_id, func.count()).group_by(ActivationCode.promotion_id))).all())
-    unused = dict(
-        (await session.execute(select(ActivationCode.promotion_id, func.count()).where(ActivationCode.claim_id.is_(None)).group_by(ActivationCode.promotion_id))).all()
-    )
+    counted = select(ActivationCode.promotion_id, func.count()).group_by(ActivationCode.promotion_id)
+    totals: dict[int, int] = {promotion_id: count for promotion_id, count in await session.execute(counted)}
+    free = counted.where(ActivationCode.claim_id.is_(None))
+    unused: dict[int, int] = {promotion_id: count for promotion_id, count in await session.execute(free)}
     result: list[Stock] = []
     for promotion in (await session.scalars(select(Promotion).order_by(Promotion.slug))).all():
         if promotion.prize_kind == PrizeKind.DIGITAL_CODE or promotion.id in totals:
@@ -65,11 +65,21 @@ async def stock(session: AsyncSession) -> list[Stock]:
     return result
 
 
-async def import_for_slug(session: AsyncSession, slug: str, text: str, actor_user_id: int | None, now: datetime, source: str) -> Imported:
+async def import_for_slug(
+    session: AsyncSession, slug: str, text: str, actor_user_id: int | None, now: datetime, source: str
+) -> Imported:
     """Imports the CSV text's codes into the promotion `slug`; `source` is "cli" or "chat"."""
     promotion = await promotion_by_slug(session, slug)
     report = await codes.import_codes(session, promotion, text, now)
     left = await codes.codes_left(session, promotion.id)
-    details = {"added": report.added, "duplicates": report.duplicates, "invalid": len(report.invalid), "left": left, "source": source}
-    await audit.record(session, now=now, actor_user_id=actor_user_id, action="codes.imported", subject=promotion.slug, details=details)
+    details = {
+        "added": report.added,
+        "duplicates": report.duplicates,
+        "invalid": len(report.invalid),
+        "left": left,
+        "source": source,
+    }
+    await audit.record(
+        session, now=now, actor_user_id=actor_user_id, action="codes.imported", subject=promotion.slug, details=details
+    )
     return Imported(promotion, report, left)

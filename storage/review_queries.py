@@ -123,9 +123,17 @@ class Stats:
 # ---------------------------------------------------------------- decisions
 
 
-async def _latest_decision_event(session: AsyncSession, claim_id: int, kinds: tuple[str, ...] = DECISION_EVENTS) -> ClaimEvent | None:
-    query = select(ClaimEvent).where(ClaimEvent.claim_id == claim_id, ClaimEvent.kind.in_(kinds)).order_by(ClaimEvent.id.desc()).limit(1)
-    return await session.scalar(query)
+async def _latest_decision_event(
+    session: AsyncSession, claim_id: int, kinds: tuple[str, ...] = DECISION_EVENTS
+) -> ClaimEvent | None:
+    query = (
+        select(ClaimEvent)
+        .where(ClaimEvent.claim_id == claim_id, ClaimEvent.kind.in_(kinds))
+        .order_by(ClaimEvent.id.desc())
+        .limit(1)
+    )
+    event: ClaimEvent | None = await session.scalar(query)
+    return event
 
 
 async def decision_info(session: AsyncSession, claim_id: int) -> DecisionInfo | None:
@@ -140,7 +148,16 @@ async def _decision_info(session: AsyncSession, claim: Claim) -> DecisionInfo | 
     event = await _latest_decision_event(session, claim.id)
     details = dict(event.details or {}) if event else {}
     code = await session.scalar(select(ActivationCode.code).where(ActivationCode.claim_id == claim.id))
-    return DecisionInfo(claim.status, claim.decided_by, details.get("by_name"), details.get("by_username"), claim.decided_at, claim.reason, claim.reason_code, code)
+    return DecisionInfo(
+        claim.status,
+        claim.decided_by,
+        details.get("by_name"),
+        details.get("by_username"),
+        claim.decided_at,
+        claim.reason,
+        claim.reason_code,
+        code,
+    )
 
 
 async def claim_by_id(session: AsyncSession, claim_id: int) -> Claim | None:
@@ -150,23 +167,41 @@ async def claim_by_id(session: AsyncSession, claim_id: int) -> Claim | None:
 # ---------------------------------------------------------------- the card
 
 
-async def _item_checks(session: AsyncSession, member: Member, promotion: Promotion, product: RegisteredProduct) -> list[Check]:
+async def _item_checks(
+    session: AsyncSession, member: Member, promotion: Promotion, product: RegisteredProduct
+) -> list[Check]:
     others = await session.scalar(
-        select(func.count(func.distinct(SerialAttempt.member_id))).where(SerialAttempt.serial == product.serial, SerialAttempt.kind == "duplicate", SerialAttempt.member_id != member.id)
+        select(func.count(func.distinct(SerialAttempt.member_id))).where(
+            SerialAttempt.serial == product.serial,
+            SerialAttempt.kind == "duplicate",
+            SerialAttempt.member_id != member.id,
+        )
     )
     checks = [Check("serial_owner", not others, {"serial": product.serial, "others": int(others or 0)})]
     checks.append(
         Check(
             "invoice_window",
             eligibility.invoice_date_in_window(product, promotion),
-            {"date": product.purchase_date.isoformat(), "start": promotion.invoice_from.isoformat(), "end": promotion.invoice_to.isoformat()},
+            {
+                "date": product.purchase_date.isoformat(),
+                "start": promotion.invoice_from.isoformat(),
+                "end": promotion.invoice_to.isoformat(),
+            },
         )
     )
     allowed = ", ".join(str(c) for c in promotion.eligible_countries or [])
-    checks.append(Check("country", eligibility.country_eligible(product, member.country, promotion), {"residence": member.country or "—", "purchase": product.purchase_country, "allowed": allowed}))
+    checks.append(
+        Check(
+            "country",
+            eligibility.country_eligible(product, member.country, promotion),
+            {"residence": member.country or "—", "purchase": product.purchase_country, "allowed": allowed},
+        )
+    )
     if product.invoice_sha256:
         shared = await session.scalar(
-            select(func.count()).select_from(RegisteredProduct).where(RegisteredProduct.invoice_sha256 == product.invoice_sha256, RegisteredProduct.member_id != member.id)
+            select(func.count())
+            .select_from(RegisteredProduct)
+            .where(RegisteredProduct.invoice_sha256 == product.invoice_sha256, RegisteredProduct.member_id != member.id)
         )
         checks.append(Check("invoice_photo", not shared, {"others": int(shared or 0)}))
     return checks
@@ -175,27 +210,50 @@ async def _item_checks(session: AsyncSession, member: Member, promotion: Promoti
 async def _claim_checks(session: AsyncSession, claim: Claim, promotion: Promotion) -> list[Check]:
     email = claim.email.lower()
     here = await session.scalar(
-        select(func.count(ClaimItem.id)).join(Claim, Claim.id == ClaimItem.claim_id).where(Claim.promotion_id == promotion.id, same_email(email), Claim.status.in_(COUNTED))
+        select(func.count(ClaimItem.id))
+        .join(Claim, Claim.id == ClaimItem.claim_id)
+        .where(Claim.promotion_id == promotion.id, same_email(email), Claim.status.in_(COUNTED))
     )
     everywhere = await session.scalar(select(func.count()).select_from(Claim).where(same_email(email)))
-    checks = [Check("email_claims", int(here or 0) <= promotion.redeem_limit_per_email, {"email": claim.email, "here": int(here or 0), "limit": promotion.redeem_limit_per_email, "all": int(everywhere or 0)})]
+    checks = [
+        Check(
+            "email_claims",
+            int(here or 0) <= promotion.redeem_limit_per_email,
+            {
+                "email": claim.email,
+                "here": int(here or 0),
+                "limit": promotion.redeem_limit_per_email,
+                "all": int(everywhere or 0),
+            },
+        )
+    ]
     hashes = [i.sn_photo_sha256 for i in claim.items if i.sn_photo_sha256]
     if hashes:
-        reused = await session.scalar(select(func.count()).select_from(ClaimItem).where(ClaimItem.sn_photo_sha256.in_(hashes), ClaimItem.claim_id != claim.id))
+        reused = await session.scalar(
+            select(func.count())
+            .select_from(ClaimItem)
+            .where(ClaimItem.sn_photo_sha256.in_(hashes), ClaimItem.claim_id != claim.id)
+        )
         checks.append(Check("sn_photo", not reused, {"others": int(reused or 0)}))
     return checks
 
 
 async def _past_decisions(session: AsyncSession, claim: Claim) -> list[PastDecision]:
     """Earlier outcomes, attempt by attempt; the current decision (if any) is not among them."""
-    events = (await session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id))).all()
+    events = (
+        await session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id))
+    ).all()
     attempt, past = 1, []
     for event in events:
         details = dict(event.details or {})
         if event.kind == "resubmitted":
             attempt += 1
         elif event.kind in (*DECISION_EVENTS, "reopened"):
-            past.append(PastDecision(attempt, event.kind, event.at, details.get("reason"), details.get("by_name"), event.actor_user_id))
+            past.append(
+                PastDecision(
+                    attempt, event.kind, event.at, details.get("reason"), details.get("by_name"), event.actor_user_id
+                )
+            )
     if claim.status != ClaimStatus.REVIEW and past and past[-1].kind in DECISION_EVENTS:
         past.pop()
     return past
@@ -215,7 +273,16 @@ async def card(session: AsyncSession, claim_id: int) -> Card | None:
         if product is not None:
             items.append(CardItem(item, product, await _item_checks(session, member, promotion, product)))
     assessment = await fraud.assess(session, claim.id, claim.submitted_at)  # velocity: the day before it came in
-    return Card(claim, promotion, member, items, await _claim_checks(session, claim, promotion), await _past_decisions(session, claim), await _decision_info(session, claim), assessment)
+    return Card(
+        claim,
+        promotion,
+        member,
+        items,
+        await _claim_checks(session, claim, promotion),
+        await _past_decisions(session, claim),
+        await _decision_info(session, claim),
+        assessment,
+    )
 
 
 # ---------------------------------------------------------------- lists
@@ -227,18 +294,34 @@ async def _lines(session: AsyncSession, claims: list[Claim]) -> list[ClaimLine]:
         promotion = await session.get(Promotion, claim.promotion_id)
         assert promotion is not None
         member = await session.get(Member, claim.member_id)
-        products = [p for p in [await session.get(RegisteredProduct, i.registered_product_id) for i in sorted(claim.items, key=lambda i: i.id)] if p is not None]
+        products = [
+            p
+            for p in [
+                await session.get(RegisteredProduct, i.registered_product_id)
+                for i in sorted(claim.items, key=lambda i: i.id)
+            ]
+            if p is not None
+        ]
         code = await session.scalar(select(ActivationCode.code).where(ActivationCode.claim_id == claim.id))
         lines.append(ClaimLine(claim, promotion, member, products, code))
     return lines
 
 
-async def review_queue(session: AsyncSession, limit: int = 25, *, risky_first: bool = False) -> tuple[int, list[ClaimLine]]:
+async def review_queue(
+    session: AsyncSession, limit: int = 25, *, risky_first: bool = False
+) -> tuple[int, list[ClaimLine]]:
     """Claims under review, oldest first (or the riskiest first): how many in all, and the first `limit`.
 
     Risky-first assesses every claim in review, so it is meant for queues of hundreds, not millions."""
-    total = int(await session.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.REVIEW)) or 0)
-    query = select(Claim).where(Claim.status == ClaimStatus.REVIEW).options(selectinload(Claim.items)).order_by(Claim.submitted_at, Claim.id)
+    total = int(
+        await session.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.REVIEW)) or 0
+    )
+    query = (
+        select(Claim)
+        .where(Claim.status == ClaimStatus.REVIEW)
+        .options(selectinload(Claim.items))
+        .order_by(Claim.submitted_at, Claim.id)
+    )
     rows = list((await session.scalars(query if risky_first else query.limit(limit))).all())
     risks = {claim.id: (await fraud.assess(session, claim.id, claim.submitted_at)).risk for claim in rows}
     if risky_first:
@@ -249,15 +332,33 @@ async def review_queue(session: AsyncSession, limit: int = 25, *, risky_first: b
     return total, lines
 
 
-async def next_unclaimed(session: AsyncSession, staff_user_id: int, now: datetime, hold: timedelta = PICK_HOLD) -> Claim | None:
+async def next_unclaimed(
+    session: AsyncSession, staff_user_id: int, now: datetime, hold: timedelta = PICK_HOLD
+) -> Claim | None:
     """The oldest claim in review that no other staff member picked in the last `hold`; picks it."""
-    rows = (await session.scalars(select(Claim).where(Claim.status == ClaimStatus.REVIEW).order_by(Claim.submitted_at, Claim.id).limit(200))).all()
+    rows = (
+        await session.scalars(
+            select(Claim).where(Claim.status == ClaimStatus.REVIEW).order_by(Claim.submitted_at, Claim.id).limit(200)
+        )
+    ).all()
     for claim in rows:
         # Two /next at once on PostgreSQL: the second skips the row the first is picking.
-        if await session.scalar(select(Claim.id).where(Claim.id == claim.id, Claim.status == ClaimStatus.REVIEW).with_for_update(skip_locked=True)) is None:
+        if (
+            await session.scalar(
+                select(Claim.id)
+                .where(Claim.id == claim.id, Claim.status == ClaimStatus.REVIEW)
+                .with_for_update(skip_locked=True)
+            )
+            is None
+        ):
             continue
         picked = await _latest_decision_event(session, claim.id, ("picked",))
-        if picked is not None and picked.actor_user_id != staff_user_id and picked.at > now - hold and picked.at >= claim.submitted_at:
+        if (
+            picked is not None
+            and picked.actor_user_id != staff_user_id
+            and picked.at > now - hold
+            and picked.at >= claim.submitted_at
+        ):
             continue
         session.add(ClaimEvent(claim_id=claim.id, at=now, kind="picked", actor_user_id=staff_user_id, details={}))
         await session.flush()
@@ -268,16 +369,29 @@ async def next_unclaimed(session: AsyncSession, staff_user_id: int, now: datetim
 async def find(session: AsyncSession, query: str, limit: int = 15) -> list[ClaimLine]:
     """Claims by order ID, serial, @username, e-mail or Telegram user id; newest first."""
     text = query.strip()
-    base = select(Claim).options(selectinload(Claim.items)).order_by(Claim.submitted_at.desc(), Claim.id.desc()).limit(limit)
+    base = (
+        select(Claim)
+        .options(selectinload(Claim.items))
+        .order_by(Claim.submitted_at.desc(), Claim.id.desc())
+        .limit(limit)
+    )
     if text.startswith("@") and len(text) > 1:
         members = select(Member.id).where(func.lower(Member.username) == text[1:].lower())
         found = (await session.scalars(base.where(Claim.member_id.in_(members)))).all()
     elif "@" in text:
         members = select(Member.id).where(func.lower(Member.email) == text.lower())
-        found = (await session.scalars(base.where(or_(func.lower(Claim.email) == text.lower(), Claim.member_id.in_(members))))).all()
+        found = (
+            await session.scalars(
+                base.where(or_(func.lower(Claim.email) == text.lower(), Claim.member_id.in_(members)))
+            )
+        ).all()
     else:
         serial = re.sub(r"\s+", "", text).upper()
-        by_serial = select(ClaimItem.claim_id).join(RegisteredProduct, RegisteredProduct.id == ClaimItem.registered_product_id).where(RegisteredProduct.serial == serial)
+        by_serial = (
+            select(ClaimItem.claim_id)
+            .join(RegisteredProduct, RegisteredProduct.id == ClaimItem.registered_product_id)
+            .where(RegisteredProduct.serial == serial)
+        )
         conditions = [Claim.order_id == text.lower(), Claim.id.in_(by_serial)]
         if text.isdigit() and len(text) <= 19:
             conditions.append(Claim.member_id.in_(select(Member.id).where(Member.telegram_user_id == int(text))))
@@ -298,8 +412,21 @@ async def customer_history(session: AsyncSession, claim_id: int, limit: int = 15
     member = await session.get(Member, member_id) if member_id is not None else None
     if member is None:
         return None
-    rows = (await session.scalars(select(Claim).where(Claim.member_id == member.id).options(selectinload(Claim.items)).order_by(Claim.submitted_at.desc(), Claim.id.desc()).limit(limit))).all()
-    products = int(await session.scalar(select(func.count()).select_from(RegisteredProduct).where(RegisteredProduct.member_id == member.id)) or 0)
+    rows = (
+        await session.scalars(
+            select(Claim)
+            .where(Claim.member_id == member.id)
+            .options(selectinload(Claim.items))
+            .order_by(Claim.submitted_at.desc(), Claim.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    products = int(
+        await session.scalar(
+            select(func.count()).select_from(RegisteredProduct).where(RegisteredProduct.member_id == member.id)
+        )
+        or 0
+    )
     return History(member, await _lines(session, list(rows)), products)
 
 
@@ -309,7 +436,11 @@ async def customer_history(session: AsyncSession, claim_id: int, limit: int = 15
 async def stats(session: AsyncSession, now: datetime) -> Stats:
     """Counts per state and promotion, median time to decision, codes left, failed messages."""
     statuses = [s.value for s in ClaimStatus]
-    grouped = (await session.execute(select(Claim.promotion_id, Claim.status, func.count()).group_by(Claim.promotion_id, Claim.status))).all()
+    grouped = (
+        await session.execute(
+            select(Claim.promotion_id, Claim.status, func.count()).group_by(Claim.promotion_id, Claim.status)
+        )
+    ).all()
     per: dict[int, dict[str, int]] = {}
     for promotion_id, status, count in grouped:
         per.setdefault(promotion_id, dict.fromkeys(statuses, 0))[status] = int(count)
@@ -322,8 +453,18 @@ async def stats(session: AsyncSession, now: datetime) -> Stats:
             totals[status] = totals.get(status, 0) + count
         left = await codes.codes_left(session, promotion.id) if promotion.prize_kind == PrizeKind.DIGITAL_CODE else None
         result.append(PromotionStats(promotion, counts, left))
-    durations = [(decided - submitted).total_seconds() for submitted, decided in (await session.execute(select(Claim.submitted_at, Claim.decided_at).where(Claim.decided_at.is_not(None)))).all()]
+    durations = [
+        (decided - submitted).total_seconds()
+        for submitted, decided in (
+            await session.execute(select(Claim.submitted_at, Claim.decided_at).where(Claim.decided_at.is_not(None)))
+        ).all()
+    ]
     median = timedelta(seconds=statistics.median(durations)) if durations else None
     oldest = await session.scalar(select(func.min(Claim.submitted_at)).where(Claim.status == ClaimStatus.REVIEW))
-    failed = int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)) or 0)
+    failed = int(
+        await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+        )
+        or 0
+    )
     return Stats(result, totals, median, len(durations), now - oldest if oldest else None, failed)
