@@ -24,7 +24,7 @@ from conversations.router import Router
 from conversations.turn import Turn
 from locales.countries import country_name
 from locales.i18n import Raw
-from storage import claims, eligibility
+from storage import claims, eligibility, texts
 from storage.eligibility import Reason
 from storage.models import Promotion, RegisteredProduct
 
@@ -35,8 +35,7 @@ MESSAGE_BUDGET = 3800  # below Telegram's 4096, leaving room for the "…and N m
 
 # ---- rendering eligibility ------------------------------------------------------------------
 def promotion_name(turn: Turn, promotion: Promotion) -> str:
-    names = promotion.names or {}
-    return str(names.get(turn.language) or names.get("en") or promotion.slug)
+    return texts.promotion_name(promotion, turn.language)
 
 
 def _country(turn: Turn, code: str | None) -> str:

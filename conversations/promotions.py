@@ -28,6 +28,7 @@ from storage import promotions
 from storage.models import PrizeKind, Promotion
 from storage.promotions import Offer
 from storage.review import CASHBACK_WORKING_DAYS
+from storage.texts import in_language
 
 WHAT = ("products", "countries", "redeem")
 READY_SHOWN = 10  # products named on a card; more are counted (the card stays far below 4096 characters)
@@ -36,8 +37,7 @@ READY_SHOWN = 10  # products named on a card; more are counted (the card stays f
 # ---- formatting shared with /status ----------------------------------------------------------
 def localized(turn: Turn, texts: dict[str, object] | None) -> str:
     """A per-language text of a promotion (prize description, draw prize): the user's, else English."""
-    texts = texts or {}
-    return str(texts.get(turn.language) or texts.get("en") or "")
+    return in_language(texts, turn.language)
 
 
 def money(turn: Turn, promotion: Promotion) -> str:

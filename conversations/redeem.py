@@ -33,6 +33,7 @@ from locales.i18n import Raw
 from storage import claims
 from storage.models import ClaimStatus
 from storage.photo_intake import PhotoUse
+from storage.texts import in_language
 
 __all__ = ["FLOW", "S", "STEPS", "setup"]
 
@@ -174,7 +175,7 @@ async def on_products(turn: Turn, action: Action) -> None:
 async def ask_lucky(turn: Turn) -> None:
     """The lucky-draw question is required: yes or no."""
     found = await promotion(turn)
-    prize = (found.draw_prize or {}).get(turn.language) or (found.draw_prize or {}).get("en") or ""
+    prize = in_language(found.draw_prize, turn.language)
     turn.say(
         "redeem.ask_lucky",
         promotion=promotion_name(turn, found),

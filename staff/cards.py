@@ -28,6 +28,7 @@ from storage import fraud, review, review_queries
 from storage.db import unit_of_work
 from storage.models import ClaimStatus
 from storage.review_queries import Card, Check, DecisionInfo
+from storage.texts import promotion_name
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def card_text(services: Services, card: Card) -> str:
         tr(
             services,
             "staff.card.promotion",
-            promotion=review.promotion_name(promotion, language(services)),
+            promotion=promotion_name(promotion, language(services)),
             slug=promotion.slug,
         ),
         *_customer(services, card),

@@ -18,6 +18,7 @@ from locales.i18n import Translator
 from staff.router import Command
 from staff.turn import FetchedFile, StaffTurn
 from storage import code_stock
+from storage.texts import promotion_name
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # about 300,000 codes; Telegram lets bots download up to 20 MB
 SHOWN_INVALID = 10
@@ -70,7 +71,7 @@ async def codes_command(turn: StaffTurn) -> None:
     threshold = turn.services.settings.low_codes_warning
     lines = [turn.t("staff_tools.codes.stock_title")]
     for entry in await code_stock.stock(turn.session):
-        name = entry.promotion.names.get(language) or entry.promotion.names.get("en") or entry.promotion.slug
+        name = promotion_name(entry.promotion, language)
         key = "staff_tools.codes.stock_line_low" if entry.left < threshold else "staff_tools.codes.stock_line"
         lines.append(
             turn.t(key, name=name, slug=entry.promotion.slug, left=entry.left, total=entry.total, threshold=threshold)
@@ -117,7 +118,7 @@ def render_report(translator: Translator, language: str, imported: code_stock.Im
     """The import's summary, the first invalid lines, and a low-stock warning."""
     t = translator.t
     promotion, report = imported.promotion, imported.report
-    name = promotion.names.get(language) or promotion.names.get("en") or promotion.slug
+    name = promotion_name(promotion, language)
     lines = [
         t(
             language,

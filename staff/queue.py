@@ -11,7 +11,8 @@ from staff.cards import card_markup, card_text, send_card
 from staff.router import Command
 from staff.text import age, claim_line, fit, tr
 from staff.turn import StaffTurn
-from storage import review, review_queries
+from storage import review_queries
+from storage.texts import promotion_name
 
 QUEUE_SHOWN = 25
 
@@ -70,7 +71,7 @@ async def stats_command(turn: StaffTurn) -> None:
     lines = [tr(services, "staff.stats.title")]
     for entry in numbers.promotions:
         lines.append("")
-        name = review.promotion_name(entry.promotion, settings.default_language)
+        name = promotion_name(entry.promotion, settings.default_language)
         lines.append(tr(services, "staff.stats.promotion", promotion=name, slug=entry.promotion.slug))
         lines.append(tr(services, "staff.stats.counts", **_counts(entry.counts)))
         if entry.codes_left is not None:

@@ -33,7 +33,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage import audit, codes, outbox
-from storage.models import ActivationCode, AuditEntry, CannedReason, Claim, ClaimEvent, ClaimStatus, Member, PrizeKind, Promotion
+from storage.models import (
+    ActivationCode,
+    AuditEntry,
+    CannedReason,
+    Claim,
+    ClaimEvent,
+    ClaimStatus,
+    Member,
+    PrizeKind,
+    Promotion,
+)
+from storage.texts import in_language, promotion_name
 from storage.workdays import add_working_days
 
 CASHBACK_WORKING_DAYS = 30
@@ -106,19 +117,18 @@ class Decision:
     codes_left: int | None = None  # digital-code promotions: codes left after this approval
 
 
-def promotion_name(promotion: Promotion, language: str) -> str:
-    names = promotion.names or {}
-    return str(names.get(language) or names.get("en") or promotion.slug)
-
-
 async def _claim(session: AsyncSession, order_id: str) -> Claim:
-    claim = await session.scalar(select(Claim).where(Claim.order_id == order_id.strip().lower()).options(selectinload(Claim.items)))
+    claim = await session.scalar(
+        select(Claim).where(Claim.order_id == order_id.strip().lower()).options(selectinload(Claim.items))
+    )
     if claim is None:
         raise DecisionRefused(DecisionError.NOT_FOUND)
     return claim
 
 
-async def _take(session: AsyncSession, claim: Claim, status: ClaimStatus, staff_user_id: int, reason: str | None, now: datetime) -> None:
+async def _take(
+    session: AsyncSession, claim: Claim, status: ClaimStatus, staff_user_id: int, reason: str | None, now: datetime
+) -> None:
     """Compare-and-set on the status: of two staff deciding at once, only one row update lands."""
     result = await session.execute(
         update(Claim)
@@ -136,7 +146,9 @@ def _event_details(actor: Actor | None, **details: Any) -> dict[str, Any]:
     return {**(actor.details() if actor else {}), **details}
 
 
-async def _warn_low_codes(session: AsyncSession, promotion: Promotion, left: int, notice: StaffNotice | None, now: datetime) -> None:
+async def _warn_low_codes(
+    session: AsyncSession, promotion: Promotion, left: int, notice: StaffNotice | None, now: datetime
+) -> None:
     """Once per crossing: when the stock falls below the threshold, and when it runs out.
 
     "Once" is counted since the promotion's latest code import, from the audit log, so a new
@@ -145,15 +157,41 @@ async def _warn_low_codes(session: AsyncSession, promotion: Promotion, left: int
     if notice is None or notice.chat_id is None or left >= notice.low_codes_warning:
         return
     kind = "out" if left == 0 else "low"
-    last_import = await session.scalar(select(func.max(ActivationCode.imported_at)).where(ActivationCode.promotion_id == promotion.id))
-    warned = select(func.count()).select_from(AuditEntry).where(AuditEntry.action == f"codes.{kind}_warning", AuditEntry.subject == promotion.slug)
+    last_import = await session.scalar(
+        select(func.max(ActivationCode.imported_at)).where(ActivationCode.promotion_id == promotion.id)
+    )
+    warned = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == f"codes.{kind}_warning", AuditEntry.subject == promotion.slug)
+    )
     if last_import is not None:
         warned = warned.where(AuditEntry.at >= last_import)
     if await session.scalar(warned):
         return
-    values = {"promotion": promotion_name(promotion, notice.language), "slug": promotion.slug, "left": left, "threshold": notice.low_codes_warning}
-    await outbox.enqueue(session, chat_id=notice.chat_id, kind="staff_notice", key=f"staff.codes_{kind}", language=notice.language, values=values, now=now)
-    await audit.record(session, now=now, actor_user_id=None, action=f"codes.{kind}_warning", subject=promotion.slug, details={"left": left})
+    values = {
+        "promotion": promotion_name(promotion, notice.language),
+        "slug": promotion.slug,
+        "left": left,
+        "threshold": notice.low_codes_warning,
+    }
+    await outbox.enqueue(
+        session,
+        chat_id=notice.chat_id,
+        kind="staff_notice",
+        key=f"staff.codes_{kind}",
+        language=notice.language,
+        values=values,
+        now=now,
+    )
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=None,
+        action=f"codes.{kind}_warning",
+        subject=promotion.slug,
+        details={"left": left},
+    )
 
 
 async def approve(
@@ -177,7 +215,11 @@ async def approve(
     promotion = await session.get(Promotion, claim.promotion_id)
     member = await session.get(Member, claim.member_id)
     assert promotion is not None and member is not None
-    if code is not None and promotion.prize_kind == PrizeKind.DIGITAL_CODE and not re.fullmatch(promotion.code_pattern, code.strip().upper()):
+    if (
+        code is not None
+        and promotion.prize_kind == PrizeKind.DIGITAL_CODE
+        and not re.fullmatch(promotion.code_pattern, code.strip().upper())
+    ):
         raise DecisionRefused(DecisionError.BAD_CODE, claim)
     await _take(session, claim, ClaimStatus.APPROVED, staff_user_id, None, now)
     assigned: str | None = None
@@ -186,10 +228,21 @@ async def approve(
         # After a reopen the claim keeps the code it was given: the customer has seen it.
         assigned = await session.scalar(select(ActivationCode.code).where(ActivationCode.claim_id == claim.id))
         if assigned is None:
-            assigned = await (codes.assign_given(session, promotion.id, claim.id, code, now) if code else codes.assign_next(session, promotion.id, claim.id, now))
+            assigned = await (
+                codes.assign_given(session, promotion.id, claim.id, code, now)
+                if code
+                else codes.assign_next(session, promotion.id, claim.id, now)
+            )
             if assigned is None:
                 raise DecisionRefused(DecisionError.CODE_TAKEN if code else DecisionError.NO_CODES_LEFT, claim)
-            await audit.record(session, now=now, actor_user_id=staff_user_id, action="code.assigned", subject=claim.order_id, details={"promotion": promotion.slug, "given": bool(code)})
+            await audit.record(
+                session,
+                now=now,
+                actor_user_id=staff_user_id,
+                action="code.assigned",
+                subject=claim.order_id,
+                details={"promotion": promotion.slug, "given": bool(code)},
+            )
         left = await codes.codes_left(session, promotion.id)
         await _warn_low_codes(session, promotion, left, notice, now)
     name = promotion_name(promotion, member.language)
@@ -199,12 +252,32 @@ async def approve(
     elif promotion.prize_kind == PrizeKind.CASHBACK:
         key = "decisions.approved_cashback"
         pay_by = add_working_days(now.date(), CASHBACK_WORKING_DAYS)
-        values |= {"amount": {"$money": [str(promotion.cashback_amount), promotion.currency]}, "pay_by": {"$date": pay_by.isoformat()}}  # in the customer's locale
+        values |= {
+            "amount": {"$money": [str(promotion.cashback_amount), promotion.currency]},
+            "pay_by": {"$date": pay_by.isoformat()},
+        }  # in the customer's locale
     else:
         key = "decisions.approved_physical"
-    await outbox.enqueue(session, chat_id=member.chat_id, kind="decision", key=key, language=member.language, values=values, now=now)
-    session.add(ClaimEvent(claim_id=claim.id, at=now, kind="approved", actor_user_id=staff_user_id, details=_event_details(actor, **({"code": assigned} if assigned else {}))))
-    await audit.record(session, now=now, actor_user_id=staff_user_id, action="claim.approved", subject=claim.order_id, details={"code_assigned": bool(assigned)})
+    await outbox.enqueue(
+        session, chat_id=member.chat_id, kind="decision", key=key, language=member.language, values=values, now=now
+    )
+    session.add(
+        ClaimEvent(
+            claim_id=claim.id,
+            at=now,
+            kind="approved",
+            actor_user_id=staff_user_id,
+            details=_event_details(actor, **({"code": assigned} if assigned else {})),
+        )
+    )
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=staff_user_id,
+        action="claim.approved",
+        subject=claim.order_id,
+        details={"code_assigned": bool(assigned)},
+    )
     return Decision(claim, promotion, assigned, left)
 
 
@@ -229,14 +302,44 @@ async def reject(
     promotion = await session.get(Promotion, claim.promotion_id)
     member = await session.get(Member, claim.member_id)
     assert promotion is not None and member is not None
-    await _take(session, claim, ClaimStatus.MISSING_INFO if fixable else ClaimStatus.REJECTED, staff_user_id, reason, now)
+    await _take(
+        session, claim, ClaimStatus.MISSING_INFO if fixable else ClaimStatus.REJECTED, staff_user_id, reason, now
+    )
     claim.reason_code = reason_code
-    values = {"promotion": promotion_name(promotion, member.language), "order_id": claim.order_id, "reason": customer_reason if customer_reason is not None else reason}
+    values = {
+        "promotion": promotion_name(promotion, member.language),
+        "order_id": claim.order_id,
+        "reason": customer_reason if customer_reason is not None else reason,
+    }
     buttons: outbox.Buttons | None = [[("status.redeem_again", "again", claim.order_id)]] if fixable else None
-    await outbox.enqueue(session, chat_id=member.chat_id, kind="decision", key="decisions.missing_info" if fixable else "decisions.rejected", language=member.language, values=values, buttons=buttons, now=now)
+    await outbox.enqueue(
+        session,
+        chat_id=member.chat_id,
+        kind="decision",
+        key="decisions.missing_info" if fixable else "decisions.rejected",
+        language=member.language,
+        values=values,
+        buttons=buttons,
+        now=now,
+    )
     kind = "missing_info" if fixable else "rejected"
-    session.add(ClaimEvent(claim_id=claim.id, at=now, kind=kind, actor_user_id=staff_user_id, details=_event_details(actor, reason=reason, reason_code=reason_code)))
-    await audit.record(session, now=now, actor_user_id=staff_user_id, action="claim.rejected", subject=claim.order_id, details={"reason": reason, "reason_code": reason_code, "fixable": fixable})
+    session.add(
+        ClaimEvent(
+            claim_id=claim.id,
+            at=now,
+            kind=kind,
+            actor_user_id=staff_user_id,
+            details=_event_details(actor, reason=reason, reason_code=reason_code),
+        )
+    )
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=staff_user_id,
+        action="claim.rejected",
+        subject=claim.order_id,
+        details={"reason": reason, "reason_code": reason_code, "fixable": fixable},
+    )
     await session.flush()
     return Decision(claim, promotion)
 
@@ -268,15 +371,16 @@ class ReasonRefused(Exception):
 
 def canned_text(texts: dict[str, Any], language: str) -> str:
     """A canned reason in `language`, else English, else any language it has."""
-    value = texts.get(language) or texts.get("en") or next(iter(texts.values()), "")
-    return str(value)
+    return in_language(texts, language, default=str(next(iter(texts.values()), "")))
 
 
 async def reason_options(session: AsyncSession) -> list[ReasonOption]:
     """The built-in reasons first, then the canned ones in the order they were added."""
     options = [ReasonOption(code, fixable, True, {}) for code, fixable in BUILTIN_REASONS.items()]
     canned = (await session.scalars(select(CannedReason).order_by(CannedReason.id))).all()
-    options += [ReasonOption(c.code, c.fixable, False, {str(k): str(v) for k, v in (c.texts or {}).items()}) for c in canned]
+    options += [
+        ReasonOption(c.code, c.fixable, False, {str(k): str(v) for k, v in (c.texts or {}).items()}) for c in canned
+    ]
     return options
 
 
@@ -290,7 +394,9 @@ async def find_reason(session: AsyncSession, code: str) -> ReasonOption | None:
     return ReasonOption(canned.code, canned.fixable, False, {str(k): str(v) for k, v in (canned.texts or {}).items()})
 
 
-async def add_reason(session: AsyncSession, code: str, texts: dict[str, str], fixable: bool, staff_user_id: int, now: datetime) -> ReasonOption:
+async def add_reason(
+    session: AsyncSession, code: str, texts: dict[str, str], fixable: bool, staff_user_id: int, now: datetime
+) -> ReasonOption:
     """Adds a canned reason with its text per language (at least one)."""
     code = code.strip().lower()
     if not REASON_CODE.fullmatch(code):
@@ -300,11 +406,21 @@ async def add_reason(session: AsyncSession, code: str, texts: dict[str, str], fi
         raise ReasonRefused(ReasonError.NO_TEXT)
     if any(len(text) > MAX_REASON_TEXT for text in texts.values()):
         raise ReasonRefused(ReasonError.TOO_LONG)
-    if code in BUILTIN_REASONS or await session.scalar(select(CannedReason.id).where(CannedReason.code == code)) is not None:
+    if (
+        code in BUILTIN_REASONS
+        or await session.scalar(select(CannedReason.id).where(CannedReason.code == code)) is not None
+    ):
         raise ReasonRefused(ReasonError.EXISTS)
     session.add(CannedReason(code=code, texts=texts, fixable=fixable, added_by=staff_user_id, added_at=now))
     await session.flush()
-    await audit.record(session, now=now, actor_user_id=staff_user_id, action="reason.added", subject=code, details={"languages": sorted(texts), "fixable": fixable})
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=staff_user_id,
+        action="reason.added",
+        subject=code,
+        details={"languages": sorted(texts), "fixable": fixable},
+    )
     return ReasonOption(code, fixable, False, texts)
 
 
@@ -347,8 +463,27 @@ async def reject_with(
         assert member is not None
         if option.builtin:
             key = f"reasons.{option.code}"
-            return await reject(session, order_id, staff_user_id, label(member.language, key), now, fixable=option.fixable, reason_code=option.code, customer_reason={"$key": key}, actor=actor)
-        return await reject(session, order_id, staff_user_id, canned_text(option.texts, member.language), now, fixable=option.fixable, reason_code=option.code, actor=actor)
+            return await reject(
+                session,
+                order_id,
+                staff_user_id,
+                label(member.language, key),
+                now,
+                fixable=option.fixable,
+                reason_code=option.code,
+                customer_reason={"$key": key},
+                actor=actor,
+            )
+        return await reject(
+            session,
+            order_id,
+            staff_user_id,
+            canned_text(option.texts, member.language),
+            now,
+            fixable=option.fixable,
+            reason_code=option.code,
+            actor=actor,
+        )
     reason = (text or "").strip()[:MAX_REASON_TEXT]
     if not reason:
         raise DecisionRefused(DecisionError.UNKNOWN_REASON)
@@ -358,7 +493,15 @@ async def reject_with(
 # ---------------------------------------------------------------- reopen, refusals, cards
 
 
-async def reopen(session: AsyncSession, order_id: str, admin_user_id: int, now: datetime, *, actor: Actor | None = None, review_chat_id: int | None = None) -> Claim:
+async def reopen(
+    session: AsyncSession,
+    order_id: str,
+    admin_user_id: int,
+    now: datetime,
+    *,
+    actor: Actor | None = None,
+    review_chat_id: int | None = None,
+) -> Claim:
     """Sends a decided claim back to review (admins only; the caller checks), audited.
 
     The customer is told, briefly, that the claim is being looked at again; a new review card is
@@ -367,7 +510,13 @@ async def reopen(session: AsyncSession, order_id: str, admin_user_id: int, now: 
     claim = await _claim(session, order_id)
     if claim.status == ClaimStatus.REVIEW:
         raise DecisionRefused(DecisionError.NOT_DECIDED, claim)
-    previous = {"status": claim.status, "decided_by": claim.decided_by, "decided_at": claim.decided_at.isoformat() if claim.decided_at else None, "reason": claim.reason, "reason_code": claim.reason_code}
+    previous = {
+        "status": claim.status,
+        "decided_by": claim.decided_by,
+        "decided_at": claim.decided_at.isoformat() if claim.decided_at else None,
+        "reason": claim.reason,
+        "reason_code": claim.reason_code,
+    }
     result = await session.execute(
         update(Claim)
         .where(Claim.id == claim.id, Claim.status == claim.status)
@@ -380,21 +529,61 @@ async def reopen(session: AsyncSession, order_id: str, admin_user_id: int, now: 
     promotion = await session.get(Promotion, claim.promotion_id)
     member = await session.get(Member, claim.member_id)
     assert promotion is not None and member is not None
-    session.add(ClaimEvent(claim_id=claim.id, at=now, kind="reopened", actor_user_id=admin_user_id, details=_event_details(actor, previous=previous)))
-    await audit.record(session, now=now, actor_user_id=admin_user_id, action="claim.reopened", subject=claim.order_id, details={"previous_status": previous["status"]})
+    session.add(
+        ClaimEvent(
+            claim_id=claim.id,
+            at=now,
+            kind="reopened",
+            actor_user_id=admin_user_id,
+            details=_event_details(actor, previous=previous),
+        )
+    )
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=admin_user_id,
+        action="claim.reopened",
+        subject=claim.order_id,
+        details={"previous_status": previous["status"]},
+    )
     values = {"promotion": promotion_name(promotion, member.language), "order_id": claim.order_id}
-    await outbox.enqueue(session, chat_id=member.chat_id, kind="decision", key="staff.customer_reopened", language=member.language, values=values, now=now)
+    await outbox.enqueue(
+        session,
+        chat_id=member.chat_id,
+        kind="decision",
+        key="staff.customer_reopened",
+        language=member.language,
+        values=values,
+        now=now,
+    )
     if review_chat_id is not None:
-        await outbox.enqueue_kind(session, chat_id=review_chat_id, kind="review_card", payload={"claim_id": claim.id, "attempt": claim.attempt}, now=now)
+        await outbox.enqueue_kind(
+            session,
+            chat_id=review_chat_id,
+            kind="review_card",
+            payload={"claim_id": claim.id, "attempt": claim.attempt},
+            now=now,
+        )
     return claim
 
 
-async def record_refusal(session: AsyncSession, order_id: str, staff_user_id: int, error: DecisionError, action: str, now: datetime) -> None:
+async def record_refusal(
+    session: AsyncSession, order_id: str, staff_user_id: int, error: DecisionError, action: str, now: datetime
+) -> None:
     """A decision that did not happen (already decided, no codes…) still goes to the audit log."""
-    await audit.record(session, now=now, actor_user_id=staff_user_id, action="claim.decision_refused", subject=order_id[:120], details={"attempted": action, "error": error.value})
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=staff_user_id,
+        action="claim.decision_refused",
+        subject=order_id[:120],
+        details={"attempted": action, "error": error.value},
+    )
 
 
-async def remember_card(session: AsyncSession, claim_id: int, chat_id: int, message_id: int, *, replace: bool = True) -> None:
+async def remember_card(
+    session: AsyncSession, claim_id: int, chat_id: int, message_id: int, *, replace: bool = True
+) -> None:
     """Where the claim's review card is, so a decision can edit it."""
     claim = await session.get(Claim, claim_id)
     if claim is not None and (replace or claim.card_message_id is None):
