@@ -13,6 +13,8 @@ async def run_followups(services: Services) -> int:
     now = services.clock.now()
     async with unit_of_work(services.sessions) as session:
         count = await followups.queue_halfway_notices(session, now)
-        if await followups.queue_daily_digest(session, now, settings.staff_chat_id, settings.default_language, settings.digest_hour_utc):
+        if await followups.queue_daily_digest(
+            session, now, settings.staff_chat_id, settings.default_language, settings.digest_hour_utc
+        ):
             count += 1
     return count

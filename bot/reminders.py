@@ -21,6 +21,14 @@ async def send_due_reminders(services: Services) -> int:
             member = await members.by_telegram_id(session, state.user_id)
             language = member.language if member is not None else str(state.data.get("language") or t.default_language)
             key = f"reminders.{state.flow}" if f"reminders.{state.flow}" in load_catalogue("en") else "reminders.other"
-            await outbox.enqueue(session, chat_id=state.chat_id, kind="reminder", key=key, language=language, now=now, buttons=[[("reminders.continue", "resume", None)]])
+            await outbox.enqueue(
+                session,
+                chat_id=state.chat_id,
+                kind="reminder",
+                key=key,
+                language=language,
+                now=now,
+                buttons=[[("reminders.continue", "resume", None)]],
+            )
             await conversations.mark_reminded(session, state.user_id, now)
     return len(states)
