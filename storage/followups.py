@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audit, outbox
 from storage.claims import expected_decision, promotion_country, queue_review_card
 from storage.models import AuditEntry, Claim, ClaimStatus, Member, Promotion
-from storage.review import promotion_name
+from storage.texts import promotion_name
 from storage.workdays import working_days_after
 
 DUE_SOON = timedelta(hours=48)

@@ -98,7 +98,6 @@ from storage.draw.entrants import (
     Entrants,
     entrants,
     prize_text,
-    promotion_name,
 )
 from storage.draw.reserves import Replacement, replace_lapsed
 from storage.draw.running import Outcome, cancel, commit, draw, get, open_commitments
@@ -114,6 +113,7 @@ from storage.draw.state import (
     last_answer_day,
 )
 from storage.models import Claim, ClaimStatus, Draw, Member, Promotion, RegisteredProduct
+from storage.texts import promotion_name
 
 __all__ = [
     "ANSWERED",

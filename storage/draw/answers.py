@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
-from storage.draw.entrants import announce, promotion_name
+from storage.draw.entrants import announce
 from storage.draw.state import ANSWERED, SKIPPED, WAITING, last_answer_day, locked, store, who
 from storage.models import Claim, Member, Promotion
+from storage.texts import promotion_name
 
 
 class Answer(enum.StrEnum):

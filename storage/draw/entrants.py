@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from storage import eligibility, outbox
 from storage.models import Claim, ClaimStatus, Draw, Member, Promotion, RegisteredProduct
+from storage.texts import in_language
 
 MAX_WINNERS = 100  # so the announcement, which lists every winner and reserve, fits one message
 MAX_RESERVES = 100
@@ -42,14 +43,9 @@ class Entrants:
     excluded: dict[str, list[str]] = field(default_factory=dict)  # order id -> why (opted in and approved, but out)
 
 
-def promotion_name(promotion: Promotion, language: str) -> str:
-    names = promotion.names or {}
-    return str(names.get(language) or names.get("en") or promotion.slug)
-
-
 def prize_text(promotion: Promotion, language: str) -> str:
-    prize = promotion.draw_prize or {}
-    return str(prize.get(language) or prize.get("en") or "")
+    """The lucky draw's prize in the language, else in English (storage.texts picks)."""
+    return in_language(promotion.draw_prize, language)
 
 
 async def find_promotion(session: AsyncSession, slug: str, *, lock: bool = False) -> Promotion:

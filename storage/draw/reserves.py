@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage import audit, outbox
-from storage.draw.entrants import announce, prize_text, promotion_name, why_out, won_before
+from storage.draw.entrants import announce, prize_text, why_out, won_before
 from storage.draw.state import LAPSED, SKIPPED, WAITING, answer_deadline, claim_buttons, deadline_values, locked, store
 from storage.models import Claim, ClaimStatus, Draw, Member, Promotion
+from storage.texts import promotion_name
 
 
 @dataclass

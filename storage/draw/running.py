@@ -22,11 +22,11 @@ from storage.draw.entrants import (
     find_promotion,
     open_draw,
     prize_text,
-    promotion_name,
 )
 from storage.draw.seed import Result, new_seed, replay, seed_hash
 from storage.draw.state import WAITING, answer_deadline, claim_buttons, deadline_values, last_answer_day, zone_name
 from storage.models import Claim, Draw, Member, Promotion
+from storage.texts import promotion_name
 
 
 @dataclass

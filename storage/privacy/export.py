@@ -26,6 +26,7 @@ from storage.models import (
     SerialAttempt,
 )
 from storage.privacy.files import claims_of, iso, paths_in, products_of, replaced_invoices
+from storage.texts import promotion_name
 
 EXPORT_FORMAT = 1
 
@@ -87,11 +88,6 @@ class _PhotoIndex:
 
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", text)[:40] or "x"
-
-
-def _promotion_name(promotion: Promotion, language: str) -> str:
-    names = promotion.names or {}
-    return str(names.get(language) or names.get("en") or promotion.slug)
 
 
 async def _audit_about(session: AsyncSession, member: Member, subjects: set[str]) -> list[AuditEntry]:
@@ -189,7 +185,7 @@ async def export_member(session: AsyncSession, member: Member, now: datetime) ->
             {
                 "order_id": claim.order_id,
                 "promotion": promotion.slug,
-                "promotion_name": _promotion_name(promotion, language),
+                "promotion_name": promotion_name(promotion, language),
                 "prize_kind": promotion.prize_kind,
                 "status": claim.status,
                 "submitted_at": iso(claim.submitted_at),
