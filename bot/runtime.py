@@ -83,7 +83,7 @@ class BotRuntime:
             await self._start_webhook(application)
         else:
             await application.bot.delete_webhook()
-            self._poller = Poller(application, self.poll_timeout)
+            self._poller = Poller(application, self.services.sessions, self.clock, self.poll_timeout)
             self._poller.start()
         self._dispatcher = OutboxDispatcher(self.services, application.bot, settings.process_name(mode))
         register_outbox(self._dispatcher)

@@ -418,3 +418,17 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ReceivedUpdate(Base):
+    """A Telegram update the poller fetched and let Telegram forget, not yet processed to its end.
+
+    The durable receipt of bot/polling.py: written before the next getUpdates confirms the
+    batch, deleted once the update's processing finished, so a crash in between leaves the row
+    and the next start processes it (storage.updates: record_received, finished, pending)."""
+
+    __tablename__ = "received_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]]  # Update.to_dict(): what Update.de_json reads back
+    received_at: Mapped[datetime]

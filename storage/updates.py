@@ -10,18 +10,26 @@ Two processes may hold updates of one user at the same time (several webhook wor
 load balancer, or a retry that reaches another worker while the first still runs). On
 PostgreSQL `lock_user` makes the second wait for the first's commit; on SQLite every unit of
 work already starts with BEGIN IMMEDIATE (storage/db.py), so writers run one at a time anyway.
+
+A polling bot lets Telegram forget a batch before it has processed it, so that one long update
+does not hold the next fetch back (bot/polling.py). What Telegram forgot is kept here first:
+`record_received` writes the raw updates, `finished` deletes them once processed, `pending`
+returns the ones a killed process left, to be processed on the next start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
-from storage.models import ProcessedUpdate
+from storage.models import ProcessedUpdate, ReceivedUpdate
 
 # Telegram keeps an unconfirmed update for 24 hours; a day more covers clock skew and slow restarts.
 KEEP_FOR = timedelta(days=2)
@@ -37,6 +45,7 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
     win, and the loser does not abort its transaction with an integrity error."""
     dialect = session.bind.dialect.name
     values = {"update_id": update_id, "processed_at": now}
+    statement: Executable
     if dialect == "postgresql":
         statement = pg_insert(ProcessedUpdate).values(values).on_conflict_do_nothing(index_elements=["update_id"])
     elif dialect == "sqlite":
@@ -67,7 +76,8 @@ async def lock_user(session: AsyncSession, user_id: int) -> None:
     BEGIN IMMEDIATE already lets one writer in at a time)."""
     if session.bind.dialect.name != "postgresql":
         return
-    await session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"), {"namespace": USER_LOCK_NAMESPACE, "key": user_lock_key(user_id)})
+    keys = {"namespace": USER_LOCK_NAMESPACE, "key": user_lock_key(user_id)}
+    await session.execute(text("SELECT pg_advisory_xact_lock(:namespace, :key)"), keys)
 
 
 async def prune_updates(session: AsyncSession, now: datetime, keep: timedelta = KEEP_FOR) -> int:
@@ -76,3 +86,35 @@ async def prune_updates(session: AsyncSession, now: datetime, keep: timedelta = 
     Cheap enough to run every hour: one indexed range delete."""
     result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < now - keep))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def record_received(
+    session: AsyncSession, received: Sequence[tuple[int, dict[str, Any]]], now: datetime
+) -> set[int]:
+    """Keeps (update_id, raw update) pairs until `finished`; returns the ids that were new.
+
+    An id already kept is left as it was: it is in hand since the last start (Telegram sent it
+    again because the process died before the next getUpdates confirmed it)."""
+    if not received:
+        return set()
+    ids = [update_id for update_id, _ in received]
+    kept = set(await session.scalars(select(ReceivedUpdate.update_id).where(ReceivedUpdate.update_id.in_(ids))))
+    new = {update_id: payload for update_id, payload in received if update_id not in kept}
+    session.add_all(ReceivedUpdate(update_id=key, payload=payload, received_at=now) for key, payload in new.items())
+    await session.flush()
+    return set(new)
+
+
+async def finished(session: AsyncSession, update_ids: Collection[int]) -> int:
+    """Forgets updates whose processing ended (replies sent); returns how many rows went."""
+    if not update_ids:
+        return 0
+    statement = delete(ReceivedUpdate).where(ReceivedUpdate.update_id.in_(list(update_ids)))
+    return len((await session.scalars(statement.returning(ReceivedUpdate.update_id))).all())
+
+
+async def pending(session: AsyncSession) -> list[tuple[int, dict[str, Any]]]:
+    """The updates received but not finished, oldest first: a killed process left them behind."""
+    query = select(ReceivedUpdate.update_id, ReceivedUpdate.payload).order_by(ReceivedUpdate.update_id)
+    rows = await session.execute(query)
+    return [(update_id, dict(payload)) for update_id, payload in rows.tuples()]
