@@ -1,8 +1,8 @@
 """The lucky-draw winner's "🎁 Claim my prize" button (callback `g:prize:<draw id>`).
 
-The button comes with the winner's message (queued by storage.draw through the outbox, also for
-a reserve called in later). It is a global button: it works from the old message, mid-journey,
-and leaves any journey where it was. The rules (whose prize, the deadline, telling staff) are
+The button comes with the winner's message: storage.draw queues it as the action "prize" and the
+draw's id, and bot/outbox.py makes the callback data (also for a reserve called in later). It is
+a global button: it works from the old message, mid-journey, and leaves any journey where it was. The rules (whose prize, the deadline, telling staff) are
 `storage.draw.answer`; this module only renders its outcome.
 """
 

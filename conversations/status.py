@@ -2,8 +2,8 @@
 
 `/status` (or the 📋 menu button) lists every claim: redeem date, order ID, promotion, product
 name / serial, and the status — under review (with the promised answer date, and an apology when
-it is late), missing information (the staff's reason and a "Redeem again" button,
-"g:again:<order_id>", handled by the redeem module), not qualified (final, with the reason), or
+it is late), missing information (the staff's reason and a "Redeem again" button, the global
+action "again" with the order ID, handled by the redeem module), not qualified (final, with the reason), or
 success (the activation code with how to use it and the landing page; the cashback amount and its
 latest payment date; the physical prize's shipping promise).
 

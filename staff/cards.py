@@ -22,7 +22,19 @@ from bot.services import Services
 from locales.countries import country_name
 from locales.i18n import Raw, as_plain_text
 from staff.actions import Button, CardAction
-from staff.text import MAX_TEXT, age, fit, language, moment, reason_text, shorten, status_label, tr, who
+from staff.text import (
+    MAX_TEXT,
+    age,
+    fit,
+    language,
+    moment,
+    reason_text,
+    shorten,
+    status_label,
+    stored_reason,
+    tr,
+    who,
+)
 from staff.turn import StaffTurn
 from storage import fraud, review, review_queries
 from storage.db import unit_of_work
@@ -128,9 +140,10 @@ def decision_lines(services: Services, info: DecisionInfo) -> list[str]:
             time=moment(services, info.at),
         )
     ]
-    if info.reason:
+    reason = stored_reason(services, info.reason, info.reason_code)
+    if reason:
         lines.append(
-            tr(services, "staff.card.decision_reason", reason=Raw(reason_text(services, info.reason, info.reason_code)))
+            tr(services, "staff.card.decision_reason", reason=Raw(reason_text(services, reason, info.reason_code)))
         )
     if info.code:
         lines.append(tr(services, "staff.card.decision_code", code=info.code))

@@ -15,6 +15,7 @@ are replaced by reserves (`storage.draw.replace_lapsed`); the outbox tells every
 
 from __future__ import annotations
 
+from bot.outbox import render_text
 from bot.services import Services
 from staff.router import Command
 from staff.turn import StaffTurn
@@ -64,7 +65,7 @@ async def draw_command(turn: StaffTurn) -> None:
         return
     if staff_chat_id is None or turn.chat_id != staff_chat_id:  # in the staff chat, the outbox's message is the answer
         key, values = outcome.announcement
-        turn.say(key, **values)
+        turn.say_text(render_text(turn.services.translator, turn.language, key, values))
 
 
 def _refusal(turn: StaffTurn, slug: str, refused: lucky.DrawRefused) -> str:

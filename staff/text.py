@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from bot.services import Services
 from staff.turn import shorten
 from storage import fraud, review_queries
+from storage.privacy import WITHDRAWN_CODE
 
 MAX_TEXT = 4000  # Telegram allows 4096
 MAX_REASON_SHOWN = 300
@@ -23,6 +24,7 @@ __all__ = [
     "language",
     "moment",
     "reason_text",
+    "stored_reason",
     "shorten",
     "status_label",
     "tr",
@@ -69,6 +71,14 @@ def status_label(services: Services, status: str) -> str:
     return tr(services, key) if services.translator.has(key) else status
 
 
+def stored_reason(services: Services, reason: str | None, code: str | None) -> str:
+    """The reason a claim keeps, or the words for one kept only as a code (a claim the customer
+    withdrew when erasing their data keeps the code, never an English sentence)."""
+    if reason:
+        return reason
+    return tr(services, "mydata.withdrawn_reason") if code == WITHDRAWN_CODE else ""
+
+
 def reason_text(services: Services, reason: str, code: str | None) -> str:
     """A decision's reason as staff see it: with its code when it had one (HTML)."""
     reason = shorten(reason, MAX_REASON_SHOWN)
@@ -109,6 +119,7 @@ def claim_line(
         text += tr(services, "staff.line_age", age=age(services, services.clock.now() - claim.submitted_at))
         if line.risk > fraud.Risk.LOW:
             text += " " + tr(services, f"fraud.mark.{line.risk.name.lower()}")
-    if with_reason and claim.reason:
-        text += tr(services, "staff.line_reason", reason=shorten(claim.reason, 120))
+    reason = stored_reason(services, claim.reason, claim.reason_code) if with_reason else ""
+    if reason:
+        text += tr(services, "staff.line_reason", reason=shorten(reason, 120))
     return text

@@ -154,7 +154,7 @@ async def test_commit_then_draw_reveals_a_seed_that_reproduces_the_result(sessio
     assert (
         key == "staff_tools.draw.drawn"
         and values["seed"] == row.seed
-        and values["winners"] == ", ".join(expected.winners)
+        and values["winners"] == {"$list": expected.winners}
     )
 
     audit = (

@@ -256,7 +256,7 @@ async def test_winner_claims_in_time_and_a_silent_winner_is_replaced_by_the_firs
         await bot.runtime.tick()
         await group.expect("Lucky draw committed")
         await group.expect(
-            "Winners:", "end of 2027-01-29 (Asia/Singapore time)"
+            "Winners:", "end of Jan 29, 2027 (Asia/Singapore time)"
         )  # shown as is by /draw in a private chat too
         async with unit_of_work(bot.sessions) as s:
             row = await s.scalar(select(Draw))

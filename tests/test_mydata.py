@@ -350,6 +350,11 @@ async def test_deleteme_erases_personal_data_keeps_anonymised_claims_and_tells_s
     assert len(notices) == 1 and known["approved"] in notices[0] and known["open"] in notices[0]
     assert "alice@example.com" not in notices[0] and "Alice" not in notices[0]
 
+    # Staff looking the withdrawn claim up read why, in their language (the claim keeps a code only).
+    sam = Person(bot.emulator, STAFF_ID, "Sam")
+    await sam.send(f"/find {known['open']}")
+    assert "withdrawn by the customer" in (await sam.expect(known["open"])).text
+
     # The old confirmation is refused, and Alice can start again as a new member.
     await alice.press("🗑 Yes, delete everything", on=question)
     assert "earlier message" in await alice.next_toast()

@@ -38,9 +38,9 @@ class Outcome:
     excluded: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _listed(order_ids: list[str]) -> str:
-    """Order IDs for the announcement, which the staff command also shows as it is (plain values only)."""
-    return ", ".join(order_ids) if order_ids else "—"
+def _listed(order_ids: list[str]) -> dict[str, list[str]]:
+    """Order IDs for the announcement, as a typed list the renderer joins ("—" when empty)."""
+    return {"$list": list(order_ids)}
 
 
 async def commit(
@@ -163,8 +163,7 @@ async def draw(
         "seed": row.seed,
         "seed_sha256": row.seed_sha256,
         "draw_id": row.id,
-        # A plain ISO day: the staff command shows this announcement without the outbox's renderer.
-        "deadline": last_answer_day(promotion, deadline).isoformat(),
+        "deadline": {"$date": last_answer_day(promotion, deadline).isoformat()},
         "timezone": zone_name(promotion),
     }
     announcement = await announce(session, "staff_tools.draw.drawn", values, staff_chat_id, staff_language, now)
