@@ -16,21 +16,22 @@ from telegram import Update
 from bot.application import BotApplication, build_application
 from bot.commands_menu import publish_commands
 from bot.config import Settings
-from locales.i18n import Translator
-from storage.media import MediaStore
+from bot.followups import run_followups
+from bot.inbox import prune_processed_updates
 from bot.outbox import OutboxDispatcher
 from bot.polling import Poller
-from bot.inbox import prune_processed_updates
-from bot.followups import run_followups
 from bot.reminders import send_due_reminders
-from bot.retention import remove_orphan_media, run_retention as retain_photos
+from bot.retention import remove_orphan_media
+from bot.retention import run_retention as retain_photos
 from bot.services import Services
+from bot.webhook import webhook_app
+from locales.i18n import Translator
 from staff import register_outbox
 from staff.draw import run_draw_deadlines
-from bot.webhook import webhook_app
 from storage import migrate
 from storage.clock import Clock, SystemClock
 from storage.db import create_engine, make_session_factory
+from storage.media import MediaStore
 
 log = logging.getLogger(__name__)
 Mode = Literal["polling", "webhook"]
@@ -45,7 +46,9 @@ class BotRuntime:
     poll_timeout: int = 10
     services: Services | None = None
     application: BotApplication | None = None
-    outbox_interval: float | Literal["settings"] | None = "settings"  # seconds between idle looks (OUTBOX_POLL_SECONDS); None: tests drain with tick()
+    outbox_interval: float | Literal["settings"] | None = (
+        "settings"  # seconds between idle looks (OUTBOX_POLL_SECONDS); None: tests drain with tick()
+    )
     reminder_interval: float = 60.0
     retention_interval: float = 24 * 3600.0  # photo retention (bot/retention.py): once a day
     timed_jobs: bool = True  # reminders, follow-ups: tests turn them off and call tick() with a fake clock

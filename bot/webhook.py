@@ -17,12 +17,11 @@ from json import JSONDecodeError
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import text
 from telegram import Update
 from telegram.ext import Application
 
 from bot.clean_input import clean_payload
-from storage.db import SessionFactory
+from storage.db import SessionFactory, ping
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -76,8 +75,7 @@ def webhook_app(application: AnyApplication, *, secret: str, path: str, sessions
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            async with sessions() as session:
-                await session.execute(text("SELECT 1"))
+            await ping(sessions)
         except Exception as exc:  # noqa: BLE001 - health checks report, they do not raise
             return web.json_response({"status": "unhealthy", "database": type(exc).__name__}, status=503)
         return web.json_response({"status": "ok", "database": "ok", "running": application.running})

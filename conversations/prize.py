@@ -2,8 +2,9 @@
 
 The button comes with the winner's message: storage.draw queues it as the action "prize" and the
 draw's id, and bot/outbox.py makes the callback data (also for a reserve called in later). It is
-a global button: it works from the old message, mid-journey, and leaves any journey where it was. The rules (whose prize, the deadline, telling staff) are
-`storage.draw.answer`; this module only renders its outcome.
+a global button: it works from the old message, mid-journey, and leaves any journey where it was.
+The rules (whose prize, the deadline, telling staff) are `storage.draw.answer`; this module only
+renders its outcome.
 """
 
 from __future__ import annotations

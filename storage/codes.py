@@ -43,7 +43,9 @@ async def import_codes(session: AsyncSession, promotion: Promotion, text: str, n
     report = ImportReport(invalid=invalid)
     unique = list(dict.fromkeys(codes))
     report.duplicates = len(codes) - len(unique)
-    existing = set((await session.scalars(select(ActivationCode.code).where(ActivationCode.promotion_id == promotion.id))).all())
+    existing = set(
+        (await session.scalars(select(ActivationCode.code).where(ActivationCode.promotion_id == promotion.id))).all()
+    )
     for code in unique:
         if code in existing:
             report.duplicates += 1
@@ -55,7 +57,11 @@ async def import_codes(session: AsyncSession, promotion: Promotion, text: str, n
 
 
 async def codes_left(session: AsyncSession, promotion_id: int) -> int:
-    query = select(func.count()).select_from(ActivationCode).where(ActivationCode.promotion_id == promotion_id, ActivationCode.claim_id.is_(None))
+    query = (
+        select(func.count())
+        .select_from(ActivationCode)
+        .where(ActivationCode.promotion_id == promotion_id, ActivationCode.claim_id.is_(None))
+    )
     return int(await session.scalar(query) or 0)
 
 
@@ -80,10 +86,16 @@ async def assign_next(session: AsyncSession, promotion_id: int, claim_id: int, n
     return code.code
 
 
-async def assign_given(session: AsyncSession, promotion_id: int, claim_id: int, value: str, now: datetime) -> str | None:
+async def assign_given(
+    session: AsyncSession, promotion_id: int, claim_id: int, value: str, now: datetime
+) -> str | None:
     """Assigns a code staff typed: an unused stored one, or a new one added on the spot."""
     value = value.strip().upper()
-    code = await session.scalar(select(ActivationCode).where(ActivationCode.promotion_id == promotion_id, ActivationCode.code == value).with_for_update())
+    code = await session.scalar(
+        select(ActivationCode)
+        .where(ActivationCode.promotion_id == promotion_id, ActivationCode.code == value)
+        .with_for_update()
+    )
     if code is None:
         code = ActivationCode(promotion_id=promotion_id, code=value, imported_at=now)
         session.add(code)

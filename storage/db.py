@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -74,3 +74,9 @@ async def unit_of_work(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
     """A transaction: committed when the block ends, rolled back if it raises."""
     async with factory() as session, session.begin():
         yield session
+
+
+async def ping(factory: SessionFactory) -> None:
+    """One round trip to the database (the webhook's health check); raises when it does not answer."""
+    async with factory() as session:
+        await session.execute(text("SELECT 1"))

@@ -212,7 +212,9 @@ class Promotion(Base):
     residence_only: Mapped[bool] = mapped_column(Boolean, default=False)  # bought in the country one lives in
     while_stock_lasts: Mapped[bool] = mapped_column(Boolean, default=False)  # closes when codes or stock run out
     prize_stock: Mapped[int | None] = mapped_column(Integer)  # physical prizes available
-    draw_answer_days: Mapped[int] = mapped_column(Integer, default=14)  # days a lucky-draw winner has to claim the prize
+    draw_answer_days: Mapped[int] = mapped_column(
+        Integer, default=14
+    )  # days a lucky-draw winner has to claim the prize
 
 
 class Claim(Base):

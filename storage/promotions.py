@@ -80,7 +80,9 @@ async def offers_for_member(session: AsyncSession, member: Member, now: datetime
             continue
         used = await claims.redeemed_count(session, promotion.id, member.email) if member.email else 0
         option = options.get(promotion.id)
-        shown.append(Offer(promotion, used, list(option.eligible) if option else [], len(option.others) if option else 0))
+        shown.append(
+            Offer(promotion, used, list(option.eligible) if option else [], len(option.others) if option else 0)
+        )
     return Offers(shown, len(running) - len(shown), len(running))
 
 
@@ -89,7 +91,11 @@ async def eligible_products(session: AsyncSession, promotion: Promotion) -> list
     wanted = {str(model).strip().upper(): str(model).strip() for model in promotion.eligible_models or []}
     if not wanted:
         return []
-    rows = (await session.scalars(select(CatalogueProduct).where(func.upper(func.trim(CatalogueProduct.model)).in_(list(wanted))))).all()
+    rows = (
+        await session.scalars(
+            select(CatalogueProduct).where(func.upper(func.trim(CatalogueProduct.model)).in_(list(wanted)))
+        )
+    ).all()
     found = [EligibleProduct(row.model, row.name, row.category) for row in rows]
     known = {row.model.strip().upper() for row in rows}
     found.sort(key=lambda p: (p.category or "", (p.name or "").casefold(), p.model))
@@ -118,4 +124,3 @@ def delivery_due(claim: Claim) -> date | None:
 def review_overdue(claim: Claim, promotion: Promotion, today: date) -> bool:
     """A claim in review past the promised answer date."""
     return today > claims.expected_decision(claim.submitted_at, promotion)
-

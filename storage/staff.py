@@ -20,7 +20,14 @@ async def add(session: AsyncSession, user_id: int, username: str | None, admin_i
     if await session.get(StaffMember, user_id) is not None:
         return False
     session.add(StaffMember(telegram_user_id=user_id, username=username, added_by=admin_id, added_at=now))
-    await audit.record(session, now=now, actor_user_id=admin_id, action="staff.added", subject=str(user_id), details={"username": username})
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=admin_id,
+        action="staff.added",
+        subject=str(user_id),
+        details={"username": username},
+    )
     return True
 
 

@@ -43,7 +43,12 @@ async def resolve(session: AsyncSession, ref: str) -> tuple[int, str | None] | N
     name = ref.removeprefix("@").lower()
     if not name:
         return None
-    member = await session.scalar(select(Member).where(func.lower(Member.username) == name, Member.deleted_at.is_(None)).order_by(Member.id.desc()).limit(1))
+    member = await session.scalar(
+        select(Member)
+        .where(func.lower(Member.username) == name, Member.deleted_at.is_(None))
+        .order_by(Member.id.desc())
+        .limit(1)
+    )
     if member is not None:
         return member.telegram_user_id, member.username
     added = await session.scalar(select(StaffMember).where(func.lower(StaffMember.username) == name).limit(1))
@@ -52,7 +57,9 @@ async def resolve(session: AsyncSession, ref: str) -> tuple[int, str | None] | N
     return None
 
 
-async def add(session: AsyncSession, user_id: int, username: str | None, admin_id: int, now: datetime, configured: frozenset[int]) -> str:
+async def add(
+    session: AsyncSession, user_id: int, username: str | None, admin_id: int, now: datetime, configured: frozenset[int]
+) -> str:
     """Makes someone staff: "added", "already" (added before) or "configured" (in the settings)."""
     if user_id in configured:
         return "configured"
@@ -89,9 +96,20 @@ async def roster(session: AsyncSession, admins: list[int], configured: list[int]
         for user_id in ids:
             if user_id not in seen:
                 seen.add(user_id)
-                entries.append(StaffEntry(user_id, source, await _username_of(session, user_id), await _name_of(session, user_id)))
+                entries.append(
+                    StaffEntry(user_id, source, await _username_of(session, user_id), await _name_of(session, user_id))
+                )
     for added in await staff.listed(session):
         if added.telegram_user_id not in seen:
             seen.add(added.telegram_user_id)
-            entries.append(StaffEntry(added.telegram_user_id, "chat", added.username, await _name_of(session, added.telegram_user_id), added.added_by, added.added_at))
+            entries.append(
+                StaffEntry(
+                    added.telegram_user_id,
+                    "chat",
+                    added.username,
+                    await _name_of(session, added.telegram_user_id),
+                    added.added_by,
+                    added.added_at,
+                )
+            )
     return entries

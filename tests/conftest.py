@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from emulator import Emulator
 from bot.runtime import BotRuntime
+from emulator import Emulator
 from storage.clock import FakeClock
 from storage.db import SessionFactory, create_engine, make_session_factory, unit_of_work
 from storage.demo import DEMO_CHK_SECRET, load_demo_data
@@ -42,14 +42,21 @@ def postgres_template() -> Iterator[PostgresTemplate | None]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate, postgres_template: PostgresTemplate | None) -> AsyncIterator[str]:
+async def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: SqliteTemplate,
+    postgres_template: PostgresTemplate | None,
+) -> AsyncIterator[str]:
     """A migrated, empty database; the PostgreSQL run is skipped, with the reason, without a server."""
     if request.param == "sqlite":
         yield sqlite_template.fresh(tmp_path)
         return
     template = postgres_template
     if template is None:
-        pytest.skip(f"PostgreSQL run skipped: {PG_ENV} is not set (python3 dev.py test sets it when 127.0.0.1:5432 answers)")
+        pytest.skip(
+            f"PostgreSQL run skipped: {PG_ENV} is not set (python3 dev.py test sets it when 127.0.0.1:5432 answers)"
+        )
     url, name = await template.fresh()
     yield url
     await template.drop(name)
@@ -130,20 +137,29 @@ class BotHarness:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "quiet_staff_chat: the outbox sends only on tick(), no low-codes warnings, the digest late in the day")
+    config.addinivalue_line(
+        "markers",
+        "quiet_staff_chat: the outbox sends only on tick(), no low-codes warnings, the digest late in the day",
+    )
 
 
 @pytest.fixture
-async def bot(request: pytest.FixtureRequest, emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
+async def bot(
+    request: pytest.FixtureRequest, emulator: Emulator, db_url: str, tmp_path: Path
+) -> AsyncIterator[BotHarness]:
     """The real bot, polling the emulator over loopback HTTP, with demo data loaded.
 
     Tests marked `quiet_staff_chat` assert on the exact order of what the staff group sees:
     for them the outbox sends only when the test calls tick(), and the low-codes warning and
     the daily digest (due at 09:00 on the fake clock) stay out of the way."""
     quiet = request.node.get_closest_marker("quiet_staff_chat") is not None
-    settings = make_settings(emulator, db_url, tmp_path, **({"low_codes_warning": 0, "digest_hour_utc": 23} if quiet else {}))
+    settings = make_settings(
+        emulator, db_url, tmp_path, **({"low_codes_warning": 0, "digest_hour_utc": 23} if quiet else {})
+    )
     clock = FakeClock()
-    runtime = BotRuntime(settings, clock=clock, poll_timeout=1, timed_jobs=False, outbox_interval=None if quiet else 1.0)
+    runtime = BotRuntime(
+        settings, clock=clock, poll_timeout=1, timed_jobs=False, outbox_interval=None if quiet else 1.0
+    )
     await runtime.start()
     harness = BotHarness(emulator, settings, clock, runtime)
     async with unit_of_work(harness.sessions) as s:

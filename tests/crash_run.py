@@ -26,7 +26,18 @@ from sqlalchemy import func, select
 from emulator import Emulator
 from storage.db import create_engine, make_session_factory, unit_of_work
 from storage.demo import DEMO_CHK_SECRET, load_demo_data
-from storage.models import ActivationCode, CatalogueProduct, CatalogueSerial, Claim, ClaimStatus, ConversationState, OutboxMessage, OutboxStatus, Promotion, RegisteredProduct
+from storage.models import (
+    ActivationCode,
+    CatalogueProduct,
+    CatalogueSerial,
+    Claim,
+    ClaimStatus,
+    ConversationState,
+    OutboxMessage,
+    OutboxStatus,
+    Promotion,
+    RegisteredProduct,
+)
 from tests.factories import invoice_jpeg, new_member
 from tests.harness import Person
 
@@ -53,7 +64,12 @@ def mid_album(method: str, params: dict[str, Any], delivered: bool) -> bool:
 
 def mid_card(method: str, params: dict[str, Any], delivered: bool) -> bool:
     """A review card's text reached the staff group; the bot never hears back."""
-    return delivered and method == "sendMessage" and _chat(params) == STAFF_CHAT_ID and "· attempt" in str(params.get("text", ""))
+    return (
+        delivered
+        and method == "sendMessage"
+        and _chat(params) == STAFF_CHAT_ID
+        and "· attempt" in str(params.get("text", ""))
+    )
 
 
 def mid_decision(method: str, params: dict[str, Any], delivered: bool) -> bool:
@@ -63,7 +79,11 @@ def mid_decision(method: str, params: dict[str, Any], delivered: bool) -> bool:
 
 def before_reply(method: str, params: dict[str, Any], delivered: bool) -> bool:
     """A step was committed and its reply is on the way: the bot dies before it arrives."""
-    return not delivered and method in ("sendMessage", "sendPhoto", "sendMediaGroup", "editMessageText") and _chat(params) > 0
+    return (
+        not delivered
+        and method in ("sendMessage", "sendPhoto", "sendMediaGroup", "editMessageText")
+        and _chat(params) > 0
+    )
 
 
 def before_staff_reply(method: str, params: dict[str, Any], delivered: bool) -> bool:
@@ -73,7 +93,13 @@ def before_staff_reply(method: str, params: dict[str, Any], delivered: bool) -> 
 
 def after_reply(method: str, params: dict[str, Any], delivered: bool) -> bool:
     """A customer's reply arrived; the bot dies before the customer's next step."""
-    return delivered and method in ("sendMessage", "editMessageText") and _chat(params) > 0 and "reply_markup" in params and "Order ID" not in str(params.get("text", ""))
+    return (
+        delivered
+        and method in ("sendMessage", "editMessageText")
+        and _chat(params) > 0
+        and "reply_markup" in params
+        and "Order ID" not in str(params.get("text", ""))
+    )
 
 
 def every_nth(n: int) -> Trigger:
@@ -103,7 +129,9 @@ class BotProcess:
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"\n--- start {self.starts} ---\n".encode())
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -194,8 +222,8 @@ class Report:
 
 async def seed(database_url: str, media_dir: Path, customers: int) -> list[tuple[int, str]]:
     """Demo data, codes, and customers each owning one eligible monitor with a stored invoice."""
-    from storage.media import MediaStore
     from storage import codes
+    from storage.media import MediaStore
 
     engine = create_engine(database_url)
     sessions = make_session_factory(engine)
@@ -206,7 +234,9 @@ async def seed(database_url: str, media_dir: Path, customers: int) -> list[tuple
         await load_demo_data(session)
         promotion = await session.scalar(select(Promotion).where(Promotion.slug == "spring-2026"))
         assert promotion is not None
-        await codes.import_codes(session, promotion, "\n".join(f"AAAAA-BBBBB-{i:05d}" for i in range(customers + 5)), now)
+        await codes.import_codes(
+            session, promotion, "\n".join(f"AAAAA-BBBBB-{i:05d}" for i in range(customers + 5)), now
+        )
         model = await session.scalar(select(CatalogueProduct).where(CatalogueProduct.model == "9S6-3PA2CT-038"))
         assert model is not None
         for index in range(customers):
@@ -237,7 +267,9 @@ async def seed(database_url: str, media_dir: Path, customers: int) -> list[tuple
 
 
 def bot_env(emulator: Emulator, database_url: str, media_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "OUTBOX_", "STAFF_", "ADMIN_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "OUTBOX_", "STAFF_", "ADMIN_"))
+    }
     env.update(
         BOT_TOKEN=TOKEN,
         BOT_API_BASE_URL=emulator.api_base_url,
@@ -259,7 +291,9 @@ def bot_env(emulator: Emulator, database_url: str, media_dir: Path) -> dict[str,
     return env
 
 
-async def _step(person: Person, action: Callable[[], Awaitable[None]], want: str, asked: str | None, done: str | None = None) -> None:
+async def _step(
+    person: Person, action: Callable[[], Awaitable[None]], want: str, asked: str | None, done: str | None = None
+) -> None:
     """Does `action` until the bot answers with `want` (in the text or on a button), as a person
     who got no answer (or the same question again, after a restart) tries once more."""
     for attempt in range(5):
@@ -271,11 +305,27 @@ async def _step(person: Person, action: Callable[[], Awaitable[None]], want: str
                 reply = await person.next_reply(STEP_TIMEOUT)
             except AssertionError:
                 break  # no answer: try again
-            if want in reply.text or any(want in label for label in reply.buttons) or (done is not None and done in reply.text):
+            if (
+                want in reply.text
+                or any(want in label for label in reply.buttons)
+                or (done is not None and done in reply.text)
+            ):
                 return
             if asked is not None and asked in reply.text:
                 break  # asked again: the answer did not take
-    seen = [(m["message_id"], m.get("edit_date"), m.get("text", "")[:20], [b["text"][:3] + b.get("callback_data", "")[:14] for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row][:2]) for m in person.emulator.messages(person.chat_id)[-8:]]
+    seen = [
+        (
+            m["message_id"],
+            m.get("edit_date"),
+            m.get("text", "")[:20],
+            [
+                b["text"][:3] + b.get("callback_data", "")[:14]
+                for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+                for b in row
+            ][:2],
+        )
+        for m in person.emulator.messages(person.chat_id)[-8:]
+    ]
     raise AssertionError(f"{person.first_name} never got {want!r}; the chat ends with {seen}")
 
 
@@ -286,11 +336,18 @@ def _tick_product(person: Person) -> Callable[[], Awaitable[None]]:
         for message in reversed([m for m in person.emulator.messages(person.chat_id) if m["from"]["is_bot"]]):
             buttons = [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
             if any(b["text"].startswith("✅ ") for b in buttons):
-                await person.emulator.user_presses(person.user_id, message["message_id"], next(b for b in buttons if b["text"] == "➡️ Next")["callback_data"], chat_id=person.chat_id)
+                await person.emulator.user_presses(
+                    person.user_id,
+                    message["message_id"],
+                    next(b for b in buttons if b["text"] == "➡️ Next")["callback_data"],
+                    chat_id=person.chat_id,
+                )
                 return
             for button in buttons:
                 if button["text"].startswith("▫️"):
-                    await person.emulator.user_presses(person.user_id, message["message_id"], button["callback_data"], chat_id=person.chat_id)
+                    await person.emulator.user_presses(
+                        person.user_id, message["message_id"], button["callback_data"], chat_id=person.chat_id
+                    )
                     return
         raise AssertionError("no product list")
 
@@ -305,9 +362,17 @@ async def redeem(person: Person, serial: str) -> None:
     await _step(person, lambda: person.press("➡️ Next"), "on the product itself", "Tick the products")
     await _step(person, lambda: person.send_photo(photo), "lucky draw", "on the product itself")
     await _step(person, lambda: person.press("Yes"), "Please check your redemption", "lucky draw")
-    await _step(person, lambda: person.press("✅ Redeem"), "Order ID", "Please check your redemption", done="/status shows your redemptions")
+    await _step(
+        person,
+        lambda: person.press("✅ Redeem"),
+        "Order ID",
+        "Please check your redemption",
+        done="/status shows your redemptions",
+    )
     if not any("Order ID" in str(m.get("text") or "") for m in person.emulator.messages(person.chat_id)):
-        await _step(person, lambda: person.send("/status"), "Productivity From Spring", None)  # the answer was lost with the process
+        await _step(
+            person, lambda: person.send("/status"), "Productivity From Spring", None
+        )  # the answer was lost with the process
 
 
 async def approve_all(emulator: Emulator, staff: Person, sessions: Any, order_ids: set[str]) -> None:
@@ -320,7 +385,9 @@ async def approve_all(emulator: Emulator, staff: Person, sessions: Any, order_id
             buttons = [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
             approve = next((b for b in buttons if b["text"] == "✅ Approve"), None)
             if approve is not None and any(f"Claim {o} · attempt" in text for o in order_ids - approved):
-                await emulator.user_presses(STAFF_ID, message["message_id"], approve["callback_data"], chat_id=STAFF_CHAT_ID)
+                await emulator.user_presses(
+                    STAFF_ID, message["message_id"], approve["callback_data"], chat_id=STAFF_CHAT_ID
+                )
         try:
             await staff.next_reply(5.0)
         except AssertionError:
@@ -342,8 +409,10 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], emulator: Emulator,
             raise AssertionError("timed out waiting for the bot to settle")
         seq = emulator.last_seq
         try:
-            await emulator.state.event_notifier.wait_for(lambda: True if emulator.last_seq > seq else None, min(remaining, 2.0))
-        except (TimeoutError, asyncio.TimeoutError):
+            await emulator.state.event_notifier.wait_for(
+                lambda seen=seq: True if emulator.last_seq > seen else None, min(remaining, 2.0)
+            )
+        except TimeoutError:
             pass
 
 
@@ -373,7 +442,13 @@ async def run(tmp: Path, database_url: str, *, customers: int, plan: Plan) -> Re
     engine = create_engine(database_url)
     sessions = make_session_factory(engine)
     try:
-        emulator.fail("sendMediaGroup", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, chat_id=STAFF_CHAT_ID)
+        emulator.fail(
+            "sendMediaGroup",
+            error_code=429,
+            description="Too Many Requests: retry after 1",
+            retry_after=1,
+            chat_id=STAFF_CHAT_ID,
+        )
         process.start()
         await killer.ready()
         staff = Person(emulator, STAFF_ID, "Sam", chat_id=STAFF_CHAT_ID)
@@ -405,7 +480,11 @@ async def run(tmp: Path, database_url: str, *, customers: int, plan: Plan) -> Re
 
 async def outbox_settled(sessions: Any) -> bool:
     async with unit_of_work(sessions) as session:
-        unsettled = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])))
+        unsettled = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        )
     return not unsettled
 
 
@@ -427,16 +506,32 @@ async def _sigterm_once_cards_flow(emulator: Emulator, process: BotProcess, kill
 
 async def _settled(sessions: Any) -> bool:
     async with unit_of_work(sessions) as session:
-        unsettled = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])))
-        undecided = await session.scalar(select(func.count()).select_from(Claim).where(Claim.status != ClaimStatus.APPROVED))
+        unsettled = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        )
+        undecided = await session.scalar(
+            select(func.count()).select_from(Claim).where(Claim.status != ClaimStatus.APPROVED)
+        )
     return not unsettled and not undecided
 
 
 async def _report(emulator: Emulator, sessions: Any, people: list[tuple[Person, str]], killer: Killer) -> Report:
     async with unit_of_work(sessions) as session:
         claims = list((await session.scalars(select(Claim))).all())
-        unsettled = int(await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))) or 0)
-        codes_by_claim = {c.claim_id: c.code for c in (await session.scalars(select(ActivationCode).where(ActivationCode.claim_id.is_not(None)))).all()}
+        unsettled = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+            )
+            or 0
+        )
+        codes_by_claim = {
+            c.claim_id: c.code
+            for c in (await session.scalars(select(ActivationCode).where(ActivationCode.claim_id.is_not(None)))).all()
+        }
         journeys = int(await session.scalar(select(func.count()).select_from(ConversationState)) or 0)
     staff_texts = [str(m.get("text") or "") for m in emulator.messages(STAFF_CHAT_ID) if m["from"]["is_bot"]]
     cards = Counter(c.order_id for c in claims for text in staff_texts if f"Claim {c.order_id} · attempt" in text)
@@ -444,7 +539,11 @@ async def _report(emulator: Emulator, sessions: Any, people: list[tuple[Person, 
     for claim in claims:
         code = codes_by_claim.get(claim.id)
         for person, _ in people:
-            decisions[claim.order_id] += sum(1 for m in emulator.messages(person.chat_id) if m["from"]["is_bot"] and code and code in str(m.get("text") or ""))
+            decisions[claim.order_id] += sum(
+                1
+                for m in emulator.messages(person.chat_id)
+                if m["from"]["is_bot"] and code and code in str(m.get("text") or "")
+            )
     return Report(
         kills=len(killer.kills),
         customers=len(people),

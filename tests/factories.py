@@ -23,7 +23,15 @@ def invoice_jpeg(width: int = 1200, height: int = 900, text: str = "INVOICE INV-
     return buffer.getvalue()
 
 
-def new_member(user_id: int, *, email: str | None = None, country: str | None = "SG", language: str = "en", username: str | None = None, now: datetime | None = None) -> Member:
+def new_member(
+    user_id: int,
+    *,
+    email: str | None = None,
+    country: str | None = "SG",
+    language: str = "en",
+    username: str | None = None,
+    now: datetime | None = None,
+) -> Member:
     """A member who already agreed to the privacy policy and completed the profile (not yet added)."""
     moment = now or datetime(2026, 3, 1, tzinfo=UTC)
     return Member(
@@ -58,7 +66,15 @@ async def customer(bot: BotHarness, user_id: int, name: str, language_code: str 
     return bot.person(user_id, name, language_code)
 
 
-async def add_product(bot: BotHarness, member_id: int, serial: str, *, purchase: str = "2026-03-03", country: str = "SG", with_invoice: bool = True) -> int:
+async def add_product(
+    bot: BotHarness,
+    member_id: int,
+    serial: str,
+    *,
+    purchase: str = "2026-03-03",
+    country: str = "SG",
+    with_invoice: bool = True,
+) -> int:
     """A registered product with a stored invoice, as if the registration journey had run."""
     from datetime import UTC, date, datetime
 
@@ -112,7 +128,10 @@ def distinct_photo(seed: str, size: tuple[int, int] = (900, 700)) -> bytes:
     draw = ImageDraw.Draw(image)
     for _ in range(40):
         x, y = rng.randrange(size[0] - 40), rng.randrange(size[1] - 40)
-        draw.rectangle((x, y, x + rng.randrange(20, 220), y + rng.randrange(20, 220)), fill=tuple(rng.randrange(256) for _ in range(3)))
+        draw.rectangle(
+            (x, y, x + rng.randrange(20, 220), y + rng.randrange(20, 220)),
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+        )
     draw.text((20, 20), seed, fill="black")
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90)

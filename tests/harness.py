@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +65,9 @@ class Person:
     album: str | None = None  # media_group_id of the album last returned: its other photos are skipped
 
     def __post_init__(self) -> None:
-        self.emulator.add_user(self.user_id, self.first_name, language_code=self.language_code, username=self.first_name.lower())
+        self.emulator.add_user(
+            self.user_id, self.first_name, language_code=self.language_code, username=self.first_name.lower()
+        )
         self.chat_id = self.chat_id or self.user_id
 
     async def send(self, text: str) -> None:
@@ -88,14 +89,23 @@ class Person:
         """Presses the inline button `label` on `on`, or on the newest message that has it."""
         candidates = [on.message] if on is not None else list(reversed(self._bot_messages()))
         if on is not None:
-            candidates = [m for m in self.emulator.messages(self.chat_id) if m["message_id"] == on.message_id] or candidates
+            candidates = [
+                m for m in self.emulator.messages(self.chat_id) if m["message_id"] == on.message_id
+            ] or candidates
         for message in candidates:
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
                     if button["text"] == label and "callback_data" in button:
-                        await self.emulator.user_presses(self.user_id, message["message_id"], button["callback_data"], chat_id=self.chat_id)
+                        await self.emulator.user_presses(
+                            self.user_id, message["message_id"], button["callback_data"], chat_id=self.chat_id
+                        )
                         return
-        visible = [b["text"] for m in candidates[:3] for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+        visible = [
+            b["text"]
+            for m in candidates[:3]
+            for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+            for b in row
+        ]
         raise AssertionError(f"no button {label!r}; buttons on the latest messages: {visible}")
 
     async def next_reply(self, timeout: float = REPLY_TIMEOUT) -> Reply:
@@ -103,7 +113,7 @@ class Person:
         while True:
             try:
                 event = await self.emulator.wait_event(self.chat_id, self.cursor, timeout)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 raise AssertionError(f"{self.first_name} got no reply within {timeout}s") from None
             self.cursor = event.seq
             if event.kind == "callback_answer":
@@ -131,7 +141,7 @@ class Person:
         while True:
             try:
                 event = await self.emulator.wait_event(self.chat_id, self.cursor, timeout)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 raise AssertionError(f"{self.first_name} got no toast within {timeout}s") from None
             self.cursor = event.seq
             if event.kind == "callback_answer":

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from emulator import Emulator
 from bot.runtime import BotRuntime
+from emulator import Emulator
 from storage.clock import FakeClock
 from storage.db import unit_of_work
 from storage.demo import load_demo_data
-from tests.factories import new_member
 from storage.models import CatalogueProduct, Claim, ClaimItem, ClaimStatus, Member, Promotion, RegisteredProduct
 from tests.conftest import BotHarness, make_settings
+from tests.factories import new_member
 
 MP241 = "9S6-3PA2CT-038"  # in the demo promotion
 G27C4 = "9S6-3CA91T-003"  # not in it
@@ -32,7 +32,9 @@ async def promotion(session: AsyncSession, slug: str = "spring-2026") -> Promoti
     return found
 
 
-async def member(session: AsyncSession, user_id: int, *, country: str = "SG", language: str = "en", username: str | None = None) -> Member:
+async def member(
+    session: AsyncSession, user_id: int, *, country: str = "SG", language: str = "en", username: str | None = None
+) -> Member:
     found = await session.scalar(select(Member).where(Member.telegram_user_id == user_id))
     if found is not None:
         return found
@@ -98,14 +100,22 @@ async def claim(
     return made
 
 
-async def start_bot(emulator: Emulator, db_url: str, tmp_path: Path, *, outbox_interval: float | None = None, **overrides: Any) -> BotHarness:
+async def start_bot(
+    emulator: Emulator, db_url: str, tmp_path: Path, *, outbox_interval: float | None = None, **overrides: Any
+) -> BotHarness:
     """Like the `bot` fixture, with the outbox paced for tests (50 ms per chat, 1000/s overall).
 
     No background outbox loop unless `outbox_interval` is given, so the test decides when
     messages go out: `await bot.runtime.tick()`.
     """
-    values: dict[str, Any] = {"outbox_chat_interval_seconds": 0.05, "outbox_group_interval_seconds": 0.05, "outbox_rate_per_second": 1000.0}
-    if "digest_hour_utc" in Settings.model_fields:  # the staff's daily digest (due at 09:00 on the fake clock) would interleave with what these tests expect in the staff chat
+    values: dict[str, Any] = {
+        "outbox_chat_interval_seconds": 0.05,
+        "outbox_group_interval_seconds": 0.05,
+        "outbox_rate_per_second": 1000.0,
+    }
+    if (
+        "digest_hour_utc" in Settings.model_fields
+    ):  # the staff's daily digest (due at 09:00 on the fake clock) would interleave with what these tests expect in the staff chat
         values["digest_hour_utc"] = 23
     settings = make_settings(emulator, db_url, tmp_path, **(values | overrides))
     clock = FakeClock()

@@ -22,7 +22,9 @@ NEW_WRITER = hasattr(zxingcpp, "create_barcode")  # zxing-cpp >= 2.3; 2.2 only h
 def _barcode(content: str, fmt: zxingcpp.BarcodeFormat, scale: int = 2, **options: object) -> Image.Image:
     """The symbol with its quiet zone, `scale` pixels per module, drawn by zxing-cpp itself."""
     if NEW_WRITER:
-        bitmap = memoryview(zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(content, fmt, **options), scale=scale))
+        bitmap = memoryview(
+            zxingcpp.write_barcode_to_image(zxingcpp.create_barcode(content, fmt, **options), scale=scale)
+        )
     else:
         if options:
             pytest.skip("this zxing-cpp cannot write GS1 symbols")
@@ -95,10 +97,16 @@ def test_small_label_needs_the_upscale() -> None:
     "radius",
     [
         1.0,
-        pytest.param(1.5, marks=pytest.mark.xfail(strict=True, reason=(
-            "the bars are 2 px wide: a blur of sigma 1.5 (plus noise and JPEG) merges the narrow ones; "
-            "neither autocontrast, x2 + unsharp mask nor another binarizer separates them again"
-        ))),
+        pytest.param(
+            1.5,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason=(
+                    "the bars are 2 px wide: a blur of sigma 1.5 (plus noise and JPEG) merges the narrow ones; "
+                    "neither autocontrast, x2 + unsharp mask nor another binarizer separates them again"
+                ),
+            ),
+        ),
     ],
 )
 def test_blurred_label(radius: float) -> None:
@@ -158,7 +166,10 @@ def test_two_serial_codes_are_both_returned_once() -> None:
 
 
 def test_codes_that_are_no_serial_are_dropped() -> None:
-    codes = [_barcode("1234", zxingcpp.BarcodeFormat.Code128), _barcode("https://example.com/p?x=1", zxingcpp.BarcodeFormat.QRCode, scale=4)]
+    codes = [
+        _barcode("1234", zxingcpp.BarcodeFormat.Code128),
+        _barcode("https://example.com/p?x=1", zxingcpp.BarcodeFormat.QRCode, scale=4),
+    ]
     assert read_serials(encode(photo(label(codes=codes)))) == []
 
 
@@ -170,7 +181,9 @@ def test_photo_without_a_barcode() -> None:
     assert read_serials(encode(shot, "JPEG", quality=80)) == []
 
 
-@pytest.mark.parametrize("data", [b"", os.urandom(4096), b"\x89PNG\r\n\x1a\n" + os.urandom(200), b"\xff\xd8\xff\xe0" + os.urandom(500)])
+@pytest.mark.parametrize(
+    "data", [b"", os.urandom(4096), b"\x89PNG\r\n\x1a\n" + os.urandom(200), b"\xff\xd8\xff\xe0" + os.urandom(500)]
+)
 def test_garbage_never_raises(data: bytes) -> None:
     assert read_serials(data) == []
 

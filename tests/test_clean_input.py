@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.clean_input import clean_payload, clean_text
-from emulator import Emulator
 from bot.runtime import BotRuntime
 from bot.transport import AiohttpRequest
+from emulator import Emulator
 from storage import conversations, members
 from storage.clock import FakeClock
 from storage.db import unit_of_work
@@ -60,7 +60,9 @@ def test_entities_move_left_past_the_dropped_nuls() -> None:
     assert cleaned["text"] == "/help  😀 /faq"
     assert [(e["offset"], e["length"]) for e in cleaned["entities"]] == [(0, 5), (10, 4)]
     units = cleaned["text"].encode("utf-16-le")  # offsets count UTF-16 units: 2 bytes each
-    assert [units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le") for e in cleaned["entities"]] == ["/help", "/faq"]
+    assert [
+        units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le") for e in cleaned["entities"]
+    ] == ["/help", "/faq"]
     assert message["text"].startswith("\x00")  # a copy: the input is left as it was
 
 
@@ -92,10 +94,16 @@ async def _stored_text(bot: BotHarness) -> str:
     """Every member and conversation state the database holds, as one text."""
     async with unit_of_work(bot.sessions) as s:
         rows = [*(await s.scalars(select(Member))).all(), *(await s.scalars(select(ConversationState))).all()]
-        return json.dumps([{c.name: getattr(r, c.key, None) for c in r.__table__.columns} for r in rows], default=str, ensure_ascii=False)
+        return json.dumps(
+            [{c.name: getattr(r, c.key, None) for c in r.__table__.columns} for r in rows],
+            default=str,
+            ensure_ascii=False,
+        )
 
 
-async def test_profile_answers_with_nul_and_lone_surrogates_get_the_normal_answer(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_profile_answers_with_nul_and_lone_surrogates_get_the_normal_answer(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING)
     alice = bot.person(1001, "Alice")
     await alice.send("\x00/start")  # the command entity moves with the text
@@ -116,7 +124,12 @@ async def test_profile_answers_with_nul_and_lone_surrogates_get_the_normal_answe
     assert await _state(bot, 1001) != state
 
     member = await _member(bot, 1001)
-    assert (member.email, member.first_name, member.last_name, member.country) == ("alice@example.com", "Alice\ufffd", "Tan", "SG")
+    assert (member.email, member.first_name, member.last_name, member.country) == (
+        "alice@example.com",
+        "Alice\ufffd",
+        "Tan",
+        "SG",
+    )
     stored = await _stored_text(bot)
     assert "\x00" not in stored and "\\u0000" not in stored
     stored.encode("utf-8")  # no lone surrogate anywhere
@@ -126,11 +139,15 @@ async def test_profile_answers_with_nul_and_lone_surrogates_get_the_normal_answe
 # ---------------------------------------------------------------- the webhook door
 
 
-async def test_webhook_update_with_escaped_nul_and_lone_surrogate(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
+async def test_webhook_update_with_escaped_nul_and_lone_surrogate(
+    emulator: Emulator, db_url: str, tmp_path: Path
+) -> None:
     """The JSON of a webhook call may carry "\\ud800" escapes; they are cleaned like polling's."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/tg-hook"
-    settings = make_settings(emulator, db_url, tmp_path, webhook_listen=f"127.0.0.1:{port}", webhook_public_url=url, webhook_secret=SECRET)
+    settings = make_settings(
+        emulator, db_url, tmp_path, webhook_listen=f"127.0.0.1:{port}", webhook_public_url=url, webhook_secret=SECRET
+    )
     runtime = BotRuntime(settings, clock=FakeClock(), timed_jobs=False, outbox_interval=None)
     await runtime.start("webhook")
     try:
@@ -144,7 +161,9 @@ async def test_webhook_update_with_escaped_nul_and_lone_surrogate(emulator: Emul
             '"text": "Bo\\u0000b\\ud800"}}' % int(time.time())
         ).encode()
         async with aiohttp.ClientSession() as http:
-            async with http.post(url, data=body, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}) as response:
+            async with http.post(
+                url, data=body, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+            ) as response:
                 assert response.status == 200
         await alice.expect("last name")
         assert runtime.services is not None

@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
         ("REMINDER_DELAY_HOURS", "-1"),
     ],
 )
-def test_malformed_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str) -> None:
+def test_malformed_setting_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as caught:
@@ -58,8 +60,19 @@ def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 
 def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k.isupper() and not k.startswith(("BOT_", "STAFF", "WEBHOOK", "DATABASE"))}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env={**clean, "PYTHONPATH": str(ROOT), **env}, capture_output=True, text=True, timeout=60)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k.isupper() and not k.startswith(("BOT_", "STAFF", "WEBHOOK", "DATABASE"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_reports_bad_setting_in_one_line(tmp_path: Path) -> None:
@@ -82,7 +95,9 @@ def test_cli_webhook_needs_public_url(tmp_path: Path) -> None:
     assert "WEBHOOK_PUBLIC_URL" in result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["demo"], ["emulator"], ["db", "upgrade"], ["catalogue", "load"], ["promotions", "load"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["demo"], ["emulator"], ["db", "upgrade"], ["catalogue", "load"], ["promotions", "load"]]
+)
 def test_every_subcommand_has_help(tmp_path: Path, command: list[str]) -> None:
     result = _cli(tmp_path, *command, "--help")
     assert result.returncode == 0, result.stderr
@@ -91,7 +106,9 @@ def test_every_subcommand_has_help(tmp_path: Path, command: list[str]) -> None:
 
 def test_token_is_redacted_from_log_records() -> None:
     token = "123456:SECRET-TOKEN"
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "POST %s", (f"https://api.telegram.org/bot{token}/getMe",), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "POST %s", (f"https://api.telegram.org/bot{token}/getMe",), None
+    )
     RedactFilter([token]).filter(record)
     assert token not in record.getMessage()
     assert "<redacted>" in record.getMessage()

@@ -25,7 +25,17 @@ def test_only_iso_codes_storage_accepts() -> None:
 
 @pytest.mark.parametrize(
     ("query", "code"),
-    [("SG", "SG"), ("sg", "SG"), ("Singapore", "SG"), ("singapore ", "SG"), ("新加坡", "SG"), ("Deutschland", "DE"), ("UK", "GB"), ("臺灣", "TW"), ("cote d'ivoire", "CI")],
+    [
+        ("SG", "SG"),
+        ("sg", "SG"),
+        ("Singapore", "SG"),
+        ("singapore ", "SG"),
+        ("新加坡", "SG"),
+        ("Deutschland", "DE"),
+        ("UK", "GB"),
+        ("臺灣", "TW"),
+        ("cote d'ivoire", "CI"),
+    ],
 )
 def test_exact_answers_are_one_country(query: str, code: str) -> None:
     assert exact_country(query) == code

@@ -18,7 +18,9 @@ def _assert_nothing_lost(report: crash_run.Report, customers: int, typing_kills:
     assert report.cards_missing == 0 and report.decisions_missing == 0, report.lines()
     assert report.outbox_unsettled == 0 and report.claims_not_approved == 0, report.lines()
     assert report.journeys_unfinished == 0 and report.codes_used == customers, report.lines()
-    assert report.steps_repeated <= typing_kills, "; ".join(report.lines())  # at most one retry per kill while they type
+    assert report.steps_repeated <= typing_kills, "; ".join(
+        report.lines()
+    )  # at most one retry per kill while they type
     assert report.duplicates <= report.kills, "; ".join(report.lines())  # at most one duplicate per kill
 
 

@@ -37,7 +37,15 @@ async def snapshot(bot: BotHarness, user_id: int) -> tuple[Any, ...]:
         state = await conversations.load(s, user_id)
         member = await members.by_telegram_id(s, user_id)
         assert state is not None and member is not None
-        return state.flow, state.step, dict(state.data), member.email, member.first_name, member.last_name, member.updated_at
+        return (
+            state.flow,
+            state.step,
+            dict(state.data),
+            member.email,
+            member.first_name,
+            member.last_name,
+            member.updated_at,
+        )
 
 
 async def test_an_edited_earlier_answer_changes_nothing_and_the_customer_is_told(bot: BotHarness) -> None:
@@ -63,7 +71,11 @@ async def test_an_edited_earlier_answer_changes_nothing_and_the_customer_is_told
     await alice.expect("Where do you live?")
     async with unit_of_work(bot.sessions) as s:
         member = await members.by_telegram_id(s, 1001)
-        assert member is not None and (member.email, member.first_name, member.last_name) == ("alice@example.com", "Alice", "Tan")
+        assert member is not None and (member.email, member.first_name, member.last_name) == (
+            "alice@example.com",
+            "Alice",
+            "Tan",
+        )
 
 
 async def test_traditional_chinese_customer_is_told_in_chinese(bot: BotHarness) -> None:

@@ -73,7 +73,9 @@ def test_invoice_missing() -> None:
     ids=["lives-elsewhere", "bought-elsewhere", "no-country", "empty-country"],
 )
 def test_country_not_eligible(member_country: str | None, purchase_country: str) -> None:
-    assert reasons(product(purchase_country=purchase_country), member_country, promotion(), RUNNING_DAY) == [Reason.COUNTRY_NOT_ELIGIBLE]
+    assert reasons(product(purchase_country=purchase_country), member_country, promotion(), RUNNING_DAY) == [
+        Reason.COUNTRY_NOT_ELIGIBLE
+    ]
 
 
 def test_country_codes_are_compared_without_case() -> None:
@@ -105,11 +107,18 @@ def test_promotion_period_boundaries(today: date, running: bool) -> None:
 
 @pytest.mark.parametrize(
     ("purchased", "inside"),
-    [(INVOICE_FROM - timedelta(days=1), False), (INVOICE_FROM, True), (INVOICE_TO, True), (INVOICE_TO + timedelta(days=1), False)],
+    [
+        (INVOICE_FROM - timedelta(days=1), False),
+        (INVOICE_FROM, True),
+        (INVOICE_TO, True),
+        (INVOICE_TO + timedelta(days=1), False),
+    ],
     ids=["day-before-window", "first-day", "last-day", "day-after-window"],
 )
 def test_invoice_window_boundaries(purchased: date, inside: bool) -> None:
-    assert reasons(product(purchase_date=purchased), "SG", promotion(), RUNNING_DAY) == ([] if inside else [Reason.INVOICE_DATE_OUTSIDE])
+    assert reasons(product(purchase_date=purchased), "SG", promotion(), RUNNING_DAY) == (
+        [] if inside else [Reason.INVOICE_DATE_OUTSIDE]
+    )
 
 
 def test_invoice_window_is_independent_of_the_period() -> None:
@@ -173,7 +182,12 @@ async def test_running_promotions_on_each_side_of_the_boundaries(session: AsyncS
 
 async def test_explain_for_member(session: AsyncSession) -> None:
     good = product(serial="BA9H040230046")
-    late = product(serial="BA9H616425247", purchase_date=INVOICE_TO + timedelta(days=1), invoice_path=None, catalogue_product=good.catalogue_product)
+    late = product(
+        serial="BA9H616425247",
+        purchase_date=INVOICE_TO + timedelta(days=1),
+        invoice_path=None,
+        catalogue_product=good.catalogue_product,
+    )
     member_id = await _member_with(session, "SG", good, late)
     spring = promotion()
     session.add_all([spring, promotion(slug="over", starts_on=date(2025, 1, 1), ends_on=date(2025, 12, 31))])
@@ -185,7 +199,13 @@ async def test_explain_for_member(session: AsyncSession) -> None:
         ("spring", "BA9H616425247", [Reason.INVOICE_DATE_OUTSIDE, Reason.INVOICE_MISSING]),
     ]
     promotion_, product_, reasons_ = verdicts[0]  # still unpacks as a plain triple
-    assert isinstance(verdicts[0], Verdict) and verdicts[0].eligible and promotion_ is spring and product_ is good and reasons_ == []
+    assert (
+        isinstance(verdicts[0], Verdict)
+        and verdicts[0].eligible
+        and promotion_ is spring
+        and product_ is good
+        and reasons_ == []
+    )
 
     assert await explain_for_member(session, member_id, date(2027, 1, 1)) == []  # nothing running
     assert await explain_for_member(session, member_id + 999, RUNNING_DAY) == []  # no such member

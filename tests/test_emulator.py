@@ -154,7 +154,7 @@ HTML_ERRORS = [
     ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
     ("<b>x</b", "Unclosed end tag at byte offset 4"),
     ("<span>x</span>", 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
-    ('<a href=x/>y</a>', "Unexpected end of name token at byte offset 8"),
+    ("<a href=x/>y</a>", "Unexpected end of name token at byte offset 8"),
 ]
 
 
@@ -171,52 +171,112 @@ REFUSALS = [
     ("sendMessage", {"chat_id": ALICE, "text": ""}, 400, "Bad Request: message text is empty"),
     ("sendMessage", {"chat_id": ALICE}, 400, "Bad Request: message text is empty"),
     ("sendMessage", {"chat_id": ALICE, "text": " \n "}, 400, "Bad Request: text must be non-empty"),
-    ("sendMessage", {"chat_id": ALICE, "text": "<b> </b>", "parse_mode": "HTML"}, 400,
-     "Bad Request: text must be non-empty"),
+    (
+        "sendMessage",
+        {"chat_id": ALICE, "text": "<b> </b>", "parse_mode": "HTML"},
+        400,
+        "Bad Request: text must be non-empty",
+    ),
     ("sendMessage", {"chat_id": ALICE, "text": "x" * 4097}, 400, "Bad Request: message is too long"),
-    ("sendMessage", {"chat_id": ALICE, "text": "x", "parse_mode": "HTML5"}, 400,
-     "Bad Request: unsupported parse_mode"),
-    ("sendMessage", {"chat_id": ALICE, "text": "a.b", "parse_mode": "MarkdownV2"}, 400,
-     "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with the"
-     " preceding '\\'"),
-    ("sendMessage", {"chat_id": ALICE, "text": "*open", "parse_mode": "MarkdownV2"}, 400,
-     "Bad Request: can't parse entities: Can't find end of Bold entity at byte offset 0"),
+    ("sendMessage", {"chat_id": ALICE, "text": "x", "parse_mode": "HTML5"}, 400, "Bad Request: unsupported parse_mode"),
+    (
+        "sendMessage",
+        {"chat_id": ALICE, "text": "a.b", "parse_mode": "MarkdownV2"},
+        400,
+        "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with the preceding '\\'",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": ALICE, "text": "*open", "parse_mode": "MarkdownV2"},
+        400,
+        "Bad Request: can't parse entities: Can't find end of Bold entity at byte offset 0",
+    ),
     ("sendMessage", {"chat_id": 555, "text": "x"}, 400, "Bad Request: chat not found"),
     ("sendMessage", {"chat_id": -100999, "text": "x"}, 400, "Bad Request: chat not found"),
-    ("sendMessage", {"chat_id": BOB, "text": "x"}, 403,
-     "Forbidden: bot can't initiate conversation with a user"),
-    ("sendMessage", {"chat_id": ALICE, "text": "x", "reply_markup": keyboard([("k", "d" * 65)])}, 400,
-     "Bad Request: BUTTON_DATA_INVALID"),
-    ("sendMessage", {"chat_id": ALICE, "text": "x", "reply_markup": keyboard([("k", "")])}, 400,
-     "Bad Request: BUTTON_DATA_INVALID"),
-    ("sendMessage", {"chat_id": ALICE, "text": "x", "reply_markup": LONG_ROW}, 400,
-     "Bad Request: REPLY_MARKUP_TOO_LONG"),
-    ("sendMessage", {"chat_id": ALICE, "text": "x", "reply_markup": TOO_MANY}, 400,
-     "Bad Request: REPLY_MARKUP_TOO_LONG"),
-    ("sendMessage", {"chat_id": ALICE, "text": "x", "reply_parameters": {"message_id": 999}}, 400,
-     "Bad Request: message to be replied not found"),
-    ("sendPhoto", {"chat_id": ALICE, "photo": "https://example.com/a.jpg"}, 400,
-     "Bad Request: wrong file identifier/HTTP URL specified"),
-    ("sendPhoto", {"chat_id": ALICE, "photo": "no-such-file-id"}, 400,
-     "Bad Request: wrong file identifier/HTTP URL specified"),
+    ("sendMessage", {"chat_id": BOB, "text": "x"}, 403, "Forbidden: bot can't initiate conversation with a user"),
+    (
+        "sendMessage",
+        {"chat_id": ALICE, "text": "x", "reply_markup": keyboard([("k", "d" * 65)])},
+        400,
+        "Bad Request: BUTTON_DATA_INVALID",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": ALICE, "text": "x", "reply_markup": keyboard([("k", "")])},
+        400,
+        "Bad Request: BUTTON_DATA_INVALID",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": ALICE, "text": "x", "reply_markup": LONG_ROW},
+        400,
+        "Bad Request: REPLY_MARKUP_TOO_LONG",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": ALICE, "text": "x", "reply_markup": TOO_MANY},
+        400,
+        "Bad Request: REPLY_MARKUP_TOO_LONG",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": ALICE, "text": "x", "reply_parameters": {"message_id": 999}},
+        400,
+        "Bad Request: message to be replied not found",
+    ),
+    (
+        "sendPhoto",
+        {"chat_id": ALICE, "photo": "https://example.com/a.jpg"},
+        400,
+        "Bad Request: wrong file identifier/HTTP URL specified",
+    ),
+    (
+        "sendPhoto",
+        {"chat_id": ALICE, "photo": "no-such-file-id"},
+        400,
+        "Bad Request: wrong file identifier/HTTP URL specified",
+    ),
     ("sendDocument", {"chat_id": ALICE}, 400, "Bad Request: there is no document in the request"),
     ("getFile", {"file_id": "nope"}, 400, "Bad Request: invalid file_id"),
-    ("editMessageText", {"chat_id": ALICE, "message_id": 999, "text": "x"}, 400,
-     "Bad Request: message to edit not found"),
+    (
+        "editMessageText",
+        {"chat_id": ALICE, "message_id": 999, "text": "x"},
+        400,
+        "Bad Request: message to edit not found",
+    ),
     ("deleteMessage", {"chat_id": ALICE, "message_id": 999}, 400, "Bad Request: message to delete not found"),
-    ("answerCallbackQuery", {"callback_query_id": "42"}, 400,
-     "Bad Request: query is too old and response timeout expired or query ID is invalid"),
+    (
+        "answerCallbackQuery",
+        {"callback_query_id": "42"},
+        400,
+        "Bad Request: query is too old and response timeout expired or query ID is invalid",
+    ),
     ("sendMediaGroup", {"chat_id": ALICE, "media": []}, 400, "Bad Request: there are no messages to send"),
-    ("sendMediaGroup", {"chat_id": ALICE, "media": [{"type": "photo", "media": "x"}] * 11}, 400,
-     "Bad Request: too many messages to send as an album"),
-    ("setWebhook", {"url": "https://example.com/h", "secret_token": "bad secret!"}, 400,
-     "Bad Request: secret token contains unallowed characters"),
-    ("setWebhook", {"url": "https://example.com/h", "secret_token": "a" * 257}, 400,
-     "Bad Request: secret token is too long"),
-    ("setMyCommands", {"commands": [{"command": "Bad-Command", "description": "x"}]}, 400,
-     "Bad Request: BOT_COMMAND_INVALID"),
-    ("sendChatAction", {"chat_id": ALICE, "action": "dancing"}, 400,
-     "Bad Request: wrong parameter action in request"),
+    (
+        "sendMediaGroup",
+        {"chat_id": ALICE, "media": [{"type": "photo", "media": "x"}] * 11},
+        400,
+        "Bad Request: too many messages to send as an album",
+    ),
+    (
+        "setWebhook",
+        {"url": "https://example.com/h", "secret_token": "bad secret!"},
+        400,
+        "Bad Request: secret token contains unallowed characters",
+    ),
+    (
+        "setWebhook",
+        {"url": "https://example.com/h", "secret_token": "a" * 257},
+        400,
+        "Bad Request: secret token is too long",
+    ),
+    (
+        "setMyCommands",
+        {"commands": [{"command": "Bad-Command", "description": "x"}]},
+        400,
+        "Bad Request: BOT_COMMAND_INVALID",
+    ),
+    ("sendChatAction", {"chat_id": ALICE, "action": "dancing"}, 400, "Bad Request: wrong parameter action in request"),
 ]
 
 
@@ -463,7 +523,9 @@ async def test_media_group_with_attach_references(emu: Emulator, api: Api, bot: 
     assert album[0].caption == "front"
     form = aiohttp.FormData()
     form.add_field("chat_id", str(ALICE))
-    form.add_field("media", json.dumps([{"type": "photo", "media": "attach://one"}, {"type": "photo", "media": "attach://two"}]))
+    form.add_field(
+        "media", json.dumps([{"type": "photo", "media": "attach://one"}, {"type": "photo", "media": "attach://two"}])
+    )
     form.add_field("one", png(), filename="one.png", content_type="image/png")
     form.add_field("two", png(), filename="two.png", content_type="image/png")
     status, body, _ = await api.full("sendMediaGroup", data=form)
@@ -576,7 +638,9 @@ async def test_page_and_control_api(emu: Emulator, http: aiohttp.ClientSession, 
     assert {u["id"] for u in state["users"]} >= {ALICE, 1004} and state["groups"][0]["id"] == GROUP
     async with http.post(f"{base}/_emu/chats/1004/send", json={"user_id": 1004, "text": "/start"}) as r:
         assert (await r.json())["entities"][0]["type"] == "bot_command"
-    sent = await bot.send_message(1004, "Menu", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]))
+    sent = await bot.send_message(
+        1004, "Menu", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+    )
     async with http.get(f"{base}/_emu/chats/1004/messages") as r:
         view = await r.json()
     assert [m["message"]["text"] for m in view["messages"]] == ["/start", "Menu"]
@@ -634,7 +698,9 @@ async def test_optional_flood_limits_answer_429_per_group(emu: Emulator, bot: te
 
 
 async def test_staff_reply_to_a_card_carries_reply_to_message(emu: Emulator, bot: telegram.Bot) -> None:
-    card = await bot.send_message(GROUP, "Claim 7", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("OK", callback_data="ok")]]))
+    card = await bot.send_message(
+        GROUP, "Claim 7", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("OK", callback_data="ok")]])
+    )
     await bot.get_updates(offset=emu.state.updates.next_update_id)
     await emu.user_sends_text(STAFF, "/reject blurry photo", chat_id=GROUP, reply_to=card.message_id)
     (update,) = await bot.get_updates()

@@ -30,7 +30,12 @@ async def test_questions_and_answers_edit_in_place(bot: BotHarness) -> None:
     await alice.press("How long does it take? When do I get my prize?")
     answer = await alice.next_reply()
     assert answer.kind == "edit" and answer.message_id == listing.message_id
-    for fact in ("Digital code: checked within 7–14 working days", "Cashback: paid within 30 working days after your claim is approved", "Physical prize: delivered 8–12 weeks", "/status"):
+    for fact in (
+        "Digital code: checked within 7–14 working days",
+        "Cashback: paid within 30 working days after your claim is approved",
+        "Physical prize: delivered 8–12 weeks",
+        "/status",
+    ):
         assert fact in answer.text, fact
     assert answer.buttons == ["⬅️ Back to questions"]
 
@@ -54,7 +59,11 @@ async def test_questions_and_answers_edit_in_place(bot: BotHarness) -> None:
     await alice.next_reply()
     await alice.press("My Steam code doesn't work")
     answer = await alice.next_reply()
-    assert "without any extra spaces" in answer.text and "15 characters" in answer.text and "AAAAA-BBBBB-CCCCC" in answer.text
+    assert (
+        "without any extra spaces" in answer.text
+        and "15 characters" in answer.text
+        and "AAAAA-BBBBB-CCCCC" in answer.text
+    )
 
 
 async def test_why_no_promotion_explains_each_product(bot: BotHarness) -> None:
@@ -75,7 +84,9 @@ async def test_why_no_promotion_explains_each_product(bot: BotHarness) -> None:
     shown = lines(answer.text)
     assert "What I see for you" in shown
     assert "Productivity From Spring!" in shown
-    assert "❌ PRO MP241 (BA9H040230046): the invoice date (Jan 15, 2026) is outside Feb 1, 2026 – Dec 31, 2026" in shown
+    assert (
+        "❌ PRO MP241 (BA9H040230046): the invoice date (Jan 15, 2026) is outside Feb 1, 2026 – Dec 31, 2026" in shown
+    )
     assert "✅ PRO MP242 (PA1T060A01074): eligible" in shown
     assert (
         "❌ Optix G27C4 (BA7G360161055): its model (9S6-3CA91T-003) is not part of the promotion; "
@@ -103,7 +114,9 @@ async def test_free_text_question_gets_its_answer(bot: BotHarness) -> None:
     await dave.send("why is there no promotion for me")
     answer = await dave.next_reply()
     assert answer.kind == "message"
-    assert "Why is no promotion shown for me?" in answer.text and "✅ PRO MP242 (PA1T060A01074): eligible" in answer.text
+    assert (
+        "Why is no promotion shown for me?" in answer.text and "✅ PRO MP242 (PA1T060A01074): eligible" in answer.text
+    )
     await dave.send("my steam code is not working!")
     await dave.expect("AAAAA-BBBBB-CCCCC")
     await dave.send("hello there")
@@ -111,7 +124,9 @@ async def test_free_text_question_gets_its_answer(bot: BotHarness) -> None:
 
 
 async def test_traditional_chinese(bot: BotHarness) -> None:
-    await member_with_products(bot, 2005, Owned(MP241, "BA9H040230046", date(2026, 1, 15), invoice=picture()), language="zh-Hant")
+    await member_with_products(
+        bot, 2005, Owned(MP241, "BA9H040230046", date(2026, 1, 15), invoice=picture()), language="zh-Hant"
+    )
     erin = bot.person(2005, "Erin", language_code="zh-TW")
     await erin.send("/faq")
     listing = await erin.expect("常見問題")
@@ -122,7 +137,9 @@ async def test_traditional_chinese(bot: BotHarness) -> None:
     await erin.send("為什麼我看不到活動？")
     answer = await erin.next_reply()
     assert "春季生產力大放送！" in lines(answer.text)
-    assert "❌ PRO MP241（BA9H040230046）：發票日期（2026年1月15日）不在 2026年2月1日 – 2026年12月31日 之間" in lines(answer.text)
+    assert "❌ PRO MP241（BA9H040230046）：發票日期（2026年1月15日）不在 2026年2月1日 – 2026年12月31日 之間" in lines(
+        answer.text
+    )
 
 
 # ---------------------------------------------------------------- keyword matching

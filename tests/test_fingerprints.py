@@ -20,7 +20,14 @@ from storage.models import CatalogueProduct, ImageFingerprint, RegisteredProduct
 from tests.factories import make_member
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-ITEMS = ["PRO MP241 Monitor", "HDMI cable 2 m", "Clutch GM41 mouse", "Katana GF66 laptop", "MAG 274QRF", "Extended warranty"]
+ITEMS = [
+    "PRO MP241 Monitor",
+    "HDMI cable 2 m",
+    "Clutch GM41 mouse",
+    "Katana GF66 laptop",
+    "MAG 274QRF",
+    "Extended warranty",
+]
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -62,7 +69,9 @@ def invoice(seed: int, store: str, layout: int) -> Image.Image:
 
 def on_desk(page: Image.Image) -> Image.Image:
     """The page photographed on a grey desk, a little tilted."""
-    desk = Image.new("RGB", (int(page.width * 1.3), int(page.height * 1.2)), (128, 124, 118)).filter(ImageFilter.GaussianBlur(2))
+    desk = Image.new("RGB", (int(page.width * 1.3), int(page.height * 1.2)), (128, 124, 118)).filter(
+        ImageFilter.GaussianBlur(2)
+    )
     tilted = page.rotate(1.5, expand=True, fillcolor=(128, 124, 118), resample=Image.Resampling.BICUBIC)
     desk.paste(tilted, (int(page.width * 0.15), int(page.height * 0.1)))
     return desk
@@ -189,7 +198,7 @@ def test_band_scheme_is_exact_up_to_the_supported_distance() -> None:
             for bit in rng.sample(range(64), distance):
                 b ^= 1 << bit
             assert hamming(a, b) == distance
-            assert any(bb in fingerprints._within(ba, radius) for ba, bb in zip(bands(a), bands(b)))
+            assert any(bb in fingerprints._within(ba, radius) for ba, bb in zip(bands(a), bands(b), strict=True))
 
 
 # ------------------------------------------------------------------ storage and look-up
@@ -199,29 +208,53 @@ async def _product(sessions: SessionFactory, member_id: int, serial: str) -> int
     async with unit_of_work(sessions) as s:
         catalogue_id = await s.scalar(select(CatalogueProduct.id).where(CatalogueProduct.model == "FP-TEST"))
         if catalogue_id is None:
-            item = CatalogueProduct(category="monitor", name="PRO MP241", model="FP-TEST", warranty_months=24, chk_mode="list")
+            item = CatalogueProduct(
+                category="monitor", name="PRO MP241", model="FP-TEST", warranty_months=24, chk_mode="list"
+            )
             s.add(item)
             await s.flush()
             catalogue_id = item.id
         product = RegisteredProduct(
-            member_id=member_id, catalogue_product_id=catalogue_id, serial=serial, purchase_country="SG",
-            store_name="Courts", purchase_date=date(2026, 3, 1), channel="retail", registered_at=NOW,
+            member_id=member_id,
+            catalogue_product_id=catalogue_id,
+            serial=serial,
+            purchase_country="SG",
+            store_name="Courts",
+            purchase_date=date(2026, 3, 1),
+            channel="retail",
+            registered_at=NOW,
         )
         s.add(product)
         await s.flush()
         return product.id
 
 
-async def _record(session: AsyncSession, data: bytes, member_id: int, product_id: int | None, kind: str = "invoice") -> ImageFingerprint:
+async def _record(
+    session: AsyncSession, data: bytes, member_id: int, product_id: int | None, kind: str = "invoice"
+) -> ImageFingerprint:
     return await record(
-        session, sha256=sha(data), phash=perceptual_hash(data), member_id=member_id, kind=kind,
-        registered_product_id=product_id, claim_id=None, path=f"{sha(data)[:2]}/{sha(data)}.jpg", now=NOW,
+        session,
+        sha256=sha(data),
+        phash=perceptual_hash(data),
+        member_id=member_id,
+        kind=kind,
+        registered_product_id=product_id,
+        claim_id=None,
+        path=f"{sha(data)[:2]}/{sha(data)}.jpg",
+        now=NOW,
     )
 
 
-async def _find(session: AsyncSession, data: bytes, member_id: int, product_id: int | None, **kw: int) -> list[fingerprints.DuplicateHit]:
+async def _find(
+    session: AsyncSession, data: bytes, member_id: int, product_id: int | None, **kw: int
+) -> list[fingerprints.DuplicateHit]:
     return await find_duplicates(
-        session, sha256=sha(data), phash=perceptual_hash(data), member_id=member_id, registered_product_id=product_id, **kw,
+        session,
+        sha256=sha(data),
+        phash=perceptual_hash(data),
+        member_id=member_id,
+        registered_product_id=product_id,
+        **kw,
     )
 
 
@@ -263,9 +296,20 @@ async def test_exact_copy_is_flagged_as_exact(sessions: SessionFactory, people: 
 
 
 async def test_exact_hit_is_found_even_if_the_phash_disagrees(session: AsyncSession, people: dict[str, int]) -> None:
-    await record(session, sha256="a" * 64, phash=0, member_id=people["alice"], kind="invoice",
-                 registered_product_id=people["alice_monitor"], claim_id=None, path=None, now=NOW)
-    hits = await find_duplicates(session, sha256="a" * 64, phash=-1, member_id=people["bob"], registered_product_id=None)
+    await record(
+        session,
+        sha256="a" * 64,
+        phash=0,
+        member_id=people["alice"],
+        kind="invoice",
+        registered_product_id=people["alice_monitor"],
+        claim_id=None,
+        path=None,
+        now=NOW,
+    )
+    hits = await find_duplicates(
+        session, sha256="a" * 64, phash=-1, member_id=people["bob"], registered_product_id=None
+    )
     assert [(h.exact, h.distance) for h in hits] == [(True, 64)]
 
 
@@ -284,7 +328,9 @@ async def test_same_member_same_product_is_not_a_hit(sessions: SessionFactory, p
     async with unit_of_work(sessions) as s:
         # the customer sends the same invoice again for the same product (redeem again): fine
         assert await _find(s, data, people["alice"], people["alice_monitor"]) == []
-        assert await _find(s, jpeg(resize(invoice(16, "Courts", 0), 0.7)), people["alice"], people["alice_monitor"]) == []
+        assert (
+            await _find(s, jpeg(resize(invoice(16, "Courts", 0), 0.7)), people["alice"], people["alice_monitor"]) == []
+        )
         # the same invoice for another of her products, or before the product exists: worth a look
         other = await _find(s, data, people["alice"], people["alice_laptop"])
         assert len(other) == 1 and other[0].exact
@@ -299,24 +345,67 @@ async def test_hits_are_ordered_exact_then_nearest(session: AsyncSession, people
         value = base
         for bit in range(flips):
             value ^= 1 << (bit * 3 % 64)
-        await record(session, sha256=sha_, phash=fingerprints.to_signed(value), member_id=people["alice"], kind="invoice",
-                     registered_product_id=None, claim_id=None, path=None, now=NOW)
-    hits = await find_duplicates(session, sha256="d" * 64, phash=fingerprints.to_signed(base), member_id=people["bob"], registered_product_id=None)
-    assert [(h.fingerprint.sha256[0], h.exact, h.distance) for h in hits] == [("d", True, 40), ("c", False, 2), ("b", False, 5)]
-    wide = await find_duplicates(session, sha256="f" * 64, phash=fingerprints.to_signed(base), member_id=people["bob"],
-                                 registered_product_id=None, max_distance=MAX_SUPPORTED_DISTANCE)
+        await record(
+            session,
+            sha256=sha_,
+            phash=fingerprints.to_signed(value),
+            member_id=people["alice"],
+            kind="invoice",
+            registered_product_id=None,
+            claim_id=None,
+            path=None,
+            now=NOW,
+        )
+    hits = await find_duplicates(
+        session,
+        sha256="d" * 64,
+        phash=fingerprints.to_signed(base),
+        member_id=people["bob"],
+        registered_product_id=None,
+    )
+    assert [(h.fingerprint.sha256[0], h.exact, h.distance) for h in hits] == [
+        ("d", True, 40),
+        ("c", False, 2),
+        ("b", False, 5),
+    ]
+    wide = await find_duplicates(
+        session,
+        sha256="f" * 64,
+        phash=fingerprints.to_signed(base),
+        member_id=people["bob"],
+        registered_product_id=None,
+        max_distance=MAX_SUPPORTED_DISTANCE,
+    )
     assert [h.distance for h in wide] == [2, 5, 9]
     with pytest.raises(ValueError):
-        await find_duplicates(session, sha256="f" * 64, phash=0, member_id=1, registered_product_id=None, max_distance=MAX_SUPPORTED_DISTANCE + 1)
+        await find_duplicates(
+            session,
+            sha256="f" * 64,
+            phash=0,
+            member_id=1,
+            registered_product_id=None,
+            max_distance=MAX_SUPPORTED_DISTANCE + 1,
+        )
 
 
 async def test_planted_copies_among_many_random_hashes(session: AsyncSession, people: dict[str, int]) -> None:
     """Every stored hash within max_distance is found, whichever bands the differing bits fall in."""
     rng = random.Random(11)
     session.add_all(
-        ImageFingerprint(sha256=f"{i:064x}", phash=(p := fingerprints.to_signed(rng.getrandbits(64))), band0=bands(p)[0],
-                         band1=bands(p)[1], band2=bands(p)[2], band3=bands(p)[3], member_id=people["alice"],
-                         kind="invoice", registered_product_id=None, claim_id=None, path=None, created_at=NOW)
+        ImageFingerprint(
+            sha256=f"{i:064x}",
+            phash=(p := fingerprints.to_signed(rng.getrandbits(64))),
+            band0=bands(p)[0],
+            band1=bands(p)[1],
+            band2=bands(p)[2],
+            band3=bands(p)[3],
+            member_id=people["alice"],
+            kind="invoice",
+            registered_product_id=None,
+            claim_id=None,
+            path=None,
+            created_at=NOW,
+        )
         for i in range(3000)
     )
     query = rng.getrandbits(64)
@@ -325,22 +414,53 @@ async def test_planted_copies_among_many_random_hashes(session: AsyncSession, pe
         value = query
         for bit in rng.sample(range(64), distance):
             value ^= 1 << bit
-        row = await record(session, sha256=f"planted{distance}".ljust(64, "0"), phash=value, member_id=people["alice"],
-                           kind="invoice", registered_product_id=None, claim_id=None, path=None, now=NOW)
+        row = await record(
+            session,
+            sha256=f"planted{distance}".ljust(64, "0"),
+            phash=value,
+            member_id=people["alice"],
+            kind="invoice",
+            registered_product_id=None,
+            claim_id=None,
+            path=None,
+            now=NOW,
+        )
         planted[row.id] = distance
-    hits = await find_duplicates(session, sha256="z" * 64, phash=query, member_id=people["bob"], registered_product_id=None)
+    hits = await find_duplicates(
+        session, sha256="z" * 64, phash=query, member_id=people["bob"], registered_product_id=None
+    )
     assert {h.fingerprint.id: h.distance for h in hits} == {i: d for i, d in planted.items() if d <= 6}
-    hits = await find_duplicates(session, sha256="z" * 64, phash=query, member_id=people["bob"], registered_product_id=None, max_distance=3)
+    hits = await find_duplicates(
+        session, sha256="z" * 64, phash=query, member_id=people["bob"], registered_product_id=None, max_distance=3
+    )
     assert sorted(h.distance for h in hits) == [0, 1, 2, 3]
 
 
 async def test_record_stores_signed_hash_and_bands(session: AsyncSession, people: dict[str, int]) -> None:
-    row = await record(session, sha256="0" * 64, phash=2**64 - 2, member_id=people["alice"], kind="invoice",
-                       registered_product_id=people["alice_monitor"], claim_id=None, path="x.jpg", now=NOW)
+    row = await record(
+        session,
+        sha256="0" * 64,
+        phash=2**64 - 2,
+        member_id=people["alice"],
+        kind="invoice",
+        registered_product_id=people["alice_monitor"],
+        claim_id=None,
+        path="x.jpg",
+        now=NOW,
+    )
     await session.refresh(row)
     assert row.phash == -2
     assert (row.band0, row.band1, row.band2, row.band3) == (0xFFFE, 0xFFFF, 0xFFFF, 0xFFFF)
     assert row.created_at == NOW
     with pytest.raises(ValueError):
-        await record(session, sha256="0" * 64, phash=1, member_id=people["alice"], kind="selfie",
-                     registered_product_id=None, claim_id=None, path=None, now=NOW)
+        await record(
+            session,
+            sha256="0" * 64,
+            phash=1,
+            member_id=people["alice"],
+            kind="selfie",
+            registered_product_id=None,
+            claim_id=None,
+            path=None,
+            now=NOW,
+        )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import io
 
+import pytest
 from PIL import Image
 
 from tests.conftest import BotHarness

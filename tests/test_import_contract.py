@@ -1,5 +1,6 @@
-"""The house rules a reader can check by imports: storage/ knows nothing of Telegram, and the
-emulator is a package of its own that imports nothing of the product. And by its literals:
+"""The house rules a reader can check by imports: storage/ knows nothing of Telegram, the
+emulator is a package of its own that imports nothing of the product, and handlers build no
+queries (the layer contracts in pyproject.toml, checked by import-linter, say the same per package). And by its literals:
 storage/ holds no messenger callback strings and formats no dates or money (the bot renders)."""
 
 from __future__ import annotations
@@ -32,6 +33,33 @@ def _imports(package: str) -> dict[str, set[str]]:
 def test_forbidden_imports(package: str, forbidden: set[str]) -> None:
     offenders = {path: sorted(names & forbidden) for path, names in _imports(package).items() if names & forbidden}
     assert offenders == {}
+
+
+def _sqlalchemy_imports(package: str) -> dict[str, list[str]]:
+    """The SQLAlchemy modules each file of `package` imports, the async session types left out."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        names: list[str] = []
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            names += [m for m in modules if m.split(".")[0] == "sqlalchemy" and m != "sqlalchemy.ext.asyncio"]
+        if names:
+            found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+@pytest.mark.parametrize("package", ["bot", "conversations", "staff"])
+def test_handlers_build_no_queries(package: str) -> None:
+    """Handlers and wiring hold no SQL: select/insert/update/delete, func, text… belong to
+    storage/. Only the session's type (sqlalchemy.ext.asyncio) may be named, to pass it on."""
+    assert _sqlalchemy_imports(package) == {}
+
+
+def test_the_query_check_sees_sqlalchemy() -> None:
+    assert "sqlalchemy" in _sqlalchemy_imports("storage")["storage/outbox.py"]
+    assert "storage/db.py" in _sqlalchemy_imports("storage")  # `from sqlalchemy import event, text`
 
 
 def test_the_check_sees_imports() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from locales.i18n import Translator, placeholders
 from locales import available_languages, load_catalogue
+from locales.i18n import Translator, placeholders
 
 
 def test_at_least_english_and_traditional_chinese() -> None:
@@ -17,7 +17,11 @@ def test_same_keys_and_placeholders_as_english(language: str) -> None:
     english, other = load_catalogue("en"), load_catalogue(language)
     assert sorted(set(english) - set(other)) == [], f"missing in {language}"
     assert sorted(set(other) - set(english)) == [], f"only in {language}"
-    differing = {key: (placeholders(english[key]), placeholders(other[key])) for key in english if placeholders(english[key]) != placeholders(other[key])}
+    differing = {
+        key: (placeholders(english[key]), placeholders(other[key]))
+        for key in english
+        if placeholders(english[key]) != placeholders(other[key])
+    }
     assert differing == {}
 
 
@@ -27,6 +31,9 @@ def test_values_are_escaped_but_markup_is_kept() -> None:
     assert "&lt;b&gt;Eve&lt;/b&gt; &amp; co" in text
 
 
-@pytest.mark.parametrize(("code", "expected"), [("zh-TW", "zh-Hant"), ("zh-hant", "zh-Hant"), ("zh", "zh-Hant"), ("en-GB", "en"), ("fr", "en"), (None, "en")])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("zh-TW", "zh-Hant"), ("zh-hant", "zh-Hant"), ("zh", "zh-Hant"), ("en-GB", "en"), ("fr", "en"), (None, "en")],
+)
 def test_telegram_language_codes_resolve(code: str | None, expected: str) -> None:
     assert Translator().resolve(code) == expected

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from storage import media
 from bot.assets import ASSETS_DIR, CATEGORIES, asset_path, serial_asset
+from storage import media
 from storage.media import ImageProblem, ImageRejected, ImageRules, MediaStore, normalize_image, thumbnail
 
 
@@ -34,6 +34,7 @@ def noisy_jpeg(size: tuple[int, int] = (400, 400)) -> bytes:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A tiny PNG whose IHDR claims huge dimensions (classic decompression-bomb probe)."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -41,13 +42,17 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
-def problem_of(data: bytes, rules: ImageRules = ImageRules()) -> ImageProblem:
+RULES = ImageRules()
+
+
+def problem_of(data: bytes, rules: ImageRules = RULES) -> ImageProblem:
     with pytest.raises(ImageRejected) as exc_info:
         normalize_image(data, rules)
     return exc_info.value.problem
 
 
 # ---------------------------------------------------------------- accepted input
+
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF"])
 def test_supported_formats_become_jpeg(fmt: str) -> None:
@@ -64,9 +69,17 @@ def test_transparency_is_flattened_on_white() -> None:
     assert min(r, g, b) > 245
 
 
-def png16(width: int, height: int, colour_type: int, sample: tuple[int, ...], trns: tuple[int, ...] | None = None, left: tuple[int, ...] | None = None) -> bytes:
+def png16(
+    width: int,
+    height: int,
+    colour_type: int,
+    sample: tuple[int, ...],
+    trns: tuple[int, ...] | None = None,
+    left: tuple[int, ...] | None = None,
+) -> bytes:
     """A 16-bit PNG (grey 0, RGB 2, grey+alpha 4, RGBA 6) filled with `sample`; its left half is
     `left` when given, and `trns` is the tRNS colour key. Pillow cannot write most of these."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -77,7 +90,13 @@ def png16(width: int, height: int, colour_type: int, sample: tuple[int, ...], tr
     row = b"\0" + (pixels(left, half) + pixels(sample, width - half) if left else pixels(sample, width))
     ihdr = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
     extra = chunk(b"tRNS", struct.pack(f">{len(trns)}H", *trns)) if trns else b""
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + extra
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 def stored_pixels(data: bytes, *points: tuple[int, int]) -> list[tuple[int, int, int]]:
@@ -134,7 +153,9 @@ def test_16_bit_grey_key_is_flattened_on_white() -> None:
         (6, (0xFFFF, 0x0000, 0x0000, 0xFFFF), (255, 0, 0)),  # opaque red stays red
     ],
 )
-def test_16_bit_alpha_is_composited_on_white(colour_type: int, sample: tuple[int, ...], expected: tuple[int, int, int]) -> None:
+def test_16_bit_alpha_is_composited_on_white(
+    colour_type: int, sample: tuple[int, ...], expected: tuple[int, int, int]
+) -> None:
     [pixel] = stored_pixels(png16(300, 300, colour_type, sample), (150, 150))
     assert near(pixel, expected)
 
@@ -208,6 +229,7 @@ def test_normalization_is_deterministic() -> None:
 
 # ---------------------------------------------------------------- refused input
 
+
 @pytest.mark.parametrize("fmt", ["WEBP", "BMP", "TIFF"])
 def test_other_formats_refused_even_if_named_jpg(fmt: str, tmp_path: Path) -> None:
     fake = tmp_path / "photo.jpg"
@@ -260,6 +282,7 @@ def test_rejection_carries_problem_and_detail() -> None:
 
 
 # ---------------------------------------------------------------- storage
+
 
 def test_save_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
     store = MediaStore(tmp_path)
@@ -330,7 +353,9 @@ def test_thumbnail() -> None:
 # ---------------------------------------------------------------- assets
 
 ASSET_NAMES = [f"serial_{c}.png" for c in CATEGORIES] + [
-    "chk_example.png", "sn_photo_example.png", "invoice_example.png",
+    "chk_example.png",
+    "sn_photo_example.png",
+    "invoice_example.png",
 ]
 
 

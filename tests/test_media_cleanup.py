@@ -15,14 +15,24 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from locales.i18n import Translator
-from storage.media import Leftovers, MediaStore
 from bot.retention import remove_orphan_media
 from bot.services import Services
+from locales.i18n import Translator
 from storage.clock import FakeClock
 from storage.db import create_engine, make_session_factory, unit_of_work
 from storage.demo import load_demo_data
-from storage.models import AuditEntry, CatalogueSerial, Claim, ClaimItem, ConversationState, ImageFingerprint, OutboxMessage, Promotion, RegisteredProduct
+from storage.media import Leftovers, MediaStore
+from storage.models import (
+    AuditEntry,
+    CatalogueSerial,
+    Claim,
+    ClaimItem,
+    ConversationState,
+    ImageFingerprint,
+    OutboxMessage,
+    Promotion,
+    RegisteredProduct,
+)
 from tests.factories import distinct_photo, new_member
 
 NOW = datetime(2026, 3, 10, tzinfo=UTC)
@@ -37,7 +47,14 @@ async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     sessions = make_session_factory(engine)
     async with unit_of_work(sessions) as session:
         await load_demo_data(session)
-    yield Services(settings=settings, engine=engine, sessions=sessions, translator=Translator(), clock=FakeClock(), media=MediaStore(settings.media_dir))
+    yield Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        translator=Translator(),
+        clock=FakeClock(),
+        media=MediaStore(settings.media_dir),
+    )
     await engine.dispose()
 
 
@@ -68,22 +85,78 @@ async def referencing_rows(services: Services, paths: dict[str, str]) -> None:
         member = new_member(4242)
         s.add(member)
         await s.flush()
-        catalogue_id = await s.scalar(select(CatalogueSerial.product_id).where(CatalogueSerial.serial == "BA9H040230046"))
+        catalogue_id = await s.scalar(
+            select(CatalogueSerial.product_id).where(CatalogueSerial.serial == "BA9H040230046")
+        )
         promotion_id = await s.scalar(select(Promotion.id))
         assert catalogue_id is not None and promotion_id is not None
         product = RegisteredProduct(
-            member_id=member.id, catalogue_product_id=catalogue_id, serial="BA9H040230046", purchase_country="SG", store_name="Courts",
-            purchase_date=date(2026, 3, 3), channel="retail", invoice_path=paths["invoice"], registered_at=NOW,
+            member_id=member.id,
+            catalogue_product_id=catalogue_id,
+            serial="BA9H040230046",
+            purchase_country="SG",
+            store_name="Courts",
+            purchase_date=date(2026, 3, 3),
+            channel="retail",
+            invoice_path=paths["invoice"],
+            registered_at=NOW,
         )
         s.add(product)
         await s.flush()
-        claim = Claim(order_id="R-TEST-0001", member_id=member.id, promotion_id=promotion_id, email="x@example.com", idempotency_key="k1", submitted_at=NOW)
+        claim = Claim(
+            order_id="R-TEST-0001",
+            member_id=member.id,
+            promotion_id=promotion_id,
+            email="x@example.com",
+            idempotency_key="k1",
+            submitted_at=NOW,
+        )
         claim.items.append(ClaimItem(registered_product_id=product.id, sn_photo_path=paths["sn_photo"]))
         s.add(claim)
-        s.add(ImageFingerprint(sha256="1" * 64, phash=7, band0=7, band1=0, band2=0, band3=0, member_id=member.id, kind="invoice", path=paths["fingerprint"], created_at=NOW))
-        s.add(ConversationState(user_id=4243, chat_id=4243, flow="redeem", step="lucky", data={"photos": {"7": [paths["draft"], "sha", None, []]}}, updated_at=NOW))
-        s.add(AuditEntry(at=NOW, actor_user_id=4242, action="invoice_replaced", subject=f"registered_product:{product.id}", details={"old_path": paths["replaced"], "new_path": paths["invoice"]}))
-        s.add(OutboxMessage(chat_id=4242, kind="text", payload={"key": "x", "values": {}, "photo": paths["outbox"]}, status="pending", attempts=0, not_before=NOW, created_at=NOW))
+        s.add(
+            ImageFingerprint(
+                sha256="1" * 64,
+                phash=7,
+                band0=7,
+                band1=0,
+                band2=0,
+                band3=0,
+                member_id=member.id,
+                kind="invoice",
+                path=paths["fingerprint"],
+                created_at=NOW,
+            )
+        )
+        s.add(
+            ConversationState(
+                user_id=4243,
+                chat_id=4243,
+                flow="redeem",
+                step="lucky",
+                data={"photos": {"7": [paths["draft"], "sha", None, []]}},
+                updated_at=NOW,
+            )
+        )
+        s.add(
+            AuditEntry(
+                at=NOW,
+                actor_user_id=4242,
+                action="invoice_replaced",
+                subject=f"registered_product:{product.id}",
+                details={"old_path": paths["replaced"], "new_path": paths["invoice"]},
+            )
+        )
+        s.add(
+            OutboxMessage(
+                chat_id=4242,
+                kind="text",
+                payload={"key": "x", "values": {}, "photo": paths["outbox"]},
+                status="pending",
+                attempts=0,
+                not_before=NOW,
+                created_at=NOW,
+            )
+        )
 
 
 async def test_only_old_unreferenced_files_and_old_temp_files_go(services: Services) -> None:
@@ -96,7 +169,11 @@ async def test_only_old_unreferenced_files_and_old_temp_files_go(services: Servi
     folder = orphan.rsplit("/", 1)[0]
     old_temp = temp_file(services, folder, ".tmp-dead1234.jpg", age_hours=2)
     fresh_temp = temp_file(services, folder, ".tmp-live5678.jpg", age_hours=0.1)
-    not_ours = [services.media.root / "README.txt", services.media.root / folder / "notes.txt", services.media.root / "exports" / "ab" / ("0" * 64 + ".jpg")]
+    not_ours = [
+        services.media.root / "README.txt",
+        services.media.root / folder / "notes.txt",
+        services.media.root / "exports" / "ab" / ("0" * 64 + ".jpg"),
+    ]
     for path in not_ours:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("kept")
@@ -122,7 +199,9 @@ async def test_only_old_unreferenced_files_and_old_temp_files_go(services: Servi
     assert all(media.path(path).exists() for path in referenced.values()) and all(path.exists() for path in not_ours)
 
 
-async def test_a_row_committed_during_the_sweep_keeps_its_file(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_row_committed_during_the_sweep_keeps_its_file(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The files are listed before the database is read: a row committed in between is seen."""
     orphan_now = stored(services, "committed while the sweep lists files")
     listed = services.media.leftovers
@@ -142,10 +221,21 @@ async def test_a_row_committed_during_the_sweep_keeps_its_file(services: Service
 
 async def _state_with(services: Services, path: str) -> None:
     async with unit_of_work(services.sessions) as s:
-        s.add(ConversationState(user_id=5151, chat_id=5151, flow="register", step="invoice_number", data={"invoice_path": path}, updated_at=NOW))
+        s.add(
+            ConversationState(
+                user_id=5151,
+                chat_id=5151,
+                flow="register",
+                step="invoice_number",
+                data={"invoice_path": path},
+                updated_at=NOW,
+            )
+        )
 
 
-async def test_a_store_the_database_does_not_know_is_left_alone(services: Services, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_store_the_database_does_not_know_is_left_alone(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
     """Most of the store unreferenced means a wrong DATABASE_URL: no photo is deleted, temp files still are."""
     photos = [stored(services, f"photo {n}") for n in range(25)]
     old_temp = temp_file(services, photos[0].rsplit("/", 1)[0], ".tmp-dead.jpg", age_hours=2)

@@ -45,7 +45,13 @@ async def snapshot(bot: BotHarness, user_id: int) -> dict[str, Any]:
     and the stored files."""
     async with unit_of_work(bot.sessions) as s:
         state = await s.get(ConversationState, user_id)
-        products = (await s.execute(select(RegisteredProduct.id, RegisteredProduct.invoice_path, RegisteredProduct.invoice_sha256).order_by(RegisteredProduct.id))).all()
+        products = (
+            await s.execute(
+                select(RegisteredProduct.id, RegisteredProduct.invoice_path, RegisteredProduct.invoice_sha256).order_by(
+                    RegisteredProduct.id
+                )
+            )
+        ).all()
         claims = (await s.execute(select(Claim.id, Claim.status, Claim.attempt).order_by(Claim.id))).all()
         items = (await s.execute(select(ClaimItem.id, ClaimItem.sn_photo_path).order_by(ClaimItem.id))).all()
     media = Path(bot.settings.media_dir)
@@ -58,7 +64,9 @@ async def snapshot(bot: BotHarness, user_id: int) -> dict[str, Any]:
     }
 
 
-async def every_failure_changes_nothing(bot: BotHarness, person: Person, photo: bytes, *, as_file: str | None = None) -> None:
+async def every_failure_changes_nothing(
+    bot: BotHarness, person: Person, photo: bytes, *, as_file: str | None = None
+) -> None:
     """Each kind of failed download in turn: asked to send again, nothing changed. `as_file`
     names a PNG sent as a document (an image file) instead of a photo."""
     before = await snapshot(bot, person.user_id)
@@ -156,7 +164,9 @@ async def test_replace_invoice_in_products(bot: BotHarness) -> None:
     await carol.expect("is saved")
     async with unit_of_work(bot.sessions) as s:
         product = await s.get(RegisteredProduct, product_id)
-        assert product is not None and (product.id, product.invoice_path, product.invoice_sha256) not in before["products"]
+        assert (
+            product is not None and (product.id, product.invoice_path, product.invoice_sha256) not in before["products"]
+        )
 
 
 async def test_redeem_again_photo(bot: BotHarness) -> None:
@@ -171,7 +181,9 @@ async def test_redeem_again_photo(bot: BotHarness) -> None:
     async with unit_of_work(bot.sessions) as s:
         claim = await s.scalar(select(Claim))
         assert claim is not None
-        await review.reject(s, claim.order_id, STAFF_ID, "The S/N photo shows the box, not the product.", bot.clock.now())
+        await review.reject(
+            s, claim.order_id, STAFF_ID, "The S/N photo shows the box, not the product.", bot.clock.now()
+        )
     await bot.runtime.tick()
     message = await alice.expect("the box, not the product")
     await alice.press(message.buttons[0])

@@ -11,15 +11,17 @@ from sqlalchemy.engine import make_url
 
 from bot import replies
 from bot.config import ConfigError, load_settings
-from emulator import Emulator
 from bot.runtime import BotRuntime
 from bot.transport import AiohttpRequest
+from emulator import Emulator
 from storage.clock import FakeClock
 from storage.db import PoolLimits, create_engine
 from tests.conftest import make_settings
 
 
-async def test_pool_settings_reach_the_engine_the_transport_and_the_replies(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
+async def test_pool_settings_reach_the_engine_the_transport_and_the_replies(
+    emulator: Emulator, db_url: str, tmp_path: Path
+) -> None:
     settings = make_settings(
         emulator,
         db_url,
@@ -55,11 +57,27 @@ def test_defaults_are_sized_for_load(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
     assert settings.database_pool == PoolLimits(size=10, max_overflow=20, timeout=30.0)
-    assert (settings.bot_api_pool_size, settings.bot_api_pool_timeout_seconds, settings.reply_rate_per_second) == (128, 10.0, 25.0)
+    assert (settings.bot_api_pool_size, settings.bot_api_pool_timeout_seconds, settings.reply_rate_per_second) == (
+        128,
+        10.0,
+        25.0,
+    )
 
 
-@pytest.mark.parametrize(("variable", "value"), [("DATABASE_POOL_SIZE", "0"), ("DATABASE_MAX_OVERFLOW", "-1"), ("DATABASE_POOL_TIMEOUT_SECONDS", "0"), ("BOT_API_POOL_SIZE", "0"), ("BOT_API_POOL_TIMEOUT_SECONDS", "-2"), ("REPLY_RATE_PER_SECOND", "0")])
-def test_a_bad_pool_setting_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DATABASE_POOL_SIZE", "0"),
+        ("DATABASE_MAX_OVERFLOW", "-1"),
+        ("DATABASE_POOL_TIMEOUT_SECONDS", "0"),
+        ("BOT_API_POOL_SIZE", "0"),
+        ("BOT_API_POOL_TIMEOUT_SECONDS", "-2"),
+        ("REPLY_RATE_PER_SECOND", "0"),
+    ],
+)
+def test_a_bad_pool_setting_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=f"^{variable}: "):

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from PIL import Image, ImageDraw
-
-from storage.media import thumbnail
 from sqlalchemy import select
 
 from storage import products
 from storage.db import unit_of_work
+from storage.media import thumbnail
 from storage.models import AuditEntry, CatalogueProduct, ConversationState, RegisteredProduct
-from tests.factories import new_member
 from tests.conftest import BotHarness
+from tests.factories import new_member
 from tests.harness import Person
 
 MP241 = "9S6-3PA2CT-038"  # PRO MP241, monitor, 36 months — in the demo promotion
@@ -43,7 +42,9 @@ class Owned:
     channel: str = "retail"
 
 
-async def member_with_products(bot: BotHarness, user_id: int, *products: Owned, language: str = "en", country: str | None = "SG") -> tuple[int, list[int]]:
+async def member_with_products(
+    bot: BotHarness, user_id: int, *products: Owned, language: str = "en", country: str | None = "SG"
+) -> tuple[int, list[int]]:
     """A member with a finished profile and the given registered products (invoices stored)."""
     assert bot.runtime.services is not None
     media = bot.runtime.services.media
@@ -54,7 +55,9 @@ async def member_with_products(bot: BotHarness, user_id: int, *products: Owned, 
         await session.flush()
         ids = []
         for owned in products:
-            catalogue_id = await session.scalar(select(CatalogueProduct.id).where(CatalogueProduct.model == owned.model))
+            catalogue_id = await session.scalar(
+                select(CatalogueProduct.id).where(CatalogueProduct.model == owned.model)
+            )
             assert catalogue_id is not None, owned.model
             stored = media.save(owned.invoice) if owned.invoice is not None else None
             row = RegisteredProduct(
@@ -148,7 +151,9 @@ async def test_a_long_list_is_split_under_telegrams_limits(bot: BotHarness) -> N
 
 async def test_details_with_invoice_then_replace_it(bot: BotHarness) -> None:
     original = picture("ORIGINAL INVOICE")
-    _, (product_id,) = await member_with_products(bot, 1003, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=original, store="Courts", channel="online"))
+    _, (product_id,) = await member_with_products(
+        bot, 1003, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=original, store="Courts", channel="online")
+    )
     before = await product_row(bot, product_id)
     carol = bot.person(1003, "Carol")
     await carol.send("/products")
@@ -211,24 +216,34 @@ async def test_details_with_invoice_then_replace_it(bot: BotHarness) -> None:
 
 async def test_a_long_receipt_is_shown_as_a_valid_photo(bot: BotHarness) -> None:
     # Stored as is (1000 px wide), but 1000 + 9500 px is more than sendPhoto accepts.
-    await member_with_products(bot, 1009, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=picture("LONG RECEIPT", size=(1000, 9500))))
+    await member_with_products(
+        bot, 1009, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=picture("LONG RECEIPT", size=(1000, 9500)))
+    )
     hank = bot.person(1009, "Hank")
     await hank.send("/products")
     await hank.next_reply()
     await hank.press("PRO MP241 · BA9H040230046")
     details = await hank.next_reply()
-    assert details.has_photo and max(details.message["photo"][-1]["width"], details.message["photo"][-1]["height"]) <= 1280
+    assert (
+        details.has_photo and max(details.message["photo"][-1]["width"], details.message["photo"][-1]["height"]) <= 1280
+    )
 
 
 async def test_replace_is_refused_in_the_middle_of_another_journey(bot: BotHarness) -> None:
-    _, (product_id,) = await member_with_products(bot, 1010, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=picture()))
+    _, (product_id,) = await member_with_products(
+        bot, 1010, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=picture())
+    )
     ivy = bot.person(1010, "Ivy")
     await ivy.send("/products")
     await ivy.next_reply()
     await ivy.press("PRO MP241 · BA9H040230046")
     await ivy.next_reply()
     async with unit_of_work(bot.sessions) as session:  # as if a registration had been started meanwhile
-        session.add(ConversationState(user_id=1010, chat_id=1010, flow="register", step="category", data={"_v": 3}, updated_at=bot.clock.now()))
+        session.add(
+            ConversationState(
+                user_id=1010, chat_id=1010, flow="register", step="category", data={"_v": 3}, updated_at=bot.clock.now()
+            )
+        )
     await ivy.press("🧾 Replace invoice")
     assert "in the middle of something else" in await ivy.next_toast()
     assert await journey_of(bot, 1010) == "register"
@@ -259,11 +274,24 @@ async def test_without_a_profile_the_profile_journey_comes_first(bot: BotHarness
 
 async def test_a_product_is_only_found_for_its_owner(bot: BotHarness) -> None:
     """Buttons carry ids; the service checks ownership, so a forged id finds nothing."""
-    _, (product_id,) = await member_with_products(bot, 1005, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=picture()))
+    _, (product_id,) = await member_with_products(
+        bot, 1005, Owned(MP241, "BA9H040230046", date(2026, 2, 10), invoice=picture())
+    )
     eve_id, _ = await member_with_products(bot, 1006)
     async with unit_of_work(bot.sessions) as session:
         assert await products.of_member(session, eve_id, product_id) is None
-        assert await products.replace_invoice(session, member_id=eve_id, product_id=product_id, invoice_path="x/y/z.jpg", invoice_sha256="0" * 64, now=bot.clock.now(), actor_user_id=1006) is None
+        assert (
+            await products.replace_invoice(
+                session,
+                member_id=eve_id,
+                product_id=product_id,
+                invoice_path="x/y/z.jpg",
+                invoice_sha256="0" * 64,
+                now=bot.clock.now(),
+                actor_user_id=1006,
+            )
+            is None
+        )
     assert (await product_row(bot, product_id)).invoice_path != "x/y/z.jpg"
 
 

@@ -14,6 +14,7 @@ from tests.conftest import BotHarness
 from tests.factories import start_and_agree
 from tests.harness import Person
 
+
 async def member_of(bot: BotHarness, user_id: int) -> Member | None:
     async with unit_of_work(bot.sessions) as s:
         return await members.by_telegram_id(s, user_id)
@@ -64,7 +65,9 @@ async def test_new_user_full_onboarding(bot: BotHarness) -> None:
     email = await alice.expect("Your e-mail address")
     assert email.buttons == ["⬅️ Back", "✖️ Cancel"]
     member = await member_of(bot, 1001)
-    assert member is not None and member.consent_at == bot.clock.now() and member.language == "en" and member.email is None
+    assert (
+        member is not None and member.consent_at == bot.clock.now() and member.language == "en" and member.email is None
+    )
 
     await alice.send("Alice@Example.com")
     await alice.expect("first name")
@@ -73,7 +76,17 @@ async def test_new_user_full_onboarding(bot: BotHarness) -> None:
     await alice.expect("last name")
     await alice.send("Tan")
     country = await alice.expect("Where do you live?")
-    assert {"Singapore", "Taiwan", "United States", "Germany", "France", "United Kingdom", "Hong Kong", "Malaysia", "Japan"} <= set(country.buttons)
+    assert {
+        "Singapore",
+        "Taiwan",
+        "United States",
+        "Germany",
+        "France",
+        "United Kingdom",
+        "Hong Kong",
+        "Malaysia",
+        "Japan",
+    } <= set(country.buttons)
     await alice.press("Singapore")
     phone = await alice.expect("Contact number")
     assert "Skip (no number)" in phone.buttons
@@ -86,7 +99,9 @@ async def test_new_user_full_onboarding(bot: BotHarness) -> None:
     assert bot.emulator.reply_keyboard(alice.chat_id) is None  # the share button went away
     await alice.expect("newsletter")
     await alice.press("Yes, please")
-    done = await alice.expect("Your profile is saved", "alice@example.com", "Alice Tan", "Singapore", "+65 9123 4567", "Newsletter: yes")
+    done = await alice.expect(
+        "Your profile is saved", "alice@example.com", "Alice Tan", "Singapore", "+65 9123 4567", "Newsletter: yes"
+    )
     assert done.buttons == []
     menu = bot.emulator.reply_keyboard(alice.chat_id)
     assert menu is not None and "📝 Register a product" in str(menu)
@@ -132,7 +147,12 @@ async def test_traditional_chinese_user_sees_chinese(bot: BotHarness) -> None:
     await mei.press("不用了，謝謝")
     await mei.expect("您的個人資料已儲存", "姓名：陳 美玲", "地區：台灣", "電子報：不訂閱", "語言：繁體中文")
     member = await member_of(bot, 1002)
-    assert member is not None and member.language == "zh-Hant" and member.country == "TW" and member.phone == "+886912345678"
+    assert (
+        member is not None
+        and member.language == "zh-Hant"
+        and member.country == "TW"
+        and member.phone == "+886912345678"
+    )
     assert member.newsletter is False
 
 
@@ -146,7 +166,9 @@ async def test_decline_consent_stores_only_the_refusal(bot: BotHarness) -> None:
     member = await member_of(bot, 1003)
     assert member is not None
     assert member.consent_refused_at == bot.clock.now() and member.consent_at is None
-    assert (member.email, member.first_name, member.last_name, member.country, member.phone, member.username) == (None,) * 6
+    assert (member.email, member.first_name, member.last_name, member.country, member.phone, member.username) == (
+        None,
+    ) * 6
     assert member.profile_completed_at is None and member.newsletter is False
     assert await state_of(bot, 1003) is None
 
@@ -210,7 +232,9 @@ async def test_country_search_by_typing(bot: BotHarness) -> None:
     assert "Singapore" in nothing.buttons
     await alice.send("united")
     pick = await alice.expect("Which one is it?")
-    assert {"United Kingdom", "United States", "United Arab Emirates"} <= set(pick.buttons) and len(pick.buttons) <= 8 + 2
+    assert {"United Kingdom", "United States", "United Arab Emirates"} <= set(pick.buttons) and len(
+        pick.buttons
+    ) <= 8 + 2
     await alice.send("sing")
     pick = await alice.expect("Which one is it?")
     assert pick.buttons == ["Singapore", "⬅️ Back", "✖️ Cancel"]
@@ -337,8 +361,17 @@ async def test_profile_shows_everything_and_edits_email(bot: BotHarness) -> None
     alice = bot.person(1014, "Alice")
     await onboard(bot, alice, "alice@example.com")
     await alice.send("/profile")
-    card = await alice.expect("Your profile", "alice@example.com", "Alice Tan", "Region: Singapore", "Contact number: —", "Newsletter: no")
-    assert card.buttons == ["✏️ Edit e-mail", "✏️ Edit name", "✏️ Edit region", "✏️ Edit phone", "✏️ Edit newsletter", "🗣 Change language"]
+    card = await alice.expect(
+        "Your profile", "alice@example.com", "Alice Tan", "Region: Singapore", "Contact number: —", "Newsletter: no"
+    )
+    assert card.buttons == [
+        "✏️ Edit e-mail",
+        "✏️ Edit name",
+        "✏️ Edit region",
+        "✏️ Edit phone",
+        "✏️ Edit newsletter",
+        "🗣 Change language",
+    ]
 
     await alice.press("✏️ Edit e-mail", on=card)
     ask = await alice.expect("Your e-mail address is now alice@example.com")
@@ -368,7 +401,12 @@ async def test_profile_shows_everything_and_edits_email(bot: BotHarness) -> None
     await alice.press("Yes, please")
     await alice.expect("Saved.", "Newsletter: yes")
     member = await member_of(bot, 1014)
-    assert member is not None and (member.country, member.first_name, member.last_name, member.newsletter) == ("DE", "Alicia", "Lim", True)
+    assert member is not None and (member.country, member.first_name, member.last_name, member.newsletter) == (
+        "DE",
+        "Alicia",
+        "Lim",
+        True,
+    )
     await alice.press("🗣 Change language", on=card)
     picker = await alice.expect("Which language")
     assert picker.buttons == ["English", "繁體中文"]

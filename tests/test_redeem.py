@@ -29,7 +29,9 @@ async def _claims(bot: BotHarness) -> list[Claim]:
         return list((await s.scalars(select(Claim).order_by(Claim.id))).all())
 
 
-async def _redeem_until_confirm(alice: Person, *, lucky: str | None = "Yes", confirm: bool = True, serial: str = ELIGIBLE) -> Reply | None:
+async def _redeem_until_confirm(
+    alice: Person, *, lucky: str | None = "Yes", confirm: bool = True, serial: str = ELIGIBLE
+) -> Reply | None:
     """From /redeem to the confirmation page (returned), ticking the eligible monitor."""
     await alice.send("/redeem")
     await alice.expect("Tick the products")
@@ -110,7 +112,13 @@ async def test_physical_prize_asks_for_an_address(bot: BotHarness) -> None:
     await add_product(bot, await _member_id(bot, 1001), ELIGIBLE)
     await _redeem_until_confirm(alice, lucky=None, confirm=False)
     await alice.expect("Whose name")
-    for answer, next_question in (("Alice Tan", "Street"), ("1 Orchard Road #02-01", "City"), ("Singapore", "Postcode"), ("238824", "Country"), ("Singapore", "phone number")):
+    for answer, next_question in (
+        ("Alice Tan", "Street"),
+        ("1 Orchard Road #02-01", "City"),
+        ("Singapore", "Postcode"),
+        ("238824", "Country"),
+        ("Singapore", "phone number"),
+    ):
         await alice.send(answer)
         await alice.expect(next_question)
     await alice.send("12345")
@@ -123,7 +131,14 @@ async def test_physical_prize_asks_for_an_address(bot: BotHarness) -> None:
     await alice.press("✅ Redeem")
     await alice.expect("8–12 weeks")
     [claim] = await _claims(bot)
-    assert claim.shipping_address == {"name": "Alice Tan", "street": "1 Orchard Road #02-01", "city": "Singapore", "postcode": "238824", "country": "Singapore", "phone": "+6591234567"}
+    assert claim.shipping_address == {
+        "name": "Alice Tan",
+        "street": "1 Orchard Road #02-01",
+        "city": "Singapore",
+        "postcode": "238824",
+        "country": "Singapore",
+        "phone": "+6591234567",
+    }
 
 
 async def test_limit_counts_across_accounts_sharing_an_email(bot: BotHarness) -> None:
@@ -156,7 +171,9 @@ async def test_two_simultaneous_submits_cannot_pass_the_limit(bot: BotHarness) -
         async with unit_of_work(bot.sessions) as s:
             member = await s.get(Member, member_id)
             assert member is not None and promotion_id is not None
-            draft = claims.ClaimDraft(promotion_id, [claims.ItemDraft(product_id, "x/y.jpg", "0" * 64)], True, None, f"k{member_id}")
+            draft = claims.ClaimDraft(
+                promotion_id, [claims.ItemDraft(product_id, "x/y.jpg", "0" * 64)], True, None, f"k{member_id}"
+            )
             try:
                 await claims.submit(s, member, draft, bot.clock.now())
                 return "ok"
@@ -182,7 +199,9 @@ async def test_redeem_again_after_missing_information(bot: BotHarness) -> None:
 
         first_invoice = await s.scalar(select(RegisteredProduct.invoice_path))
     async with unit_of_work(bot.sessions) as s:
-        await review.reject(s, claim.order_id, STAFF_ID, "The S/N photo shows the box, not the product.", bot.clock.now())
+        await review.reject(
+            s, claim.order_id, STAFF_ID, "The S/N photo shows the box, not the product.", bot.clock.now()
+        )
     await bot.runtime.tick()  # the outbox delivers the decision
     message = await alice.expect("the box, not the product")
     assert "🔁 Redeem again" in message.buttons or any("again" in b.lower() for b in message.buttons)
@@ -212,7 +231,11 @@ async def test_redeem_again_after_missing_information(bot: BotHarness) -> None:
         assert product is not None and product.invoice_path != first_invoice
         assert product.invoice_sha256 == _sha_of_stored(bot, product.invoice_path)
     async with unit_of_work(bot.sessions) as s:
-        kinds = list((await s.scalars(select(ClaimEvent.kind).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id))).all())
+        kinds = list(
+            (
+                await s.scalars(select(ClaimEvent.kind).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id))
+            ).all()
+        )
     assert kinds == ["submitted", "missing_info", "resubmitted"]
 
 
@@ -232,7 +255,12 @@ async def test_erasing_your_data_does_not_reset_the_email_limit(bot: BotHarness)
         promotion_id = await s.scalar(select(Promotion.id).where(Promotion.slug == "spring-2026"))
         member = await s.get(Member, first)
         assert member is not None and promotion_id is not None
-        submitted = await claims.submit(s, member, claims.ClaimDraft(promotion_id, [claims.ItemDraft(product, "x.jpg", "0" * 64)], True, None, "k1"), bot.clock.now())
+        submitted = await claims.submit(
+            s,
+            member,
+            claims.ClaimDraft(promotion_id, [claims.ItemDraft(product, "x.jpg", "0" * 64)], True, None, "k1"),
+            bot.clock.now(),
+        )
         submitted.claim.email = claims.email_token("again@example.com")  # what /deleteme leaves behind
     bob = await customer(bot, 1002, "Bob", email="AGAIN@example.com")
     await add_product(bot, await _member_id(bot, 1002), "BA9H616425247")

@@ -53,7 +53,9 @@ async def _to_invoice(alice: Person, serial: str = SERIAL, chk: str = CHK) -> No
     await alice.expect("invoice", "model name", "invoice number")
 
 
-async def _to_summary(alice: Person, serial: str = SERIAL, chk: str = CHK, invoice: bytes | None = None, number: str = "INV-1") -> Reply:
+async def _to_summary(
+    alice: Person, serial: str = SERIAL, chk: str = CHK, invoice: bytes | None = None, number: str = "INV-1"
+) -> Reply:
     """Through every step up to the summary; returns it."""
     await _to_invoice(alice, serial, chk)
     await alice.send_photo(invoice or invoice_jpeg())
@@ -62,7 +64,9 @@ async def _to_summary(alice: Person, serial: str = SERIAL, chk: str = CHK, invoi
     return await alice.expect("Please check")
 
 
-async def register_product(alice: Person, serial: str = SERIAL, chk: str = CHK, invoice: bytes | None = None, number: str = "INV-1") -> None:
+async def register_product(
+    alice: Person, serial: str = SERIAL, chk: str = CHK, invoice: bytes | None = None, number: str = "INV-1"
+) -> None:
     """The whole registration journey, confirmed."""
     await _to_summary(alice, serial, chk, invoice, number)
     await alice.press("✅ Confirm")
@@ -72,7 +76,15 @@ async def register_product(alice: Person, serial: str = SERIAL, chk: str = CHK, 
 async def test_full_registration(bot: BotHarness) -> None:
     alice = await customer(bot, 1001, "Alice")
     summary = await _to_summary(alice, number="inv-2026-0042")
-    for fact in ("Please check your registration", "INV-2026-0042", "PRO MP241", SERIAL, "Courts", "Online retailer", "Singapore"):
+    for fact in (
+        "Please check your registration",
+        "INV-2026-0042",
+        "PRO MP241",
+        SERIAL,
+        "Courts",
+        "Online retailer",
+        "Singapore",
+    ):
         assert fact in summary.text, fact
     assert summary.has_photo
     await alice.press("✅ Confirm")
@@ -80,7 +92,12 @@ async def test_full_registration(bot: BotHarness) -> None:
     async with unit_of_work(bot.sessions) as s:
         product = await s.scalar(select(RegisteredProduct).where(RegisteredProduct.serial == SERIAL))
         assert product is not None
-        assert (product.store_name, product.channel, product.purchase_country, str(product.purchase_date)) == ("Courts", "online", "SG", "2026-03-03")
+        assert (product.store_name, product.channel, product.purchase_country, str(product.purchase_date)) == (
+            "Courts",
+            "online",
+            "SG",
+            "2026-03-03",
+        )
         assert product.invoice_number == "INV-2026-0042"
         assert product.invoice_path and bot.runtime.services.media.path(product.invoice_path).exists()  # type: ignore[union-attr]
         assert await s.get(ConversationState, 1001) is None
@@ -253,7 +270,9 @@ async def test_reminder_after_idle_and_continue(bot: BotHarness) -> None:
     async with unit_of_work(bot.sessions) as s:
         from storage.models import OutboxMessage
 
-        assert await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reminder")) == 1
+        assert (
+            await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "reminder")) == 1
+        )
 
 
 async def test_new_user_registers_a_product_from_scratch(bot: BotHarness) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator import Emulator
 from bot.runtime import BotRuntime
+from emulator import Emulator
 from storage.clock import FakeClock
 from tests.conftest import BotHarness, make_settings
 from tests.harness import Person
@@ -34,12 +34,21 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
-async def test_a_reply_that_gets_429_is_sent_after_retry_after(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_reply_that_gets_429_is_sent_after_retry_after(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     alice = bot.person(1001, "Alice")
     await alice.send("/help")
     await alice.expect(HELP)
-    bot.emulator.fail("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, times=1, chat_id=1001)
+    bot.emulator.fail(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        times=1,
+        chat_id=1001,
+    )
 
     asked = time.monotonic()
     await alice.send("/help")
@@ -50,7 +59,9 @@ async def test_a_reply_that_gets_429_is_sent_after_retry_after(bot: BotHarness, 
     assert errors(caplog) == []
 
 
-async def test_a_reply_that_hits_a_network_error_is_sent_again(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_reply_that_hits_a_network_error_is_sent_again(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     alice = bot.person(1001, "Alice")
     bot.emulator.fail("sendMessage", error_code=502, description="Bad Gateway", times=2, chat_id=1001)
@@ -63,7 +74,9 @@ async def test_a_reply_that_hits_a_network_error_is_sent_again(bot: BotHarness, 
     assert errors(caplog) == []
 
 
-async def test_a_reply_that_keeps_failing_is_given_up_without_a_traceback(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_reply_that_keeps_failing_is_given_up_without_a_traceback(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     alice = bot.person(1001, "Alice")
     bot.emulator.fail("sendMessage", error_code=502, description="Bad Gateway", times=4, chat_id=1001)
@@ -73,19 +86,29 @@ async def test_a_reply_that_keeps_failing_is_given_up_without_a_traceback(bot: B
     assert attempts(bot.emulator, 1001) == 5  # four tries for the first, one for the second
     assert len(arrivals(bot.emulator, 1001)) == 1
     assert errors(caplog) == []
-    assert any("given up after 4 network errors" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert any(
+        "given up after 4 network errors" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING
+    )
 
 
 @pytest.fixture
 async def slow_bot(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[BotRuntime]:
     """The bot with replies limited to 10 a second."""
-    runtime = BotRuntime(make_settings(emulator, db_url, tmp_path, reply_rate_per_second=10), clock=FakeClock(), poll_timeout=1, timed_jobs=False, outbox_interval=None)
+    runtime = BotRuntime(
+        make_settings(emulator, db_url, tmp_path, reply_rate_per_second=10),
+        clock=FakeClock(),
+        poll_timeout=1,
+        timed_jobs=False,
+        outbox_interval=None,
+    )
     await runtime.start()
     yield runtime
     await runtime.stop()
 
 
-async def test_a_burst_of_replies_to_many_people_stays_within_the_rate(emulator: Emulator, slow_bot: BotRuntime) -> None:
+async def test_a_burst_of_replies_to_many_people_stays_within_the_rate(
+    emulator: Emulator, slow_bot: BotRuntime
+) -> None:
     people = [Person(emulator, 2000 + i, f"User{i}") for i in range(25)]
     await asyncio.gather(*(person.send("/help") for person in people))
     for person in people:

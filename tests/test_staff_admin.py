@@ -57,7 +57,10 @@ async def test_admin_adds_lists_and_removes_staff(emulator: Emulator, db_url: st
 
         async with unit_of_work(bot.sessions) as session:
             assert [m.telegram_user_id for m in (await session.scalars(select(StaffMember))).all()] == [7002]
-            actions = [(a.action, a.subject, a.actor_user_id) for a in (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()]
+            actions = [
+                (a.action, a.subject, a.actor_user_id)
+                for a in (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
+            ]
         assert ("staff.added", "7001", ADMIN_ID) in actions and ("staff.added", "7002", ADMIN_ID) in actions
         assert ("staff.removed", "7001", ADMIN_ID) in actions and ("staff.refused", "codes", 7001) in actions
     finally:
@@ -70,7 +73,14 @@ async def test_staff_tools_refuse_everyone_else(emulator: Emulator, db_url: str,
     try:
         open_chat(emulator, 555, "Carl")
         carl = Person(emulator, 555, "Carl")
-        for command in ("/staff list", "/staff add 555", "/draw spring-2026 1", "/draw spring-2026 confirm", "/codes", "/codes import spring-2026"):
+        for command in (
+            "/staff list",
+            "/staff add 555",
+            "/draw spring-2026 1",
+            "/draw spring-2026 confirm",
+            "/codes",
+            "/codes import spring-2026",
+        ):
             await carl.send(command)
             await carl.expect("staff only")
         group = Person(emulator, ADMIN_ID, "Ada", chat_id=STAFF_CHAT_ID)
@@ -78,8 +88,26 @@ async def test_staff_tools_refuse_everyone_else(emulator: Emulator, db_url: str,
             await emulator.user_sends_text(STAFF_ID, command, chat_id=STAFF_CHAT_ID)
             await group.expect("staff only")
         async with unit_of_work(bot.sessions) as session:
-            refused = [(a.actor_user_id, a.subject) for a in (await session.scalars(select(AuditEntry).where(AuditEntry.action == "staff.refused").order_by(AuditEntry.id))).all()]
+            refused = [
+                (a.actor_user_id, a.subject)
+                for a in (
+                    await session.scalars(
+                        select(AuditEntry).where(AuditEntry.action == "staff.refused").order_by(AuditEntry.id)
+                    )
+                ).all()
+            ]
             assert (await session.scalars(select(StaffMember))).all() == []
-        assert refused == [(555, "staff"), (555, "staff"), (555, "draw"), (555, "draw"), (555, "codes"), (555, "codes"), (STAFF_ID, "staff"), (STAFF_ID, "staff"), (STAFF_ID, "draw"), (STAFF_ID, "codes import")]
+        assert refused == [
+            (555, "staff"),
+            (555, "staff"),
+            (555, "draw"),
+            (555, "draw"),
+            (555, "codes"),
+            (555, "codes"),
+            (STAFF_ID, "staff"),
+            (STAFF_ID, "staff"),
+            (STAFF_ID, "draw"),
+            (STAFF_ID, "codes import"),
+        ]
     finally:
         await bot.runtime.stop()

@@ -8,6 +8,7 @@ import pytest
 
 from storage.db import unit_of_work
 from tests.conftest import ADMIN_ID, STAFF_ID, BotHarness
+from tests.factories import add_product
 from tests.harness import Person
 from tests.test_staff_review import (
     CARD_BUTTONS,
@@ -22,7 +23,6 @@ from tests.test_staff_review import (
     sam_in_group,
     submitted,
 )
-from tests.factories import add_product
 
 pytestmark = pytest.mark.quiet_staff_chat
 
@@ -151,7 +151,9 @@ async def test_stats_counts_median_codes_and_failed_messages(bot: BotHarness) ->
     await bot.runtime.tick()
     sam.cursor = bot.emulator.last_seq
     await sam.send("/stats")
-    stats = await sam.expect("Productivity From Spring!", "1 in review", "1 missing info", "1 not qualified", "1 approved", "2 code(s) left")
+    stats = await sam.expect(
+        "Productivity From Spring!", "1 in review", "1 missing info", "1 not qualified", "1 approved", "2 code(s) left"
+    )
     assert "Median time to decision: 3h 0m (3 decided)" in stats.text  # 1h, 3h, 5h
     assert "Oldest claim waiting: 5h 0m" in stats.text
     assert "could not be delivered: 1" in stats.text

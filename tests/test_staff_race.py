@@ -15,7 +15,18 @@ from storage.db import unit_of_work
 from storage.models import ClaimStatus, OutboxMessage
 from tests.conftest import STAFF_CHAT_ID, BotHarness
 from tests.harness import Person
-from tests.test_staff_review import one_card_two_staff, CODES, ELIGIBLE, ada_in_group, claim_of, import_codes, next_card, sam_in_group, submitted, used_codes
+from tests.test_staff_review import (
+    CODES,
+    ELIGIBLE,
+    ada_in_group,
+    claim_of,
+    import_codes,
+    next_card,
+    one_card_two_staff,
+    sam_in_group,
+    submitted,
+    used_codes,
+)
 
 pytestmark = pytest.mark.quiet_staff_chat
 
@@ -39,15 +50,21 @@ class EditCounter:
 
 def problems(caplog: pytest.LogCaptureFixture) -> list[str]:
     """Errors, and anything logged with a traceback."""
-    return [f"{r.levelname} {r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    return [
+        f"{r.levelname} {r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info
+    ]
 
 
 async def decisions(bot: BotHarness) -> int:
     async with unit_of_work(bot.sessions) as s:
-        return int(await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "decision")) or 0)
+        return int(
+            await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "decision")) or 0
+        )
 
 
-async def test_two_presses_on_one_card_one_decision_one_edit_no_traceback(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_two_presses_on_one_card_one_decision_one_edit_no_traceback(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     order_id, alice, sam, ada, card = await one_card_two_staff(bot)
     edits = EditCounter(bot.emulator)
@@ -79,7 +96,9 @@ async def _both_done(sam: Person, ada: Person, order_id: str) -> None:
         assert order_id in found.text, found.text
 
 
-async def test_two_approve_commands_at_once_with_a_429_on_the_group(bot: BotHarness, caplog: pytest.LogCaptureFixture) -> None:
+async def test_two_approve_commands_at_once_with_a_429_on_the_group(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     await import_codes(bot, CODES)
     order_id = await submitted(bot, 1001, ELIGIBLE[0])
@@ -87,7 +106,14 @@ async def test_two_approve_commands_at_once_with_a_429_on_the_group(bot: BotHarn
     await bot.runtime.tick()
     card = await next_card(sam)
     edits = EditCounter(bot.emulator)
-    bot.emulator.fail("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, times=1, chat_id=STAFF_CHAT_ID)
+    bot.emulator.fail(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        times=1,
+        chat_id=STAFF_CHAT_ID,
+    )
 
     await asyncio.gather(sam.send(f"/approve {order_id}"), ada.send(f"/approve {order_id}"))
     seen = [await sam.next_reply() for _ in range(3)]  # two answers and the card's edit, in any order

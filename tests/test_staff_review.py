@@ -11,7 +11,16 @@ from sqlalchemy import func, select
 from storage import claims, codes, review
 from storage.claims import ClaimDraft, ItemDraft
 from storage.db import unit_of_work
-from storage.models import ActivationCode, AuditEntry, CannedReason, Claim, ClaimStatus, Member, OutboxMessage, Promotion
+from storage.models import (
+    ActivationCode,
+    AuditEntry,
+    CannedReason,
+    Claim,
+    ClaimStatus,
+    Member,
+    OutboxMessage,
+    Promotion,
+)
 from tests.conftest import ADMIN_ID, STAFF_CHAT_ID, STAFF_ID, BotHarness
 from tests.factories import add_product, customer, invoice_jpeg, make_member
 from tests.harness import Person, Reply
@@ -22,6 +31,7 @@ CARD_BUTTONS = ["✅ Approve", "❌ Reject…", "👤 Customer history"]
 
 
 pytestmark = pytest.mark.quiet_staff_chat
+
 
 # ---- helpers (test_staff_queue.py uses them too) ----------------------------------------------
 def in_staff_group(bot: BotHarness, user_id: int, name: str, username: str) -> Person:
@@ -61,7 +71,15 @@ async def member_id(bot: BotHarness, user_id: int) -> int:
         return found
 
 
-async def submitted(bot: BotHarness, user_id: int, serial: str, *, language: str = "en", username: str | None = None, email: str | None = None) -> str:
+async def submitted(
+    bot: BotHarness,
+    user_id: int,
+    serial: str,
+    *,
+    language: str = "en",
+    username: str | None = None,
+    email: str | None = None,
+) -> str:
     """A customer with one product and a claim submitted through the service (review card queued)."""
     if not await _exists(bot, user_id):
         await make_member(bot.sessions, user_id, language=language, email=email)
@@ -76,7 +94,13 @@ async def submitted(bot: BotHarness, user_id: int, serial: str, *, language: str
         assert member is not None
         if username is not None:
             member.username = username
-        draft = ClaimDraft(promotion.id, [ItemDraft(product, photo.relative_path, photo.sha256)], True, None, f"test-{user_id}-{serial}")
+        draft = ClaimDraft(
+            promotion.id,
+            [ItemDraft(product, photo.relative_path, photo.sha256)],
+            True,
+            None,
+            f"test-{user_id}-{serial}",
+        )
         result = await claims.submit(s, member, draft, bot.clock.now(), review_chat_id=STAFF_CHAT_ID)
         return result.claim.order_id
 
@@ -111,14 +135,26 @@ async def audit_actions(bot: BotHarness, action: str | None = None) -> list[Audi
 
 async def used_codes(bot: BotHarness) -> list[str]:
     async with unit_of_work(bot.sessions) as s:
-        return list((await s.scalars(select(ActivationCode.code).where(ActivationCode.claim_id.is_not(None)).order_by(ActivationCode.code))).all())
+        return list(
+            (
+                await s.scalars(
+                    select(ActivationCode.code)
+                    .where(ActivationCode.claim_id.is_not(None))
+                    .order_by(ActivationCode.code)
+                )
+            ).all()
+        )
 
 
 async def next_card(staff: Person) -> Reply:
     """The next review card in the staff group: the album (invoice + S/N photo), then the facts."""
     album = await staff.next_reply()
     assert album.is_album and album.has_photo
-    photos = [m for m in staff.emulator.messages(staff.chat_id) if m.get("media_group_id") == album.message.get("media_group_id")]
+    photos = [
+        m
+        for m in staff.emulator.messages(staff.chat_id)
+        if m.get("media_group_id") == album.message.get("media_group_id")
+    ]
     assert len(photos) == 2
     card = await staff.next_reply()
     assert not card.has_photo
@@ -141,7 +177,11 @@ async def redeem_in_chat(bot: BotHarness, alice: Person) -> str:
     await alice.press("✅ Redeem")
     done = await alice.expect("Order ID")
     async with unit_of_work(bot.sessions) as s:
-        order_id = await s.scalar(select(Claim.order_id).join(Member, Member.id == Claim.member_id).where(Member.telegram_user_id == alice.user_id))
+        order_id = await s.scalar(
+            select(Claim.order_id)
+            .join(Member, Member.id == Claim.member_id)
+            .where(Member.telegram_user_id == alice.user_id)
+        )
     assert order_id is not None and order_id in done.text
     return order_id
 
@@ -172,13 +212,34 @@ async def redeemed_with_card(bot: BotHarness) -> tuple[Person, Person, str, Repl
 # ---- the journey -----------------------------------------------------------------------------
 async def test_card_with_album_and_facts_then_approve_sends_the_code(bot: BotHarness) -> None:
     alice, sam, order_id, card = await redeemed_with_card(bot)
-    for fact in (order_id, "attempt 1", "Productivity From Spring!", "Test User1001", "user1001@example.com", "Singapore", "1001",
-                 "Monitor PRO MP241", "9S6-3PA2CT-038", ELIGIBLE[0], "2026-03-03", "Courts", "Retail store", "Lucky draw: Yes",
-                 "✅ S/N BA9H040230046 registered by this customer only", "✅ Invoice date 2026-03-03 inside 2026-02-01 – 2026-12-31",
-                 "✅ Country eligible", "1 of 3 product(s)", "Waiting for a decision"):
+    for fact in (
+        order_id,
+        "attempt 1",
+        "Productivity From Spring!",
+        "Test User1001",
+        "user1001@example.com",
+        "Singapore",
+        "1001",
+        "Monitor PRO MP241",
+        "9S6-3PA2CT-038",
+        ELIGIBLE[0],
+        "2026-03-03",
+        "Courts",
+        "Retail store",
+        "Lucky draw: Yes",
+        "✅ S/N BA9H040230046 registered by this customer only",
+        "✅ Invoice date 2026-03-03 inside 2026-02-01 – 2026-12-31",
+        "✅ Country eligible",
+        "1 of 3 product(s)",
+        "Waiting for a decision",
+    ):
         assert fact in card.text, fact
     assert card.buttons == CARD_BUTTONS
-    assert all(len(b["callback_data"].encode()) <= 64 and b["callback_data"].startswith("s:") for row in card.message["reply_markup"]["inline_keyboard"] for b in row)
+    assert all(
+        len(b["callback_data"].encode()) <= 64 and b["callback_data"].startswith("s:")
+        for row in card.message["reply_markup"]["inline_keyboard"]
+        for b in row
+    )
     claim = await claim_of(bot, order_id)
     assert (claim.card_chat_id, claim.card_message_id) == (STAFF_CHAT_ID, card.message_id)
 
@@ -187,7 +248,12 @@ async def test_card_with_album_and_facts_then_approve_sends_the_code(bot: BotHar
     assert order_id in toast and CODES[0] in toast
     edited = await sam.next_reply()
     assert edited.kind == "edit" and edited.message_id == card.message_id
-    assert "Approved" in edited.text and "Sam (@sam_staff)" in edited.text and "2026-03-10 09:00 UTC" in edited.text and CODES[0] in edited.text
+    assert (
+        "Approved" in edited.text
+        and "Sam (@sam_staff)" in edited.text
+        and "2026-03-10 09:00 UTC" in edited.text
+        and CODES[0] in edited.text
+    )
     assert edited.buttons == []
 
     await bot.runtime.tick()
@@ -205,13 +271,22 @@ async def test_reject_with_a_reason_button_redeem_again_and_approve(bot: BotHarn
     reasons = await sam.next_reply()
     assert reasons.kind == "edit" and reasons.message_id == card.message_id
     assert reasons.buttons == [
-        "🔁 Missing purchase proof", "🔁 Invoice without product name", "🔁 S/N photo of the package", "🔁 Unreadable photo",
-        "⛔ Invoice date outside the period", "✍️ Other reason…", "⬅️ Back",
+        "🔁 Missing purchase proof",
+        "🔁 Invoice without product name",
+        "🔁 S/N photo of the package",
+        "🔁 Unreadable photo",
+        "⛔ Invoice date outside the period",
+        "✍️ Other reason…",
+        "⬅️ Back",
     ]
     await sam.press("🔁 S/N photo of the package", on=reasons)
     assert "sent back for missing information" in await sam.next_toast()
     decided = await sam.next_reply()
-    assert "Missing information" in decided.text and "the package, not the product" in decided.text and decided.buttons == []
+    assert (
+        "Missing information" in decided.text
+        and "the package, not the product" in decided.text
+        and decided.buttons == []
+    )
 
     await bot.runtime.tick()
     message = await alice.expect("Something is missing", "The S/N photo shows the package, not the product")
@@ -236,7 +311,14 @@ async def test_reject_with_a_reason_button_redeem_again_and_approve(bot: BotHarn
     await bot.runtime.tick()
     second = await next_card(sam)
     assert second.message_id != card.message_id
-    for fact in ("attempt 2", "Earlier decisions", "#1", "Missing information", "the package, not the product", "(Sam)"):
+    for fact in (
+        "attempt 2",
+        "Earlier decisions",
+        "#1",
+        "Missing information",
+        "the package, not the product",
+        "(Sam)",
+    ):
         assert fact in second.text, fact
     assert second.buttons == CARD_BUTTONS
     await sam.press("✅ Approve", on=second)
@@ -272,7 +354,9 @@ async def test_reason_reaches_the_customer_in_their_language_and_back_restores_b
 
 async def test_canned_reasons_per_language_and_free_text(bot: BotHarness) -> None:
     sam = sam_in_group(bot)
-    await sam.send("/reasons add blurry_invoice en: The invoice photo is blurry; please send a sharp one. | zh-Hant: 發票照片模糊，請重新上傳清晰的照片。")
+    await sam.send(
+        "/reasons add blurry_invoice en: The invoice photo is blurry; please send a sharp one. | zh-Hant: 發票照片模糊，請重新上傳清晰的照片。"
+    )
     await sam.expect("Reason", "blurry_invoice", "added")
     await sam.send("/reasons add blurry_invoice en: again")
     await sam.expect("already a reason blurry_invoice")
@@ -284,19 +368,28 @@ async def test_canned_reasons_per_language_and_free_text(bot: BotHarness) -> Non
     listing = await sam.expect("sn_on_package", "invoice_date_outside", "blurry_invoice", "wrong_shop", "發票照片模糊")
     assert "Please provide the invoice with your product name on it" in listing.text
     async with unit_of_work(bot.sessions) as s:
-        assert {c.code: c.fixable for c in (await s.scalars(select(CannedReason))).all()} == {"blurry_invoice": True, "wrong_shop": False}
+        assert {c.code: c.fixable for c in (await s.scalars(select(CannedReason))).all()} == {
+            "blurry_invoice": True,
+            "wrong_shop": False,
+        }
 
     chinese = await submitted(bot, 1002, ELIGIBLE[1], language="zh-Hant")
     english = await submitted(bot, 1001, ELIGIBLE[0])
     free = await submitted(bot, 1003, ELIGIBLE[2])
-    bao, alice, carl = await in_chat(bot, 1002, "Bao", "zh-Hant"), await in_chat(bot, 1001, "Alice"), await in_chat(bot, 1003, "Carl")
+    bao, alice, carl = (
+        await in_chat(bot, 1002, "Bao", "zh-Hant"),
+        await in_chat(bot, 1001, "Alice"),
+        await in_chat(bot, 1003, "Carl"),
+    )
     await bot.runtime.tick()
     card = await next_card(sam)
     await next_card(sam)
     await next_card(sam)
     await sam.press("❌ Reject…", on=card)
     buttons = (await sam.next_reply()).buttons
-    assert "🔁 The invoice photo is blurry; please…" in buttons and "⛔ The store is not a participating…" in buttons  # canned reasons are buttons too
+    assert (
+        "🔁 The invoice photo is blurry; please…" in buttons and "⛔ The store is not a participating…" in buttons
+    )  # canned reasons are buttons too
 
     await sam.send(f"/reject {chinese} blurry_invoice")
     await sam.expect("sent back for missing information", "[blurry_invoice] 發票照片模糊")
@@ -325,13 +418,33 @@ async def test_non_staff_are_refused_every_staff_command_and_button(bot: BotHarn
     order_id = await submitted(bot, 1001, ELIGIBLE[0])
     await import_codes(bot, CODES)
     eve = await customer(bot, 1005, "Eve")
-    commands = [f"/approve {order_id}", f"/reject {order_id} nope", f"/reopen {order_id}", "/queue", "/next", f"/find {order_id}", "/stats", "/reasons", "/reasons add x1 en: y"]
+    commands = [
+        f"/approve {order_id}",
+        f"/reject {order_id} nope",
+        f"/reopen {order_id}",
+        "/queue",
+        "/next",
+        f"/find {order_id}",
+        "/stats",
+        "/reasons",
+        "/reasons add x1 en: y",
+    ]
     for command in commands:
         await eve.send(command)
         await eve.expect("only")
     refused = await audit_actions(bot, "staff.refused")
     assert [a.actor_user_id for a in refused] == [1005] * len(commands)
-    assert [a.subject for a in refused] == ["approve", "reject", "reopen", "queue", "next", "find", "stats", "reasons", "reasons"]
+    assert [a.subject for a in refused] == [
+        "approve",
+        "reject",
+        "reopen",
+        "queue",
+        "next",
+        "find",
+        "stats",
+        "reasons",
+        "reasons",
+    ]
 
     # A non-staff member of the staff group pressing a card's button.
     bot.emulator.add_user(1006, "Mallory", username="mallory")
@@ -366,7 +479,9 @@ async def test_two_staff_approve_the_same_claim_at_once(bot: BotHarness) -> None
     await bot.runtime.tick()
     await alice.expect("approved", CODES[0])
     async with unit_of_work(bot.sessions) as s:
-        decisions = await s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "decision"))
+        decisions = await s.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "decision")
+        )
     assert decisions == 1
     assert len(await audit_actions(bot, "claim.decision_refused")) == 1
 
@@ -431,8 +546,17 @@ async def test_low_codes_warning_once_when_the_stock_crosses_the_threshold(bot: 
         await sam.send(f"/approve {order_id}")
         await sam.expect("approved")
     async with unit_of_work(bot.sessions) as s:
-        notices = list((await s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "staff_notice").order_by(OutboxMessage.id))).all())
-    assert [(n.chat_id, n.payload["key"], n.payload["values"]["left"]) for n in notices] == [(STAFF_CHAT_ID, "staff.codes_low", 1), (STAFF_CHAT_ID, "staff.codes_out", 0)]
+        notices = list(
+            (
+                await s.scalars(
+                    select(OutboxMessage).where(OutboxMessage.kind == "staff_notice").order_by(OutboxMessage.id)
+                )
+            ).all()
+        )
+    assert [(n.chat_id, n.payload["key"], n.payload["values"]["left"]) for n in notices] == [
+        (STAFF_CHAT_ID, "staff.codes_low", 1),
+        (STAFF_CHAT_ID, "staff.codes_out", 0),
+    ]
 
 
 async def test_reopen_is_for_admins_and_keeps_the_code(bot: BotHarness) -> None:
@@ -459,7 +583,10 @@ async def test_reopen_is_for_admins_and_keeps_the_code(bot: BotHarness) -> None:
     await alice.expect("approved", CODES[0])
     await alice.expect("being looked at again", order_id)
     card = await next_card(sam)  # a new card for the reopened claim; the first one keeps the old decision
-    assert "Approved" in [m for m in bot.emulator.messages(STAFF_CHAT_ID) if m["message_id"] == first.message_id][0]["text"]
+    assert (
+        "Approved"
+        in [m for m in bot.emulator.messages(STAFF_CHAT_ID) if m["message_id"] == first.message_id][0]["text"]
+    )
     assert "Reopened" in card.text and "Approved" in card.text and card.buttons == CARD_BUTTONS
     await sam.press("✅ Approve", on=card)
     assert CODES[0] in await sam.next_toast()
@@ -472,7 +599,9 @@ async def test_a_card_whose_text_hits_a_flood_limit_is_not_sent_twice(bot: BotHa
 
     order_id = await submitted(bot, 1001, ELIGIBLE[0])
     sam = sam_in_group(bot)
-    bot.emulator.fail("sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, times=1)
+    bot.emulator.fail(
+        "sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, times=1
+    )
     await bot.runtime.tick()
     bot.clock.advance(timedelta(seconds=2))
     await bot.runtime.tick()

@@ -56,7 +56,15 @@ async def make_promotion(bot: BotHarness, slug: str, kind: PrizeKind, **fields: 
         return promotion.id
 
 
-async def submit(bot: BotHarness, member_id: int, product_ids: list[int], promotion: int, *, lucky: bool | None = True, address: dict[str, str] | None = None) -> str:
+async def submit(
+    bot: BotHarness,
+    member_id: int,
+    product_ids: list[int],
+    promotion: int,
+    *,
+    lucky: bool | None = True,
+    address: dict[str, str] | None = None,
+) -> str:
     """A claim submitted through the service layer, as the redeem journey would."""
     async with unit_of_work(bot.sessions) as session:
         member = await session.get(Member, member_id)
@@ -74,7 +82,9 @@ async def submit(bot: BotHarness, member_id: int, product_ids: list[int], promot
 
 async def claimant(bot: BotHarness, user_id: int, *, language: str = "en") -> tuple[int, str]:
     """A member with a PRO MP241 and a claim for the demo promotion in review; (member id, order id)."""
-    member_id, (product_id,) = await member_with_products(bot, user_id, Owned(MP241, SERIAL, BOUGHT, invoice=picture()), language=language)
+    member_id, (product_id,) = await member_with_products(
+        bot, user_id, Owned(MP241, SERIAL, BOUGHT, invoice=picture()), language=language
+    )
     return member_id, await submit(bot, member_id, [product_id], await promotion_id(bot))
 
 
@@ -87,13 +97,21 @@ async def claim_row(bot: BotHarness, order_id: str) -> Claim:
 
 async def decision_messages(bot: BotHarness, chat_id: int) -> list[OutboxMessage]:
     async with unit_of_work(bot.sessions) as session:
-        return list(await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)))
+        return list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == chat_id).order_by(OutboxMessage.id)
+            )
+        )
 
 
 def entity_texts(reply: Reply, kind: str) -> list[str]:
     """The pieces of the text formatted as `kind` (e.g. "code": copyable monospace)."""
     data = reply.text.encode("utf-16-le")
-    return [data[e["offset"] * 2 : (e["offset"] + e["length"]) * 2].decode("utf-16-le") for e in reply.message.get("entities", []) if e["type"] == kind]
+    return [
+        data[e["offset"] * 2 : (e["offset"] + e["length"]) * 2].decode("utf-16-le")
+        for e in reply.message.get("entities", [])
+        if e["type"] == kind
+    ]
 
 
 # ---- the journeys ----------------------------------------------------------------------------
@@ -195,29 +213,57 @@ async def test_final_rejection_shows_the_reason_and_no_button(bot: BotHarness) -
 
 
 async def test_cashback_shows_amount_and_payment_date(bot: BotHarness) -> None:
-    promotion = await make_promotion(bot, "cashback", PrizeKind.CASHBACK, cashback_amount=Decimal("50.00"), currency="SGD", processing_days_min=30, processing_days_max=30)
-    member_id, (product_id,) = await member_with_products(bot, 5004, Owned(MP242, "BA9J100000001", BOUGHT, invoice=picture()))
+    promotion = await make_promotion(
+        bot,
+        "cashback",
+        PrizeKind.CASHBACK,
+        cashback_amount=Decimal("50.00"),
+        currency="SGD",
+        processing_days_min=30,
+        processing_days_max=30,
+    )
+    member_id, (product_id,) = await member_with_products(
+        bot, 5004, Owned(MP242, "BA9J100000001", BOUGHT, invoice=picture())
+    )
     order_id = await submit(bot, member_id, [product_id], promotion, lucky=None)
     alice = bot.person(5004, "Alice")
     await alice.send("/status")
-    assert "answer expected by Apr 22, 2026" in (await alice.next_reply()).text  # 30 working days of review; Good Friday (Apr 3) is a public holiday in Singapore
+    assert (
+        "answer expected by Apr 22, 2026" in (await alice.next_reply()).text
+    )  # 30 working days of review; Good Friday (Apr 3) is a public holiday in Singapore
     async with unit_of_work(bot.sessions) as session:
         await review.approve(session, order_id, STAFF_ID, bot.clock.now())  # 2026-03-10
     await bot.runtime.tick()
     message = await alice.next_reply()
     assert "Redeem for Cashback Deal has been approved" in message.text
-    assert "Your cashback of 50.00 Singapore dollars will be paid by Apr 21, 2026 at the latest" in message.text  # 30 working days, in the customer's locale as /status says it
+    assert (
+        "Your cashback of 50.00 Singapore dollars will be paid by Apr 21, 2026 at the latest" in message.text
+    )  # 30 working days, in the customer's locale as /status says it
 
     await alice.send("/status")
     reply = await alice.next_reply()
-    assert "Status: ✅ Redeem success — cashback of 50.00 Singapore dollars, paid by Apr 21, 2026 at the latest" in lines(reply.text)
+    assert (
+        "Status: ✅ Redeem success — cashback of 50.00 Singapore dollars, paid by Apr 21, 2026 at the latest"
+        in lines(reply.text)
+    )
     assert "Lucky draw" not in reply.text
 
 
 async def test_physical_prize_shows_the_shipping_promise(bot: BotHarness) -> None:
-    promotion = await make_promotion(bot, "gift", PrizeKind.PHYSICAL, prize_description={"en": "A PRO gaming mouse", "zh-Hant": "PRO 電競滑鼠"})
-    member_id, (product_id,) = await member_with_products(bot, 5005, Owned(MP242, "BA9J100000002", BOUGHT, invoice=picture()))
-    address = {"name": "Alice Tan", "street": "1 Orchard Rd", "city": "Singapore", "postcode": "238801", "country": "SG", "phone": "+6591234567"}
+    promotion = await make_promotion(
+        bot, "gift", PrizeKind.PHYSICAL, prize_description={"en": "A PRO gaming mouse", "zh-Hant": "PRO 電競滑鼠"}
+    )
+    member_id, (product_id,) = await member_with_products(
+        bot, 5005, Owned(MP242, "BA9J100000002", BOUGHT, invoice=picture())
+    )
+    address = {
+        "name": "Alice Tan",
+        "street": "1 Orchard Rd",
+        "city": "Singapore",
+        "postcode": "238801",
+        "country": "SG",
+        "phone": "+6591234567",
+    }
     order_id = await submit(bot, member_id, [product_id], promotion, lucky=None, address=address)
     alice = bot.person(5005, "Alice")
     await alice.send("/status")
@@ -256,7 +302,11 @@ async def test_no_claims(bot: BotHarness) -> None:
     alice = bot.person(5007, "Alice")
     await alice.send("/status")
     reply = await alice.next_reply()
-    assert "You have not redeemed any promotion yet" in reply.text and "/promotions" in reply.text and "/redeem" in reply.text
+    assert (
+        "You have not redeemed any promotion yet" in reply.text
+        and "/promotions" in reply.text
+        and "/redeem" in reply.text
+    )
     stranger = bot.person(5008, "Stranger")  # no profile at all: the same friendly answer
     await stranger.send("/status")
     assert "You have not redeemed any promotion yet" in (await stranger.next_reply()).text
@@ -277,13 +327,19 @@ async def test_a_long_history_is_split_newest_first(bot: BotHarness) -> None:
                     promotion_id=promotion,
                     email="user5009@example.com",
                     status=ClaimStatus.MISSING_INFO if fixable else ClaimStatus.REJECTED,
-                    reason="R" * 2000 if n == 0 else "Blurry S/N photo" if fixable else "The invoice date is outside the promotion period.",
+                    reason="R" * 2000
+                    if n == 0
+                    else "Blurry S/N photo"
+                    if fixable
+                    else "The invoice date is outside the promotion period.",
                     lucky_draw_opt_in=False,
                     attempt=1,
                     idempotency_key=f"hist-{n}",
                     submitted_at=start + timedelta(days=n),
                     decided_at=start + timedelta(days=n, hours=1),
-                    items=[ClaimItem(registered_product_id=product_id, sn_photo_path="sn/x.jpg", sn_photo_sha256="0" * 64)],
+                    items=[
+                        ClaimItem(registered_product_id=product_id, sn_photo_path="sn/x.jpg", sn_photo_sha256="0" * 64)
+                    ],
                 )
             )
     alice = bot.person(5009, "Alice")
@@ -298,4 +354,6 @@ async def test_a_long_history_is_split_newest_first(bot: BotHarness) -> None:
     assert "hist000000" in replies[2].text
     assert replies[0].buttons == ["🔁 Redeem again · hist000022", "🔁 Redeem again · hist000021"]
     assert replies[1].buttons == [] and replies[2].buttons == []
-    assert "R" * 600 not in replies[2].text and "R" * 500 + "…" in replies[2].text  # a very long reason is shortened in the list
+    assert (
+        "R" * 600 not in replies[2].text and "R" * 500 + "…" in replies[2].text
+    )  # a very long reason is shortened in the list

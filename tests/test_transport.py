@@ -6,9 +6,9 @@ import asyncio
 import datetime as dt
 import json
 import socket
-from io import BytesIO
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from io import BytesIO
 from typing import Any
 
 import pytest
@@ -230,9 +230,7 @@ async def test_connecting_to_closed_port_is_network_error() -> None:
 
 
 @pytest.mark.parametrize("partial", [b"", b'{"ok": true, "res'])
-async def test_connection_closed_mid_response_is_network_error(
-    api: FakeApi, bot: Bot, partial: bytes
-) -> None:
+async def test_connection_closed_mid_response_is_network_error(api: FakeApi, bot: Bot, partial: bytes) -> None:
     async def cut(request: web.Request) -> web.StreamResponse:
         if not partial:  # drop the connection before any response bytes
             assert request.transport is not None

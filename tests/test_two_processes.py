@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from emulator import Emulator
 from bot.runtime import BotRuntime
+from emulator import Emulator
 from storage import outbox
 from storage.clock import FakeClock
 from storage.db import unit_of_work
@@ -40,7 +40,11 @@ async def _balancer(ports: list[int]) -> tuple[web.AppRunner, int, Counter[int]]
         port = next(turn)
         served[port] += 1
         headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-telegram")}
-        async with client.post(f"http://127.0.0.1:{port}/telegram", data=await request.read(), headers=headers | {"Content-Type": "application/json"}) as answer:
+        async with client.post(
+            f"http://127.0.0.1:{port}/telegram",
+            data=await request.read(),
+            headers=headers | {"Content-Type": "application/json"},
+        ) as answer:
             return web.Response(status=answer.status, body=await answer.read(), content_type="application/json")
 
     app = web.Application()
@@ -54,7 +58,9 @@ async def _balancer(ports: list[int]) -> tuple[web.AppRunner, int, Counter[int]]
 
 
 @pytest.fixture
-async def workers(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator[tuple[list[BotRuntime], Counter[int]]]:
+async def workers(
+    emulator: Emulator, db_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[list[BotRuntime], Counter[int]]]:
     if not db_url.startswith("postgresql"):
         pytest.skip("several bot processes share one PostgreSQL database (SQLite is the one-process default)")
     ports = [free_port(), free_port()]
@@ -82,7 +88,9 @@ async def workers(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncItera
         await runner.cleanup()
 
 
-async def test_two_workers_keep_every_step_in_order_and_send_each_card_once(workers: tuple[list[BotRuntime], Counter[int]], emulator: Emulator, db_url: str, tmp_path: Path) -> None:
+async def test_two_workers_keep_every_step_in_order_and_send_each_card_once(
+    workers: tuple[list[BotRuntime], Counter[int]], emulator: Emulator, db_url: str, tmp_path: Path
+) -> None:
     runtimes, served = workers
     people_serials = await seed(db_url, tmp_path / "media", 3)
     people = [(Person(emulator, user_id, f"Customer{user_id}"), serial) for user_id, serial in people_serials]
@@ -104,7 +112,9 @@ async def test_two_workers_keep_every_step_in_order_and_send_each_card_once(work
     assert all(sum(1 for t in texts if f"Claim {o} · attempt" in t) == 1 for o in order_ids), texts
 
 
-async def test_the_outbox_rate_holds_for_both_workers_together(workers: tuple[list[BotRuntime], Counter[int]], emulator: Emulator) -> None:
+async def test_the_outbox_rate_holds_for_both_workers_together(
+    workers: tuple[list[BotRuntime], Counter[int]], emulator: Emulator
+) -> None:
     runtimes, _ = workers
     services = runtimes[0].services
     assert services is not None
@@ -113,8 +123,18 @@ async def test_the_outbox_rate_holds_for_both_workers_together(workers: tuple[li
         open_chat(emulator, chat_id, f"User{chat_id}")
     async with unit_of_work(services.sessions) as session:
         for chat_id in chats:
-            await outbox.enqueue(session, chat_id=chat_id, kind="test", key="status.landing", language="en", values={"url": f"m{chat_id}"}, now=services.clock.now())
-    await emulator.state.event_notifier.wait_for(lambda: True if sum(1 for _, _, c in emulator.send_log if c in chats) >= len(chats) else None, 30)
+            await outbox.enqueue(
+                session,
+                chat_id=chat_id,
+                kind="test",
+                key="status.landing",
+                language="en",
+                values={"url": f"m{chat_id}"},
+                now=services.clock.now(),
+            )
+    await emulator.state.event_notifier.wait_for(
+        lambda: True if sum(1 for _, _, c in emulator.send_log if c in chats) >= len(chats) else None, 30
+    )
     times = sorted(t for t, _, c in emulator.send_log if c in chats)
     assert Counter(c for _, _, c in emulator.send_log if c in chats) == Counter(chats)  # each once
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
@@ -122,5 +142,7 @@ async def test_the_outbox_rate_holds_for_both_workers_together(workers: tuple[li
     assert (times[-1] - times[0]) >= (len(chats) - 1) / RATE * 0.9
     async with unit_of_work(services.sessions) as session:
         lease = await session.get(Lease, "outbox")
-        senders = set((await session.scalars(select(OutboxMessage.claimed_by).where(OutboxMessage.chat_id.in_(chats)))).all())
+        senders = set(
+            (await session.scalars(select(OutboxMessage.claimed_by).where(OutboxMessage.chat_id.in_(chats)))).all()
+        )
     assert lease is not None and lease.owner is not None and senders == {lease.owner}

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from emulator import Emulator
 from bot.inbox import prune_processed_updates
 from bot.runtime import BotRuntime
+from emulator import Emulator
 from storage import conversations, members, updates
 from storage.db import SessionFactory, unit_of_work
 from storage.models import ProcessedUpdate
@@ -113,7 +113,9 @@ async def test_two_units_of_work_of_one_user_run_one_after_the_other(db_url: str
     assert await asyncio.wait_for(waiter, 5) == "email"  # it went on after the commit and saw it
 
 
-async def test_the_user_lock_never_collides_with_the_one_number_advisory_locks(db_url: str, sessions: SessionFactory) -> None:
+async def test_the_user_lock_never_collides_with_the_one_number_advisory_locks(
+    db_url: str, sessions: SessionFactory
+) -> None:
     if not _is_postgresql(db_url):
         pytest.skip("advisory locks are PostgreSQL's")
     same_bits = (updates.USER_LOCK_NAMESPACE << 32) | (updates.user_lock_key(1001) & 0xFFFFFFFF)
@@ -164,10 +166,17 @@ async def _profile(bot: BotHarness, user_id: int) -> tuple[str | None, str | Non
 
 async def _claimed(bot: BotHarness, *update_ids: int) -> int:
     async with unit_of_work(bot.sessions) as s:
-        return int(await s.scalar(select(func.count()).select_from(ProcessedUpdate).where(ProcessedUpdate.update_id.in_(update_ids))) or 0)
+        return int(
+            await s.scalar(
+                select(func.count()).select_from(ProcessedUpdate).where(ProcessedUpdate.update_id.in_(update_ids))
+            )
+            or 0
+        )
 
 
-async def test_a_redelivered_answer_and_button_are_not_taken_twice_and_the_question_is_asked_again(bot: BotHarness) -> None:
+async def test_a_redelivered_answer_and_button_are_not_taken_twice_and_the_question_is_asked_again(
+    bot: BotHarness,
+) -> None:
     alice = bot.person(1001, "Alice")
     await alice.send("/start")
     await alice.expect("Welcome, ")

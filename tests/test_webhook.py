@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from emulator import Emulator
 from bot.runtime import BotRuntime
+from emulator import Emulator
 from storage import conversations, members
 from storage.clock import FakeClock
 from storage.db import unit_of_work
@@ -30,11 +30,27 @@ FIRST_DIRECT_ID = 77_000_001  # updates posted by the test itself, apart from th
 
 async def test_webhook_mode_end_to_end(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
     port = free_port()
-    settings = make_settings(emulator, db_url, tmp_path, webhook_listen=f"127.0.0.1:{port}", webhook_public_url=f"http://127.0.0.1:{port}/tg-hook", webhook_secret=SECRET)
+    settings = make_settings(
+        emulator,
+        db_url,
+        tmp_path,
+        webhook_listen=f"127.0.0.1:{port}",
+        webhook_public_url=f"http://127.0.0.1:{port}/tg-hook",
+        webhook_secret=SECRET,
+    )
     runtime = BotRuntime(settings, clock=FakeClock())
     await runtime.start("webhook")
     try:
-        update = {"update_id": 999, "message": {"message_id": 1, "date": 0, "chat": {"id": 4242, "type": "private"}, "from": {"id": 4242, "is_bot": False, "first_name": "Mallory"}, "text": "/help"}}
+        update = {
+            "update_id": 999,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": 4242, "type": "private"},
+                "from": {"id": 4242, "is_bot": False, "first_name": "Mallory"},
+                "text": "/help",
+            },
+        }
         async with aiohttp.ClientSession() as http:
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
                 async with http.post(f"http://127.0.0.1:{port}/tg-hook", json=update, headers=headers) as response:
@@ -68,12 +84,18 @@ class Hook:
 
     async def post(self, body: Any) -> tuple[int, Any]:
         """POSTs a body (raw bytes are sent as they are); the status and the decoded answer."""
-        kwargs: dict[str, Any] = {"data": body, "headers": HEADERS | {"Content-Type": "application/json"}} if isinstance(body, bytes) else {"json": body, "headers": HEADERS}
+        kwargs: dict[str, Any] = (
+            {"data": body, "headers": HEADERS | {"Content-Type": "application/json"}}
+            if isinstance(body, bytes)
+            else {"json": body, "headers": HEADERS}
+        )
         async with self.http.post(self.url, **kwargs) as response:
             assert response.content_type == "application/json", await response.text()
             return response.status, await response.json()
 
-    def text_update(self, user_id: int, first_name: str, text: str, *, chat: dict[str, Any] | None = None) -> dict[str, Any]:
+    def text_update(
+        self, user_id: int, first_name: str, text: str, *, chat: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A new update with a text message (a command gets its bot_command entity)."""
         self.next_id += 1
         message: dict[str, Any] = {
@@ -89,7 +111,11 @@ class Hook:
 
     def bot_texts(self, chat_id: int) -> list[str]:
         """What the chat shows from the bot, oldest first."""
-        return [str(m.get("text") or m.get("caption") or "") for m in self.emulator.messages(chat_id) if m.get("from", {}).get("is_bot")]
+        return [
+            str(m.get("text") or m.get("caption") or "")
+            for m in self.emulator.messages(chat_id)
+            if m.get("from", {}).get("is_bot")
+        ]
 
 
 @pytest.fixture
@@ -97,7 +123,14 @@ async def hook(emulator: Emulator, db_url: str, tmp_path: Path) -> AsyncIterator
     """The bot in webhook mode, without timed jobs or a background outbox, so a chat shows only
     what the updates of the test caused."""
     port = free_port()
-    settings = make_settings(emulator, db_url, tmp_path, webhook_listen=f"127.0.0.1:{port}", webhook_public_url=f"http://127.0.0.1:{port}/tg-hook", webhook_secret=SECRET)
+    settings = make_settings(
+        emulator,
+        db_url,
+        tmp_path,
+        webhook_listen=f"127.0.0.1:{port}",
+        webhook_public_url=f"http://127.0.0.1:{port}/tg-hook",
+        webhook_secret=SECRET,
+    )
     runtime = BotRuntime(settings, clock=FakeClock(), timed_jobs=False, outbox_interval=None)
     await runtime.start("webhook")
     try:
@@ -187,7 +220,9 @@ async def test_a_body_that_is_not_an_update_is_a_400_with_a_reason(hook: Hook, b
 
 async def test_a_staff_command_retried_after_it_finished_is_not_run_again(hook: Hook) -> None:
     group = {"id": STAFF_CHAT_ID, "type": "supergroup", "title": "Redemption staff"}
-    update = hook.text_update(STAFF_ID, "Sam", "/reasons add blurry_photo en: The photo is blurry | zh-Hant: 照片模糊", chat=group)
+    update = hook.text_update(
+        STAFF_ID, "Sam", "/reasons add blurry_photo en: The photo is blurry | zh-Hant: 照片模糊", chat=group
+    )
     assert (await hook.post(update))[0] == 200
     shown = hook.bot_texts(STAFF_CHAT_ID)
     assert "blurry_photo" in shown[-1] and "added" in shown[-1]

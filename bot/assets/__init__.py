@@ -13,8 +13,16 @@ ASSETS_DIR: Path = Path(__file__).resolve().parent
 
 # Product categories that have a `serial_<category>.png` picture.
 CATEGORIES: tuple[str, ...] = (
-    "laptop", "aio", "desktop", "monitor", "motherboard",
-    "graphics_card", "pc_case", "gaming_gear", "gaming_chair", "liquid_cooling",
+    "laptop",
+    "aio",
+    "desktop",
+    "monitor",
+    "motherboard",
+    "graphics_card",
+    "pc_case",
+    "gaming_gear",
+    "gaming_chair",
+    "liquid_cooling",
 )
 
 
