@@ -12,6 +12,8 @@ from storage.models import CatalogueSerial, RegisteredProduct
 from tests.conftest import BotHarness
 from tests.factories import customer, invoice_jpeg
 from tests.harness import Person
+from tests.test_profile import state_of
+from tests.test_register import _to_serial
 
 SERIAL = "BA9H040230046"
 
@@ -21,12 +23,6 @@ async def _save_state(bot: BotHarness, user_id: int, flow: str, step: str, data:
         await conversations.save(
             s, user_id=user_id, chat_id=user_id, flow=flow, step=step, data=data, now=bot.clock.now()
         )
-
-
-async def _state(bot: BotHarness, user_id: int) -> tuple[str, str, dict[str, object]] | None:
-    async with unit_of_work(bot.sessions) as s:
-        state = await conversations.load(s, user_id)
-        return (state.flow, state.step, dict(state.data)) if state is not None else None
 
 
 async def _catalogue_id(bot: BotHarness) -> int:
@@ -82,7 +78,7 @@ async def test_a_state_that_no_longer_fits_restarts_politely(bot: BotHarness) ->
     await _save_state(bot, 1002, "register", "date", {"product_id": "not a number", "_v": "abc123", "_path": ["date"]})
     await alice.send("03/03/2026")
     await alice.expect("could not continue where you were")
-    assert await _state(bot, 1002) is None
+    assert await state_of(bot, 1002) is None
     await _save_state(bot, 1002, "register", "a_step_that_was_removed", {"_v": "abc123"})
     await alice.send("/register")  # a command still runs after the apology
     await alice.expect("could not continue where you were")
@@ -95,18 +91,15 @@ async def test_a_button_of_an_older_step_is_answered_by_the_engine(bot: BotHarne
     categories = await alice.expect("Which kind of product")
     await alice.press("Monitor", on=categories)
     await alice.expect("serial number")
-    before = await _state(bot, 1003)
+    before = await state_of(bot, 1003)
     await alice.press("Laptop", on=categories)
     assert "earlier message" in await alice.next_toast()
-    assert await _state(bot, 1003) == before  # nothing changed
+    assert await state_of(bot, 1003) == before  # nothing changed
 
 
 async def test_chk_lockout_minutes_come_from_storage(bot: BotHarness) -> None:
     alice = await customer(bot, 1004, "Alice")
-    await alice.send("/register")
-    await alice.expect("Which kind of product")
-    await alice.press("Monitor")
-    await alice.expect("serial number")
+    await _to_serial(alice)
     await alice.send(SERIAL)
     await alice.expect("Is this your product")
     await alice.press("✅ Yes, that's mine")
@@ -116,4 +109,4 @@ async def test_chk_lockout_minutes_come_from_storage(bot: BotHarness) -> None:
         await alice.expect(f"{left} tries left")
     await alice.send("000")
     await alice.expect("locked", "60 minutes")
-    assert await _state(bot, 1004) is None
+    assert await state_of(bot, 1004) is None
