@@ -5,7 +5,7 @@ replaces the list in place and has a "Back to questions" button ("g:faq:list"). 
 any journey that looks like one of the questions (keywords from `faq.keywords.qN` of every
 language) gets that answer; anything else falls back to `common.not_understood`.
 
-`explain_reason()` renders a reason (storage.eligibility or storage.claims) in the user's language;
+`explain_reason()` renders a reason (storage.eligibility or storage.redeem_options) in the user's language;
 /redeem's "Why not the others?" uses it too.
 """
 
@@ -24,7 +24,7 @@ from conversations.router import Router
 from conversations.turn import Turn
 from locales.countries import country_name
 from locales.i18n import Raw
-from storage import claims, eligibility, texts
+from storage import eligibility, redeem_options, texts
 from storage.eligibility import Reason
 from storage.models import Promotion, RegisteredProduct
 
@@ -45,7 +45,7 @@ def _country(turn: Turn, code: str | None) -> str:
 def explain_reason(
     turn: Turn, reason: str, product: RegisteredProduct, promotion: Promotion, member_country: str | None
 ) -> str:
-    """One reason (an eligibility.Reason or a claims.ClaimReason) as a phrase, with the facts
+    """One reason (an eligibility.Reason or a redeem_options.ClaimReason) as a phrase, with the facts
     that make it true (dates, countries, the limit)."""
     reason = Reason(reason) if reason in set(Reason) else reason
     if reason is Reason.NOT_RUNNING:
@@ -91,11 +91,11 @@ def explain_reason(
 async def _personal_lines(turn: Turn) -> list[str]:
     """Q1 from the member's data: per running promotion, each product redeemable or why not.
 
-    Uses claims.redeem_options, the same decision /redeem shows, limits included."""
+    Uses redeem_options.redeem_options, the same decision /redeem shows, limits included."""
     member = turn.member
     if member is None:
         return [turn.t("faq.q1.no_products")]
-    options = await claims.redeem_options(turn.session, member, turn.now)
+    options = await redeem_options.redeem_options(turn.session, member, turn.now)
     if not options:
         return [turn.t("faq.q1.no_promotions")]
     if not any(option.eligible or option.others for option in options):

@@ -30,7 +30,7 @@ from conversations.replies import fit_lines, main_menu
 from conversations.router import Router
 from conversations.turn import Turn
 from locales.i18n import Raw
-from storage import claims
+from storage import claims, redeem_options
 from storage.models import ClaimStatus
 from storage.photo_intake import PhotoUse
 from storage.texts import in_language
@@ -46,7 +46,7 @@ async def start(turn: Turn, promotion_id: int | None = None) -> None:
     if not await require_profile(turn, then="redeem"):
         return
     assert turn.member is not None
-    options = await claims.redeem_options(turn.session, turn.member, turn.now)
+    options = await redeem_options.redeem_options(turn.session, turn.member, turn.now)
     if promotion_id is not None:
         options = [o for o in options if o.promotion.id == promotion_id]
     if not options:
@@ -77,7 +77,7 @@ async def start_command(turn: Turn) -> None:
     await start(turn)
 
 
-def _explain_others(turn: Turn, option: claims.PromotionOptions) -> None:
+def _explain_others(turn: Turn, option: redeem_options.PromotionOptions) -> None:
     """'Why not the others?': every reason, per product."""
     if not option.others:
         return
@@ -98,7 +98,7 @@ def _explain_others(turn: Turn, option: claims.PromotionOptions) -> None:
 async def ask_promotion(turn: Turn) -> None:
     """Which promotion, when several have redeemable products."""
     assert turn.member is not None
-    options = [o for o in await claims.redeem_options(turn.session, turn.member, turn.now) if o.eligible]
+    options = [o for o in await redeem_options.redeem_options(turn.session, turn.member, turn.now) if o.eligible]
     rows: ButtonRows = [[(promotion_name(turn, o.promotion), Action("p", str(o.promotion.id)))] for o in options]
     turn.say("redeem.ask_promotion", markup=turn.keyboard(rows, back=False))
 
@@ -109,11 +109,16 @@ async def on_promotion(turn: Turn, action: Action) -> None:
     await turn.go(S.PRODUCTS, promotion_id=action.number, selected=[])
 
 
-async def _option(turn: Turn) -> claims.PromotionOptions | None:
+async def _option(turn: Turn) -> redeem_options.PromotionOptions | None:
     assert turn.member is not None
     wanted = answers(turn).promotion_id
     return next(
-        (o for o in await claims.redeem_options(turn.session, turn.member, turn.now) if o.promotion.id == wanted), None
+        (
+            o
+            for o in await redeem_options.redeem_options(turn.session, turn.member, turn.now)
+            if o.promotion.id == wanted
+        ),
+        None,
     )
 
 

@@ -14,7 +14,7 @@ from conversations.replies import main_menu
 from conversations.turn import Turn
 from locales.countries import country_name
 from locales.i18n import Raw
-from storage import claims
+from storage import claims, resubmission
 from storage.media import thumbnail
 from storage.models import Promotion
 
@@ -130,10 +130,10 @@ async def _resubmit(turn: Turn) -> None:
     given = answers(turn)
     assert member is not None and given.again_order is not None
     photos = {pid: claims.ItemDraft(pid, p.path, p.sha256, p.phash, p.labels) for pid, p in given.photos.items()}
-    invoices = {pid: claims.NewInvoice(p.path, p.sha256, p.phash) for pid, p in given.invoices.items()}
+    invoices = {pid: resubmission.NewInvoice(p.path, p.sha256, p.phash) for pid, p in given.invoices.items()}
     staff_chat = turn.services.settings.staff_chat_id
     try:
-        claim = await claims.resubmit(
+        claim = await resubmission.resubmit(
             turn.session, member, given.again_order, photos, given.lucky, turn.now, staff_chat, invoices=invoices
         )
     except claims.ClaimRefused:

@@ -1,4 +1,6 @@
-"""Redemptions: submitting a claim, the limits that guard it, the customer's records, redeem again."""
+"""Submitting a claim: the draft, what it still misses, the limits that guard it (refusals and
+counters), the submit itself, and the customer's records. Kept apart from what a member may redeem
+(storage.redeem_options) and redeeming again (storage.resubmission), which build on these pieces."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import addresses, audit, eligibility, fingerprints, outbox, products
+from storage import addresses, audit, eligibility, fingerprints, outbox
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
 from storage.workdays import working_days_after
 
@@ -331,7 +333,7 @@ async def submit(
             details={"items": [i.registered_product_id for i in draft.items]},
         )
     )
-    await _fingerprint(session, member.id, claim.id, draft.items, now)
+    await record_fingerprints(session, member.id, claim.id, draft.items, now)
     await audit.record(
         session,
         now=now,
@@ -377,10 +379,10 @@ async def claim_of_member(session: AsyncSession, member_id: int, order_id: str) 
     return claim
 
 
-async def _fingerprint(
+async def record_fingerprints(
     session: AsyncSession, member_id: int, claim_id: int, items: list[ItemDraft], now: datetime
 ) -> None:
-    """Remembers the S/N photos' fingerprints for the duplicate-photo check."""
+    """Remembers the S/N photos' fingerprints for the duplicate-photo check (submit and resubmit)."""
     for item in items:
         if item.sn_photo_phash is not None:
             await fingerprints.record(
@@ -394,126 +396,3 @@ async def _fingerprint(
                 path=item.sn_photo_path,
                 now=now,
             )
-
-
-@dataclass(frozen=True)
-class NewInvoice:
-    path: str
-    sha256: str
-    phash: int | None
-
-
-async def resubmit(
-    session: AsyncSession,
-    member: Member,
-    order_id: str,
-    photos: dict[int, ItemDraft],
-    lucky_draw_opt_in: bool | None,
-    now: datetime,
-    review_chat_id: int | None = None,
-    *,
-    invoices: dict[int, NewInvoice] | None = None,
-) -> Claim:
-    """Puts a claim that staff sent back (missing information) into review again, same order id.
-
-    `photos` maps registered product id → the new S/N photo taken again;
-    invoices are replaced on the product itself. History of both attempts stays in claim_events.
-    """
-    claim = await claim_of_member(session, member.id, order_id)
-    if claim is None or claim.status != ClaimStatus.MISSING_INFO:
-        raise ClaimRefused(Refusal.NOT_FIXABLE)
-    claimed = {item.registered_product_id for item in claim.items}
-    for product_id, invoice in (invoices or {}).items():
-        if product_id in claimed:  # only the claim's own products
-            await products.replace_invoice(
-                session,
-                member_id=member.id,
-                product_id=product_id,
-                invoice_path=invoice.path,
-                invoice_sha256=invoice.sha256,
-                invoice_phash=invoice.phash,
-                now=now,
-                actor_user_id=member.telegram_user_id,
-            )
-    for item in claim.items:
-        if (new := photos.get(item.registered_product_id)) is not None:
-            item.sn_photo_path, item.sn_photo_sha256, item.label_serials = (
-                new.sn_photo_path,
-                new.sn_photo_sha256,
-                new.label_serials,
-            )
-    await _fingerprint(session, member.id, claim.id, list(photos.values()), now)
-    if lucky_draw_opt_in is not None:
-        claim.lucky_draw_opt_in = lucky_draw_opt_in
-    previous = {
-        "reason": claim.reason,
-        "decided_by": claim.decided_by,
-        "decided_at": claim.decided_at.isoformat() if claim.decided_at else None,
-    }
-    claim.status, claim.attempt, claim.submitted_at = ClaimStatus.REVIEW, claim.attempt + 1, now
-    claim.decided_at = claim.decided_by = claim.reason = claim.reason_code = None
-    session.add(
-        ClaimEvent(
-            claim_id=claim.id,
-            at=now,
-            kind="resubmitted",
-            actor_user_id=member.telegram_user_id,
-            details={"previous": previous, "new_photos": sorted(photos)},
-        )
-    )
-    await audit.record(
-        session, now=now, actor_user_id=member.telegram_user_id, action="claim.resubmitted", subject=claim.order_id
-    )
-    await session.flush()
-    await queue_review_card(session, claim, review_chat_id, now)
-    return claim
-
-
-class ClaimReason(enum.StrEnum):
-    """Reasons beyond the product itself, decided from the claims already made."""
-
-    ALREADY_REDEEMED = "already_redeemed"
-    LIMIT_REACHED = "limit_reached"
-    OUT_OF_STOCK = "out_of_stock"
-
-
-@dataclass
-class PromotionOptions:
-    """What a member can redeem for one running promotion, and why not the rest."""
-
-    promotion: Promotion
-    eligible: list[RegisteredProduct]
-    others: list[tuple[RegisteredProduct, list[str]]]  # reason values: eligibility.Reason or ClaimReason
-    remaining: int  # products this e-mail may still redeem
-
-
-async def redeem_options(session: AsyncSession, member: Member, now: datetime) -> list[PromotionOptions]:
-    """Per running promotion: the member's redeemable products and every reason for the others."""
-    options: list[PromotionOptions] = []
-    by_promotion: dict[int, list[eligibility.Verdict]] = {}
-    for verdict in await eligibility.explain_for_member(session, member.id, now):
-        by_promotion.setdefault(verdict.promotion.id, []).append(verdict)
-    for promotion in await eligibility.running_promotions(session, now):
-        taken = await claimed_product_ids(session, promotion.id)
-        remaining = max(
-            promotion.redeem_limit_per_email - await redeemed_count(session, promotion.id, member.email or ""), 0
-        )
-        stock = await stock_left(session, promotion)
-        if stock is not None:
-            remaining = min(remaining, stock)
-        eligible: list[RegisteredProduct] = []
-        others: list[tuple[RegisteredProduct, list[str]]] = []
-        for verdict in by_promotion.get(promotion.id, []):
-            reasons = [r.value for r in verdict.reasons]
-            if verdict.product.id in taken:
-                reasons.append(ClaimReason.ALREADY_REDEEMED.value)
-            elif stock == 0:
-                reasons.append(ClaimReason.OUT_OF_STOCK.value)
-            elif remaining == 0:
-                reasons.append(ClaimReason.LIMIT_REACHED.value)
-            if reasons:
-                others.append((verdict.product, reasons))
-            else:
-                eligible.append(verdict.product)
-        options.append(PromotionOptions(promotion, eligible, others, remaining))
-    return options

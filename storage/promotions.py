@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import claims, eligibility
+from storage import claims, eligibility, redeem_options
 from storage.models import CatalogueProduct, Claim, Member, Promotion, RegisteredProduct
 from storage.review import CASHBACK_WORKING_DAYS
 from storage.workdays import add_working_days
@@ -73,7 +73,7 @@ def open_to_residents_of(promotion: Promotion, country: str | None) -> bool:
 async def offers_for_member(session: AsyncSession, member: Member, now: datetime) -> Offers:
     """The running promotions the member could take part in, oldest start first."""
     running = await eligibility.running_promotions(session, now)
-    options = {option.promotion.id: option for option in await claims.redeem_options(session, member, now)}
+    options = {option.promotion.id: option for option in await redeem_options.redeem_options(session, member, now)}
     shown: list[Offer] = []
     for promotion in running:
         if not open_to_residents_of(promotion, member.country):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from storage import claims, codes
+from storage import claims, codes, redeem_options
 from storage.db import unit_of_work
 from storage.models import Member, Promotion
 from storage.promotion_loader import PromotionFileError, load_promotions_file
@@ -86,7 +86,7 @@ async def test_closed_when_the_codes_run_out(bot: BotHarness) -> None:
     async with unit_of_work(bot.sessions) as s:
         member = await s.get(Member, second)
         assert member is not None
-        [option] = await claims.redeem_options(s, member, bot.clock.now())
+        [option] = await redeem_options.redeem_options(s, member, bot.clock.now())
         assert option.eligible == [] and option.others[0][1] == ["out_of_stock"]
 
 
