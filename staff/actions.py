@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 PREFIX = "s"
-_REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")  # storage.review.REASON_CODE: no colon, short
+_REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{1,31}$")  # storage.reasons.REASON_CODE: no colon, short
 MAX_DATA_BYTES = 64
 
 

@@ -36,7 +36,7 @@ from staff.text import (
     who,
 )
 from staff.turn import StaffTurn
-from storage import fraud, review, review_queries
+from storage import fraud, reasons, review, review_queries
 from storage.db import unit_of_work
 from storage.models import ClaimStatus
 from storage.review_queries import Card, Check, DecisionInfo
@@ -229,7 +229,7 @@ def card_markup(services: Services, card: Card) -> InlineKeyboardMarkup | None:
 
 
 def reasons_markup(
-    services: Services, claim_id: int, attempt: int, options: list[review.ReasonOption]
+    services: Services, claim_id: int, attempt: int, options: list[reasons.ReasonOption]
 ) -> InlineKeyboardMarkup:
     """One button per reason (🔁 fixable, ⛔ final), then "Other reason…" and Back."""
     rows = []
@@ -237,7 +237,7 @@ def reasons_markup(
         if option.builtin:
             text = tr(services, f"reasons.label.{option.code}")
         else:
-            text = shorten(review.canned_text(option.texts, language(services)), LABEL_CHARS)
+            text = shorten(reasons.canned_text(option.texts, language(services)), LABEL_CHARS)
         label = tr(
             services, "staff.button.reason_fixable" if option.fixable else "staff.button.reason_final", label=text
         )

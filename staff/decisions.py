@@ -25,7 +25,7 @@ from staff.cards import decided_by, queue_card_edits, reasons_markup, show_on
 from staff.router import Command
 from staff.text import moment, reason_text, status_label, tr
 from staff.turn import StaffTurn
-from storage import review, review_queries
+from storage import code_stock, reasons, review, review_queries
 from storage.models import ClaimStatus, PrizeKind
 
 Decide = Callable[[AsyncSession, review.Actor], Awaitable[review.Decision]]
@@ -92,7 +92,7 @@ async def decide(turn: StaffTurn, order_id: str, what: str, action: Decide) -> O
 
 async def approve_claim(turn: StaffTurn, order_id: str, code: str | None = None) -> Outcome:
     settings = turn.services.settings
-    notice = review.StaffNotice(settings.staff_chat_id, settings.default_language, settings.low_codes_warning)
+    notice = code_stock.StaffNotice(settings.staff_chat_id, settings.default_language, settings.low_codes_warning)
 
     async def action(session: AsyncSession, actor: review.Actor) -> review.Decision:
         return await review.approve(session, order_id, actor.user_id, turn.now, code, actor=actor, notice=notice)
@@ -106,7 +106,7 @@ async def reject_claim(
     translator = turn.services.translator
 
     async def action(session: AsyncSession, actor: review.Actor) -> review.Decision:
-        return await review.reject_with(
+        return await reasons.reject_with(
             session,
             order_id,
             actor.user_id,
@@ -164,7 +164,7 @@ async def on_card_button(turn: StaffTurn, action: CardAction) -> None:
         turn.notify_text(tr(services, "staff.review.other_hint", order_id=order_id), alert=True)
     elif pressed is not None and action.button == Button.REASONS:
         turn.edit_markup(
-            *pressed, reasons_markup(services, claim.id, claim.attempt, await review.reason_options(turn.session))
+            *pressed, reasons_markup(services, claim.id, claim.attempt, await reasons.reason_options(turn.session))
         )
     elif pressed is not None:  # Back: the card's own buttons again
         await show_on(turn, claim.id, pressed)
@@ -204,7 +204,7 @@ async def reject_command(turn: StaffTurn) -> None:
     services = turn.services
     order_id, rest = _order_and_rest(turn)
     if order_id is None or not rest:
-        codes = ", ".join(option.code for option in await review.reason_options(turn.session))
+        codes = ", ".join(option.code for option in await reasons.reason_options(turn.session))
         turn.say("staff.review.usage_reject", codes=codes)
         return
     final = False

@@ -7,13 +7,13 @@ from locales.i18n import Raw
 from staff.cards import full_name, telegram_of
 from staff.text import claim_line, fit, tr
 from staff.turn import StaffTurn
-from storage import review_queries
+from storage import review_lists
 
 
 async def show(turn: StaffTurn, claim_id: int) -> None:
     """Queues the history as a message in the chat the button was pressed in."""
     services = turn.services
-    found = await review_queries.customer_history(turn.session, claim_id)
+    found = await review_lists.customer_history(turn.session, claim_id)
     if found is None:
         turn.notify("staff.review.stale", alert=True)
         return

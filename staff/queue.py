@@ -11,7 +11,7 @@ from staff.cards import card_markup, card_text, send_card
 from staff.router import Command
 from staff.text import age, claim_line, fit, tr
 from staff.turn import StaffTurn
-from storage import review_queries
+from storage import review_lists, review_queries
 from storage.texts import promotion_name
 
 QUEUE_SHOWN = 25
@@ -20,7 +20,7 @@ QUEUE_SHOWN = 25
 async def queue_command(turn: StaffTurn) -> None:
     services = turn.services
     risky_first = bool(turn.args) and turn.args[0].lower() == "high"  # /queue high: the riskiest first
-    total, lines = await review_queries.review_queue(turn.session, QUEUE_SHOWN, risky_first=risky_first)
+    total, lines = await review_lists.review_queue(turn.session, QUEUE_SHOWN, risky_first=risky_first)
     if total == 0:
         turn.say("staff.queue.empty")
         return
@@ -33,7 +33,7 @@ async def queue_command(turn: StaffTurn) -> None:
 
 
 async def next_command(turn: StaffTurn) -> None:
-    claim = await review_queries.next_unclaimed(turn.session, turn.user_id, turn.now)
+    claim = await review_lists.next_unclaimed(turn.session, turn.user_id, turn.now)
     card = await review_queries.card(turn.session, claim.id) if claim is not None else None
     if card is None:
         turn.say("staff.queue.nothing_next")
@@ -47,7 +47,7 @@ async def find_command(turn: StaffTurn) -> None:
     if not query:
         turn.say("staff.find.usage")
         return
-    found = await review_queries.find(turn.session, query)
+    found = await review_lists.find(turn.session, query)
     if not found:
         turn.say("staff.find.none", query=query)
         return
@@ -67,7 +67,7 @@ def _counts(counts: dict[str, int]) -> dict[str, int]:
 
 async def stats_command(turn: StaffTurn) -> None:
     services, settings = turn.services, turn.services.settings
-    numbers = await review_queries.stats(turn.session, turn.now)
+    numbers = await review_lists.stats(turn.session, turn.now)
     lines = [tr(services, "staff.stats.title")]
     for entry in numbers.promotions:
         lines.append("")

@@ -15,7 +15,7 @@ from locales import available_languages
 from staff.router import Command
 from staff.text import fit, language, shorten, tr
 from staff.turn import StaffTurn
-from storage import review
+from storage import reasons
 
 FINAL_WORDS = ("final",)
 FIXABLE_WORDS = ("fixable",)
@@ -38,7 +38,7 @@ def parse_texts(text: str) -> dict[str, str] | str:
 async def _list(turn: StaffTurn) -> None:
     services = turn.services
     lines = [tr(services, "staff.reasons.title")]
-    for option in await review.reason_options(turn.session):
+    for option in await reasons.reason_options(turn.session):
         kind = tr(services, "staff.reasons.fixable" if option.fixable else "staff.reasons.final")
         if option.builtin:
             text = tr(services, f"reasons.{option.code}")
@@ -67,9 +67,9 @@ async def _add(turn: StaffTurn, rest: str) -> None:
         return
     try:
         async with turn.session.begin_nested():
-            option = await review.add_reason(turn.session, code, texts, fixable, turn.user_id, turn.now)
-    except review.ReasonRefused as refused:
-        turn.say(f"staff.reasons.refused.{refused.error.value}", code=code, limit=review.MAX_REASON_TEXT)
+            option = await reasons.add_reason(turn.session, code, texts, fixable, turn.user_id, turn.now)
+    except reasons.ReasonRefused as refused:
+        turn.say(f"staff.reasons.refused.{refused.error.value}", code=code, limit=reasons.MAX_REASON_TEXT)
         return
     missing = [lang for lang in available_languages() if lang not in option.texts]
     kind = tr(services, "staff.reasons.fixable" if fixable else "staff.reasons.final")
@@ -78,7 +78,7 @@ async def _add(turn: StaffTurn, rest: str) -> None:
         "staff.reasons.added",
         code=option.code,
         kind=kind,
-        text=review.canned_text(option.texts, language(services)),
+        text=reasons.canned_text(option.texts, language(services)),
     )
     if missing:
         text += "\n" + tr(services, "staff.reasons.missing_languages", languages=", ".join(missing))
@@ -88,9 +88,9 @@ async def _add(turn: StaffTurn, rest: str) -> None:
 async def _remove(turn: StaffTurn, code: str) -> None:
     try:
         async with turn.session.begin_nested():
-            await review.remove_reason(turn.session, code, turn.user_id, turn.now)
-    except review.ReasonRefused as refused:
-        turn.say(f"staff.reasons.refused.{refused.error.value}", code=code, limit=review.MAX_REASON_TEXT)
+            await reasons.remove_reason(turn.session, code, turn.user_id, turn.now)
+    except reasons.ReasonRefused as refused:
+        turn.say(f"staff.reasons.refused.{refused.error.value}", code=code, limit=reasons.MAX_REASON_TEXT)
         return
     turn.say("staff.reasons.removed", code=code.strip().lower())
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.services import Services
 from staff.turn import shorten
-from storage import fraud, review_queries
+from storage import fraud, review_lists
 from storage.privacy import WITHDRAWN_CODE
 
 MAX_TEXT = 4000  # Telegram allows 4096
@@ -97,7 +97,7 @@ def fit(lines: list[str], limit: int = MAX_TEXT) -> str:
 
 
 def claim_line(
-    services: Services, line: review_queries.ClaimLine, *, with_reason: bool = False, with_age: bool = False
+    services: Services, line: review_lists.ClaimLine, *, with_reason: bool = False, with_age: bool = False
 ) -> str:
     """One claim in a list: order ID, date, promotion, product(s), status (and reason or age)."""
     claim = line.claim

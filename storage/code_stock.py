@@ -6,6 +6,9 @@ column of each line, trimmed and upper-cased, must match the promotion's `code_p
 skipped; a code already stored for the promotion, or repeated in the file, counts as a duplicate.
 Both the operator's `python -m bot codes import` and the staff chat's `/codes import` land here,
 so they report the same way and both write `codes.imported` to the audit log.
+
+Also the warning to the staff chat when an approval leaves the stock low or empty: it is about
+the stock, and a new import re-arms it (storage/review.py calls it from `approve`).
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, codes
-from storage.models import ActivationCode, PrizeKind, Promotion
+from storage import audit, codes, outbox
+from storage.models import ActivationCode, AuditEntry, PrizeKind, Promotion
+from storage.texts import promotion_name
 
 
 class UnknownPromotion(Exception):
@@ -83,3 +87,60 @@ async def import_for_slug(
         session, now=now, actor_user_id=actor_user_id, action="codes.imported", subject=promotion.slug, details=details
     )
     return Imported(promotion, report, left)
+
+
+@dataclass(frozen=True)
+class StaffNotice:
+    """Where and in which language staff are warned (low codes), and the threshold."""
+
+    chat_id: int | None
+    language: str
+    low_codes_warning: int
+
+
+async def warn_low_codes(
+    session: AsyncSession, promotion: Promotion, left: int, notice: StaffNotice | None, now: datetime
+) -> None:
+    """Once per crossing: when the stock falls below the threshold, and when it runs out.
+
+    "Once" is counted since the promotion's latest code import, from the audit log, so a new
+    import re-arms both warnings.
+    """
+    if notice is None or notice.chat_id is None or left >= notice.low_codes_warning:
+        return
+    kind = "out" if left == 0 else "low"
+    last_import = await session.scalar(
+        select(func.max(ActivationCode.imported_at)).where(ActivationCode.promotion_id == promotion.id)
+    )
+    warned = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == f"codes.{kind}_warning", AuditEntry.subject == promotion.slug)
+    )
+    if last_import is not None:
+        warned = warned.where(AuditEntry.at >= last_import)
+    if await session.scalar(warned):
+        return
+    values = {
+        "promotion": promotion_name(promotion, notice.language),
+        "slug": promotion.slug,
+        "left": left,
+        "threshold": notice.low_codes_warning,
+    }
+    await outbox.enqueue(
+        session,
+        chat_id=notice.chat_id,
+        kind="staff_notice",
+        key=f"staff.codes_{kind}",
+        language=notice.language,
+        values=values,
+        now=now,
+    )
+    await audit.record(
+        session,
+        now=now,
+        actor_user_id=None,
+        action=f"codes.{kind}_warning",
+        subject=promotion.slug,
+        details={"left": left},
+    )
