@@ -31,7 +31,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         settings.require_webhook()
     from bot.runtime import BotRuntime
 
-    runtime = BotRuntime(settings)
+    runtime = BotRuntime(settings, migrate_in_child=True)
     await runtime.start("webhook" if args.webhook else "polling")
     try:
         await wait_for_signal()

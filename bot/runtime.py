@@ -46,6 +46,7 @@ class BotRuntime:
     poll_timeout: int = 10
     services: Services | None = None
     application: BotApplication | None = None
+    migrate_in_child: bool = False  # `bot run`: migrate in a child process, so Alembic never stays in memory
     outbox_interval: float | Literal["settings"] | None = (
         "settings"  # seconds between idle looks (OUTBOX_POLL_SECONDS); None: tests drain with tick()
     )
@@ -66,7 +67,10 @@ class BotRuntime:
 
     async def _start(self, mode: Mode) -> None:
         settings = self.settings
-        await migrate.upgrade(settings.database_url)
+        if self.migrate_in_child:
+            await migrate.upgrade_in_child(settings.database_url)
+        else:
+            await migrate.upgrade(settings.database_url)
         engine = create_engine(settings.database_url, settings.database_pool)
         self.services = Services(
             settings=settings,
