@@ -22,6 +22,7 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 def build_application(services: Services) -> BotApplication:
     """Wires transport, concurrency, context type and handlers; starts nothing."""
     settings = services.settings
+    proxy, trust_env = settings.bot_api_proxy, settings.bot_api_trust_env
     application = (
         ApplicationBuilder()
         .token(settings.token)
@@ -29,10 +30,13 @@ def build_application(services: Services) -> BotApplication:
         .base_file_url(settings.bot_api_file_url)
         .request(
             AiohttpRequest(
-                connection_pool_size=settings.bot_api_pool_size, pool_timeout=settings.bot_api_pool_timeout_seconds
+                connection_pool_size=settings.bot_api_pool_size,
+                pool_timeout=settings.bot_api_pool_timeout_seconds,
+                proxy=proxy,
+                trust_env=trust_env,
             )
         )
-        .get_updates_request(AiohttpRequest(connection_pool_size=2))
+        .get_updates_request(AiohttpRequest(connection_pool_size=2, proxy=proxy, trust_env=trust_env))
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(PerUserOrderProcessor(max_concurrent_updates=256))
         .arbitrary_callback_data(False)

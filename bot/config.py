@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     bot_api_file_url: str = TELEGRAM_FILE_URL
     bot_api_pool_size: int = Field(default=128, ge=1)  # Bot API requests in flight at once (getUpdates has its own)
     bot_api_pool_timeout_seconds: float = Field(default=10.0, gt=0)  # a request waits this long for a free connection
+    bot_api_proxy: str | None = None  # e.g. http://proxy:3128: every Bot API request goes through it
+    bot_api_trust_env: bool = False  # honour HTTPS_PROXY/NO_PROXY and ~/.netrc (looked up on every request)
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
     database_pool_size: int = Field(default=10, ge=1)  # PostgreSQL connections kept per process (SQLite: always one)
     database_max_overflow: int = Field(default=20, ge=0)  # PostgreSQL connections opened beyond that under load

@@ -25,6 +25,7 @@ from telegram.error import BadRequest
 from bot.context import BotContext
 from bot.replies import answer_query, sender
 from bot.services import Services
+from bot.uploads import send_photo
 from locales.i18n import as_plain_text
 from storage import updates
 from storage.db import unit_of_work
@@ -220,16 +221,10 @@ async def _deliver_reply(turn: BaseTurn, reply: Outgoing) -> bool:
             for i, photo in enumerate(reply.album)
         ]
         sent = await send(chat_id, bot.send_media_group, chat_id, media)
-    elif reply.photo is not None:
-        photo = reply.photo.read_bytes() if isinstance(reply.photo, Path) else reply.photo
-        sent = await send(
-            chat_id,
-            bot.send_photo,
-            chat_id,
-            photo,
-            caption=reply.text or None,
-            parse_mode=ParseMode.HTML,
-            reply_markup=reply.markup,
+    elif reply.photo is not None:  # a bundled picture (a Path) goes by its stored file_id once uploaded
+        caption = reply.text or None
+        sent = await send_photo(
+            turn.context, chat_id, reply.photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=reply.markup
         )
     elif reply.document is not None:
         data, name = reply.document

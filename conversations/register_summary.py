@@ -6,6 +6,8 @@ check compares; the final save checks the whole draft again (it may be days old)
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.assets import asset_path
 from conversations.journey import Action, StaleButton
 from conversations.photos import store_image
@@ -14,7 +16,6 @@ from conversations.replies import main_menu
 from conversations.turn import Turn
 from locales.countries import country_name
 from storage import registration
-from storage.media import thumbnail
 
 SUMMARY_EDITS = (
     ("store", S.REGION),
@@ -61,7 +62,9 @@ async def ask_summary(turn: Turn) -> None:
     found = await product(turn)
     given = answers(turn)
     assert found is not None and given.purchase_date is not None and given.channel is not None
-    photo = thumbnail(turn.services.media.read(given.invoice_path)) if given.invoice_path else None
+    media = turn.services.media
+    # Decoding the invoice takes ~10 ms: in a worker thread, so other customers' updates go on.
+    photo = await asyncio.to_thread(media.thumbnail, given.invoice_path) if given.invoice_path else None
     edits: list[tuple[str, Action | str]] = [
         (turn.t(f"register.edit_{name}"), Action("edit", name)) for name, _ in SUMMARY_EDITS
     ]

@@ -376,3 +376,22 @@ def test_asset_helpers() -> None:
             asset_path(bad)
     with pytest.raises(FileNotFoundError):
         asset_path("missing.png")
+
+
+def test_big_turned_jpeg_is_decoded_small_and_comes_out_upright() -> None:
+    """A 4000x3000 phone photo stored sideways (EXIF 6): drafted on the side that becomes the
+    width, shrunk once to 1600 px wide, then turned; the strip on the stored left is on top."""
+    img = Image.new("RGB", (4000, 3000), "white")
+    img.paste((255, 0, 0), (0, 0, 400, 3000))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif.tobytes())
+    jpeg, w, h, _ = normalize_image(out.getvalue())
+    assert (w, h) == (1600, 2133)
+    result = Image.open(io.BytesIO(jpeg))
+    assert result.size == (1600, 2133) and not dict(result.getexif())
+    r, g, b = result.getpixel((800, 40))
+    assert r > 200 and g < 60 and b < 60
+    r, g, b = result.getpixel((800, 2000))
+    assert min(r, g, b) > 240

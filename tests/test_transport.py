@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from PIL import Image
@@ -394,3 +395,88 @@ async def test_photo_round_trip_through_emulator() -> None:
             assert await tg_file.download_as_bytearray() == bytearray(jpeg)
     finally:
         await emu.stop()
+
+
+# proxy and trust_env ------------------------------------------------------------------------
+
+
+class ForwardProxy:
+    """A minimal HTTP forward proxy: records each absolute URL it is asked for, then fetches it."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        target = str(request.url)  # absolute-form request line: the URL the client wants
+        self.seen.append(target)
+        async with aiohttp.ClientSession() as client:  # trust_env off: straight to the target
+            async with client.request(
+                request.method, target, data=await request.read(), headers={"Content-Type": request.content_type}
+            ) as resp:
+                return web.Response(status=resp.status, body=await resp.read(), content_type=resp.content_type)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+
+@pytest.fixture
+async def proxy(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ForwardProxy]:
+    """The proxy, also named in HTTP_PROXY, so a session that reads the environment would use it."""
+    server = ForwardProxy()
+    await server.start()
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{server.port}")
+    yield server
+    await server.stop()
+
+
+async def _get_me(req: AiohttpRequest, port: int) -> int:
+    async with req:
+        status, body = await req.do_request(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe", "POST")
+        assert status == 200 and json.loads(body)["result"]["id"] == BOT_USER["id"]
+        assert req._session is not None
+        return int(req._session.trust_env)
+
+
+async def test_default_session_reads_no_environment(api: FakeApi, proxy: ForwardProxy) -> None:
+    """No proxy configured: trust_env is off (no .netrc or *_PROXY look-up per request), so even a
+    proxy named in HTTP_PROXY is not used and the request goes straight to the Bot API."""
+    assert await _get_me(AiohttpRequest(), api.port) == 0
+    assert proxy.seen == [] and [c.method for c in api.calls] == ["getMe"]
+
+
+async def test_configured_proxy_carries_every_request(api: FakeApi, proxy: ForwardProxy) -> None:
+    """BOT_API_PROXY: the request goes through that proxy, still without reading the environment."""
+    req = AiohttpRequest(proxy=f"http://127.0.0.1:{proxy.port}")
+    assert req.proxy == f"http://127.0.0.1:{proxy.port}"
+    assert await _get_me(req, api.port) == 0
+    assert proxy.seen == [f"http://127.0.0.1:{api.port}/bot{TOKEN}/getMe"] and len(api.calls) == 1
+
+
+async def test_trust_env_uses_the_environments_proxy(api: FakeApi, proxy: ForwardProxy) -> None:
+    """BOT_API_TRUST_ENV: the old behaviour (httpx's default), for operators who set HTTPS_PROXY."""
+    assert await _get_me(AiohttpRequest(trust_env=True), api.port) == 1
+    assert proxy.seen == [f"http://127.0.0.1:{api.port}/bot{TOKEN}/getMe"]
+
+
+def test_proxy_settings_reach_the_transport() -> None:
+    """Off by default; the settings carry the proxy URL and the opt-in to the environment."""
+    from bot.config import Settings
+
+    default = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert default.bot_api_proxy is None and default.bot_api_trust_env is False
+    chosen = Settings(_env_file=None, bot_api_proxy="http://proxy:3128", bot_api_trust_env=True)  # type: ignore[call-arg]
+    assert chosen.bot_api_proxy == "http://proxy:3128" and chosen.bot_api_trust_env is True
