@@ -511,7 +511,7 @@ async def run_bot(database: str, url: str, args: Args, tmp: Path) -> BotRun:
             ):
                 if args.profile and args.profile != scenario:
                     continue
-                spy = tmp / f"py-spy-{database}.txt" if args.profile else None
+                spy = Path(tempfile.gettempdir()) / f"bench-py-spy-{database}.txt" if args.profile else None  # kept
                 async with spying(child.pid, spy):
                     measures += await measure((name, database, scenario), child.pid, journeys, args.rates, args)
                 if spy is not None and spy.exists():
@@ -590,6 +590,48 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
             ratio = row and row["echo_over_this"]
             cells.append(f"{row['cpu_ms']:>8.2f} ({ratio:.2f}×)" if row and ratio else f"{'-':>16}  ")
         print(f"  {key[0]:<30} {key[1]:<20}" + "".join(f"{c:>18}" for c in cells))
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The README's tables of one results file."""
+    measures = results["measures"]
+    rates = sorted({m["offered_per_s"] for m in measures})
+    keys = list(dict.fromkeys((m["process"], m["scenario"]) for m in measures))
+    at = {(m["process"], m["scenario"], m["offered_per_s"]): m for m in measures}
+    ratios = {(r["process"], r["scenario"], r["offered_per_s"]): r["echo_over_this"] for r in summary(measures)}
+    head = "| process | scenario | " + " | ".join(f"{r:.0f}/s" for r in rates) + " |"
+    rule = "| --- | --- |" + " ---: |" * len(rates)
+    cpu, latency = [head, rule], [head, rule]
+    for key in keys:
+        cells, waits = [], []
+        for rate in rates:
+            m = at.get((*key, rate))
+            ratio = ratios.get((*key, rate))
+            cells.append(f"{m['cpu_ms_per_update']:.2f} ms ({ratio:.2f}×)" if m and ratio else "")
+            waits.append(f"{m['achieved_per_s']:.0f}/s · {m['p50_ms']:.0f} · {m['p99_ms']:.0f} ms" if m else "")
+        cpu.append(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + " |")
+        latency.append(f"| {key[0]} | {key[1]} | " + " | ".join(waits) + " |")
+    idle = ["| process | idle RSS | idle CPU |", "| --- | ---: | ---: |"]
+    for name, rest in results["idle"].items():
+        extra = rest.get(f"rss_mb_restarted_with_{IDLE_CONVERSATIONS}_idle_conversations") or rest.get(
+            f"rss_mb_with_{IDLE_CONVERSATIONS}_idle_conversations"
+        )
+        base = rest.get("rss_mb_restarted_after_load", rest["rss_mb"])
+        note = f"; with {IDLE_CONVERSATIONS:,} idle conversations {extra} MB ({extra - base:+.1f})" if extra else ""
+        idle.append(f"| {name} | {rest['rss_mb']} MB{note} | {rest['cpu_ms_per_s']} ms/s |")
+    return "\n".join(
+        [
+            "CPU per update of the process (echo ÷ this, at the same offered rate):",
+            "",
+            *cpu,
+            "",
+            "Achieved rate · p50 · p99 latency at each offered rate:",
+            "",
+            *latency,
+            "",
+            *idle,
+        ]
+    )
 
 
 def print_idle(references: dict[str, Idle], bots: list[BotRun]) -> None:
@@ -710,6 +752,7 @@ def main(argv: list[str] | None = None) -> int:
         results = json.loads(args.summarize.read_text())
         results["summary"] = summary(results["measures"])
         print_summary(results["summary"])
+        print("\n" + markdown(results))
         args.summarize.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
         return 0
     results = asyncio.run(run(args))

@@ -48,7 +48,7 @@ FRAME = re.compile(r"\((?P<file>[^()]*?):\d+\)$")
 
 def area_of(frame: str) -> str | None:
     match = FRAME.search(frame)
-    path = match.group("file") if match else frame
+    path = "/" + (match.group("file") if match else frame)  # py-spy shortens to "sqlalchemy/orm/session.py"
     for fragment, area in AREAS:
         if fragment in path:
             return area
