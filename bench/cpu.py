@@ -476,7 +476,7 @@ async def spying(pid: int, output: Path | None) -> AsyncIterator[None]:
         return
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     argv = [exe, "record", "--pid", str(pid), "--format", "raw", "--output", str(output), "--rate", "200"]
-    spy = subprocess.Popen([*argv, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # pausing: idle seen right
     try:
         yield
     finally:

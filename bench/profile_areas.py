@@ -4,7 +4,8 @@
 
 bench/cpu.py --profile SCENARIO records the bot with py-spy (install it into .venv yourself;
 it is no dependency) and prints this. Each sample counts for the innermost frame that belongs
-to a known area, so the standard library's helpers count for whoever called them.
+to a known area, so the standard library's helpers count for whoever called them; samples of a
+thread blocked in a wait (epoll, a queue) are left out, as py-spy does not always see them idle.
 """
 
 from __future__ import annotations
@@ -43,6 +44,13 @@ AREAS = (  # first match wins: path fragment -> area
     ("threading.py", "threads (executor)"),
     ("/asyncio/", "asyncio"),
 )
+IDLE_LEAVES = (  # waits that py-spy may sample as busy: a thread blocked here burns no CPU
+    ".select (selectors.py",  # epoll_wait
+    "_connection_worker_thread (aiosqlite/core.py:59)",  # tx.get(): the worker waits for work
+    "wait (threading.py",
+    "get (queue.py",
+    "_worker (concurrent/futures/thread.py",
+)
 FRAME = re.compile(r"\((?P<file>[^()]*?):\d+\)$")
 
 
@@ -63,6 +71,8 @@ def shares(text: str) -> dict[str, float]:
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
+        if any(leaf in frames[-1] for leaf in IDLE_LEAVES):
+            continue
         area = next((a for f in reversed(frames) if (a := area_of(f)) is not None), "other")
         counts[area] += int(count)
     whole = sum(counts.values()) or 1
