@@ -485,14 +485,46 @@ async def spying(pid: int, output: Path | None) -> AsyncIterator[None]:
 
 
 profiles: dict[str, dict[str, float]] = {}
+UPLOADS = "mixed + 12 MP uploads"  # the issue's p99 target: 100/s of the mixed flow while one customer uploads
+
+
+@contextlib.asynccontextmanager
+async def uploading(person: Person | None) -> AsyncIterator[None]:
+    """While inside, `person` sends bench/upload.py's 12 MP label photo (as a file, so Telegram
+    would not shrink it) at the serial step, again and again; the bot reads it each time. Its
+    CPU counts in the row's per-update cost, which is why only the latency of that row matters."""
+    if person is None:
+        yield
+        return
+    from bench.upload import label_photo
+
+    photo = await asyncio.to_thread(label_photo)
+
+    async def keep_sending() -> None:
+        await person.send("/register")
+        await answer(person, "Which kind of product")
+        await person.press("Monitor")
+        await answer(person, "serial number")
+        while True:
+            await person.send_document(photo, "label.jpg", "image/jpeg")
+            await person.next_reply(timeout=60)
+
+    task = asyncio.create_task(keep_sending())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, AssertionError):
+            await task
 
 
 async def run_bot(database: str, url: str, args: Args, tmp: Path) -> BotRun:
     work = tmp / database
     work.mkdir()
     per_rate = args.warmup + args.updates
-    mixed_people = math.ceil(len(args.rates) * per_rate / 18) + args.people + 20  # 18 updates per flow
-    cast = await seed(args, url, work / "media", mixed_people, args.people)
+    rounds = len(args.rates) + (0 if args.quick else 1)  # the uploads scenario: one more rate of the mixed flow
+    mixed_people = math.ceil(rounds * per_rate / 18) + 2 * args.people + 20  # 18 updates per flow
+    cast = await seed(args, url, work / "media", mixed_people, args.people + 1)  # + the uploader
     async with fresh_emulator(crash_run.TOKEN) as emulator:
         emulator.add_user(crash_run.STAFF_ID, "Sam", username="sam_staff")
         emulator.add_group(crash_run.STAFF_CHAT_ID, "Redemption staff", [crash_run.STAFF_ID])
@@ -504,16 +536,19 @@ async def run_bot(database: str, url: str, args: Args, tmp: Path) -> BotRun:
             rest = await idle(child, 4.0)  # CPU ticks are 10 ms: 4 s resolve 2.5 ms/s
             print(f"this bot, {database}: idle RSS {rest.rss_mb} MB, idle CPU {rest.cpu_ms_per_s} ms/s", flush=True)
             name = f"this bot, {database}"
-            for scenario, journeys in (
-                ("/help", help_journeys(emulator, 60_000, False)),
-                ("registration steps", registration_journeys(emulator, cast.registering)),
-                ("mixed full flow", mixed_journeys(emulator, cast.mixed)),
+            mixed = mixed_journeys(emulator, cast.mixed)  # the uploads scenario goes on with the next people
+            uploader = Person(emulator, cast.registering[-1][0], "Uploader")
+            for scenario, journeys, rates in (
+                ("/help", help_journeys(emulator, 60_000, False), args.rates),
+                ("registration steps", registration_journeys(emulator, cast.registering[:-1]), args.rates),
+                ("mixed full flow", mixed, args.rates),
+                (UPLOADS, mixed, [] if args.quick else [100.0]),
             ):
-                if args.profile and args.profile != scenario:
+                if (args.profile and args.profile != scenario) or not rates:
                     continue
                 spy = Path(tempfile.gettempdir()) / f"bench-py-spy-{database}.txt" if args.profile else None  # kept
-                async with spying(child.pid, spy):
-                    measures += await measure((name, database, scenario), child.pid, journeys, args.rates, args)
+                async with spying(child.pid, spy), uploading(uploader if scenario == UPLOADS else None):
+                    measures += await measure((name, database, scenario), child.pid, journeys, rates, args)
                 if spy is not None and spy.exists():
                     profile = shares(spy.read_text())
                     print(f"py-spy, {name}, {scenario}:", flush=True)
@@ -548,7 +583,7 @@ REF_NAMES = {
 
 def _row(m: Measure) -> str:
     return (
-        f"  {m.process:<30} {m.scenario:<19} {m.offered_per_s:>5.0f}/s → {m.achieved_per_s:>6.1f}/s  "
+        f"  {m.process:<30} {m.scenario:<22} {m.offered_per_s:>5.0f}/s → {m.achieved_per_s:>6.1f}/s  "
         f"p50 {m.p50_ms:>7.1f} ms  p99 {m.p99_ms:>7.1f} ms  CPU {m.cpu_ms_per_update:>6.2f} ms/update  "
         f"fail {m.failures}  loadgen {m.loadgen_cpu_pct:.0f}%  load {m.load_average:.1f}"
     )
