@@ -11,7 +11,8 @@ from babel.dates import format_date
 from conversations.journey import Answers
 from conversations.turn import Turn
 from storage import catalogue
-from storage.models import CatalogueProduct, Category, Channel
+from storage.catalogue_cache import CatalogueEntry
+from storage.models import Category, Channel
 
 FLOW = "register"
 
@@ -59,7 +60,7 @@ def answers(turn: Turn) -> RegisterAnswers:
     return turn.answers(RegisterAnswers)
 
 
-async def product(turn: Turn) -> CatalogueProduct | None:
+async def product(turn: Turn) -> CatalogueEntry | None:
     """The catalogue product the serial matched."""
     product_id = answers(turn).product_id
     return await catalogue.product_by_id(turn.session, product_id) if product_id else None

@@ -13,6 +13,7 @@ dropped with an apology instead of a traceback.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ from storage.db import unit_of_work
 log = logging.getLogger(__name__)
 GlobalAction = Callable[[Turn, Action], Awaitable[None]]
 MAX_PROMPTS = 5  # a prompt may move on again (a step with nothing left to ask); never forever
+STEP_HINTS = 10_000  # users whose step this process remembers for the photo prefetch (about 2 MB)
 
 
 @dataclass
@@ -42,6 +44,9 @@ class Router:
     menu: dict[str, str] = field(default_factory=dict)  # locale key of a menu label -> command
     actions: dict[str, GlobalAction] = field(default_factory=dict)
     fallback: Handler | None = None
+    # (flow, step) each user was left at by this process's last commit: the photo prefetch reads
+    # it instead of opening a transaction of its own (see `_prefetch_image`).
+    steps: OrderedDict[int, tuple[str, str] | None] = field(default_factory=OrderedDict)
 
     def add_flow(self, flow: Flow) -> None:
         self.flows[flow.name] = flow
@@ -59,16 +64,23 @@ class Router:
         fetched = await self._prefetch_image(update, context)
         async with claimed_unit_of_work(services, update) as claimed:
             session = claimed.session
-            member = await members.by_telegram_id(session, user.id)
+            member, state = await conversations.member_and_state(session, user.id)
             if member is not None and claimed.first_delivery:
                 members.mark_reachable(member)
-            state = await conversations.load(session, user.id)
             chosen = state.data.get("language") if state is not None and member is None else None
             default = services.translator.resolve(user.language_code)
             language = member.language if member is not None else str(chosen or default)
             turn = Turn(update, context, session, language, claimed.now, member=member, state=state, download=fetched)
             await self._run(turn, first_delivery=claimed.first_delivery)
+        self._remember_step(user.id, turn)
         await deliver(turn)
+
+    def _remember_step(self, user_id: int, turn: Turn) -> None:
+        """Notes where the committed turn left the user (bounded: the oldest notes go first)."""
+        self.steps[user_id] = (turn.state.flow, turn.state.step) if turn.state is not None else None
+        self.steps.move_to_end(user_id)
+        while len(self.steps) > STEP_HINTS:
+            self.steps.popitem(last=False)
 
     async def _run(self, turn: Turn, *, first_delivery: bool) -> None:
         """The update's handler, then the question of the step it moved to."""
@@ -122,20 +134,33 @@ class Router:
     async def _prefetch_image(self, update: Update, context: BotContext) -> Download | None:
         """Downloads a photo or image file and does its image work (checks, normalizing, hashes,
         barcodes, in a worker thread) before the unit of work opens, when the user's current step
-        takes one, so neither a slow upload nor a big photo holds the database (one writer)."""
+        takes one, so neither a slow upload nor a big photo holds the database (one writer).
+
+        The step is the one this process's last commit for the user left (`steps`): no second
+        transaction. Only a note of a photo step is trusted; without one (first update since the
+        start, or a note of another step) the state is read, as a note may be stale when several
+        processes serve the user. A stale note costs a download that is not used, or preparing
+        the photo again in the unit of work for the step it really is (photos.py `_prepared`)."""
         message = update.effective_message
         user = update.effective_user
         if update.callback_query is not None or message is None or user is None:
             return None
         if not (message.photo or message.document):
             return None
-        async with unit_of_work(context.services.sessions) as session:
-            state = await conversations.load(session, user.id)
-        flow = self.flows.get(state.flow) if state is not None else None
-        step = flow.steps.get(state.step) if flow is not None and state is not None else None
+        step = self._photo_step(self.steps.get(user.id))
+        if step is None:
+            async with unit_of_work(context.services.sessions) as session:
+                state = await conversations.load(session, user.id)
+            step = self._photo_step((state.flow, state.step) if state is not None else None)
         if step is None or step.on_photo is None:
             return None
         return await prefetch(message, context.bot, context.services.media, step.photo_use)
+
+    def _photo_step(self, where: tuple[str, str] | None) -> Step | None:
+        """The step at `where` when it takes a photo."""
+        flow = self.flows.get(where[0]) if where is not None else None
+        step = flow.steps.get(where[1]) if flow is not None and where is not None else None
+        return step if step is not None and step.on_photo is not None else None
 
     async def dispatch(self, turn: Turn) -> None:
         query = turn.update.callback_query

@@ -154,8 +154,10 @@ class Turn(BaseTurn):
         self._answers = answers
 
     async def finish(self) -> None:
-        """The journey is over: nothing left to resume."""
-        await conversations.clear(self.session, self.user_id)
+        """The journey is over: nothing left to resume. Without a state there is no row to delete
+        (it was read in this unit of work, under the user's lock), so no statement is sent."""
+        if self.state is not None:
+            await conversations.clear(self.session, self.user_id)
         self.state = None
         self._answers = None
         self.prompt_pending = False

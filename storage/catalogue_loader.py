@@ -14,11 +14,13 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import catalogue_cache
 from storage.catalogue_format import CSV_COLUMNS, ROWS, Product, ProductTable, SerialRow, StoreRow, StoreTable
 from storage.catalogue_lookup import fits_pattern, listed_serials, rows_in
 from storage.file_errors import FileLoadError, FileProblem
@@ -264,5 +266,6 @@ async def load_catalogue_file(session: AsyncSession, path: Path) -> LoadReport:
     products = stored | await _write_products(session, plan, report)
     await _write_serials(session, plan, products, report)
     await _write_stores(session, stores, report)
+    await catalogue_cache.bump_version(session, datetime.now(UTC))  # every process reloads its catalogue
     await session.flush()
     return report

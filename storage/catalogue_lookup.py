@@ -5,6 +5,11 @@ of a "keyed" product (whose CHK is an HMAC of the serial, so no list is needed).
 "list" product only helps to correct look-alike characters: without its listed CHK such a serial
 could never pass the CHK step.
 
+The products, stores and patterns come from this process's in-memory snapshot
+(storage/catalogue_cache.py), so a look-up costs the same with 10 or 10,000 products: one
+indexed read of the listed serials (which also brings their CHK, so the CHK step needs no
+other), and the patterns tried only where their literal prefix fits.
+
 Import it as `storage.catalogue`, which also holds the loading of catalogue files.
 """
 
@@ -24,7 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from storage.models import CatalogueProduct, CatalogueSerial, Store
+from storage import catalogue_cache
+from storage.catalogue_cache import CatalogueEntry, PatternIndex
+from storage.models import CatalogueProduct, CatalogueSerial
 
 T = TypeVar("T")
 
@@ -126,17 +133,17 @@ def _corrections(typed: str, corrected: str) -> list[Correction]:
     ]
 
 
-def normalize_serial(raw: str, patterns: Sequence[str]) -> NormalizedSerial:
+def normalize_serial(raw: str, patterns: Sequence[str] | PatternIndex) -> NormalizedSerial:
     """Upper-cases and strips the serial; fixes look-alikes only when exactly one reading fits a pattern.
 
     A serial that already matches a pattern is left alone, and so is one that several corrected
     readings would fit: guessing wrong is worse than asking again.
     """
     typed, value = _typed_and_upper(raw)
-    compiled = _compile_patterns(tuple(patterns))
-    if not value or not compiled or _matches_any(value, compiled):
+    index = patterns if isinstance(patterns, PatternIndex) else PatternIndex((p, 0, False) for p in patterns)
+    if not value or not index or index.fits(value):
         return NormalizedSerial(value)
-    fits = [v for v in lookalike_variants(value) if _matches_any(v, compiled)]
+    fits = [v for v in lookalike_variants(value) if index.fits(v)]
     if len(fits) != 1:
         return NormalizedSerial(value)
     return NormalizedSerial(fits[0], _corrections(typed, fits[0]))
@@ -147,10 +154,11 @@ def normalize_serial(raw: str, patterns: Sequence[str]) -> NormalizedSerial:
 
 @dataclass(frozen=True)
 class SerialMatch:
-    product: CatalogueProduct
+    product: CatalogueEntry
     serial: str  # normalized (and corrected) serial
     corrections: list[Correction]
     listed: bool  # True: in catalogue_serials; False: only matched a keyed product's pattern
+    chk: str | None = None  # the listed serial's CHK (never shown; compared at the CHK step)
 
 
 async def rows_in(
@@ -170,37 +178,53 @@ async def listed_serials(session: AsyncSession, serials: Iterable[str]) -> dict[
     return {row.serial: row for row in rows}
 
 
+class _Listed(NamedTuple):
+    serial: str
+    product_id: int
+    chk: str | None
+
+
+async def _listed(session: AsyncSession, serials: Iterable[str]) -> dict[str, _Listed]:
+    """Listed serials with their product and CHK, as plain rows (no ORM objects to track)."""
+    unique = list(dict.fromkeys(serials))
+    found: dict[str, _Listed] = {}
+    columns = (CatalogueSerial.serial, CatalogueSerial.product_id, CatalogueSerial.chk)
+    for start in range(0, len(unique), _IN_CHUNK):
+        query = select(*columns).where(CatalogueSerial.serial.in_(unique[start : start + _IN_CHUNK]))
+        found.update((row.serial, _Listed(*row)) for row in await session.execute(query))
+    return found
+
+
+async def _listed_match(session: AsyncSession, row: _Listed, corrections: list[Correction]) -> SerialMatch | None:
+    product = await catalogue_cache.entry(session, row.product_id)
+    return SerialMatch(product, row.serial, corrections, True, row.chk) if product is not None else None
+
+
 async def find_serial(session: AsyncSession, raw: str) -> SerialMatch | None:
     """The catalogue product a customer's serial belongs to, with any look-alike fixes made."""
-    ordered = await session.scalars(select(CatalogueProduct).order_by(CatalogueProduct.id))
-    products = {p.id: p for p in ordered}
-    patterns = [p.serial_pattern for p in products.values() if p.serial_pattern]
     typed, plain = _typed_and_upper(raw)
     if not plain:
         return None
-    normalized = normalize_serial(raw, patterns)
-    listed = await listed_serials(session, {plain, normalized.value})
+    catalogue = await catalogue_cache.snapshot(session)
+    normalized = normalize_serial(raw, catalogue.patterns)
+    listed = await _listed(session, {plain, normalized.value})
     if plain in listed:
-        return SerialMatch(products[listed[plain].product_id], plain, [], True)
+        return await _listed_match(session, listed[plain], [])
     if normalized.value in listed:
-        row = listed[normalized.value]
-        return SerialMatch(products[row.product_id], row.serial, normalized.corrections, True)
+        return await _listed_match(session, listed[normalized.value], normalized.corrections)
     if not normalized.corrections:
         # A listed serial no pattern describes may still hide behind a look-alike.
-        found = await listed_serials(session, lookalike_variants(plain, limit=_IN_CHUNK))
+        found = await _listed(session, lookalike_variants(plain, limit=_IN_CHUNK))
         if len(found) == 1:
             row = next(iter(found.values()))
-            corrections = _corrections(typed, row.serial)
-            return SerialMatch(products[row.product_id], row.serial, corrections, True)
-    for product in products.values():
-        if product.chk_mode == "keyed" and product.serial_pattern:
-            if fits_pattern(normalized.value, product.serial_pattern):
-                return SerialMatch(product, normalized.value, normalized.corrections, False)
-    return None
+            return await _listed_match(session, row, _corrections(typed, row.serial))
+    keyed = catalogue.patterns.keyed_product(normalized.value)
+    product = catalogue.products.get(keyed) if keyed is not None else None
+    return SerialMatch(product, normalized.value, normalized.corrections, False) if product is not None else None
 
 
-async def product_by_id(session: AsyncSession, product_id: int) -> CatalogueProduct | None:
-    return await session.get(CatalogueProduct, product_id)
+async def product_by_id(session: AsyncSession, product_id: int) -> CatalogueEntry | None:
+    return await catalogue_cache.entry(session, product_id)
 
 
 async def product_by_model(session: AsyncSession, model: str) -> CatalogueProduct | None:
@@ -210,9 +234,8 @@ async def product_by_model(session: AsyncSession, model: str) -> CatalogueProduc
 
 async def stores_for(session: AsyncSession, country: str) -> list[str]:
     """Store names of a region in the order the operator's file listed them."""
-    query = select(Store.name).where(Store.country == country.strip().upper()).order_by(Store.id)
-    rows = await session.scalars(query)
-    return list(rows)
+    stores = (await catalogue_cache.snapshot(session)).stores
+    return list(stores.get(country.strip().upper(), ()))
 
 
 # ---------------------------------------------------------------- CHK
@@ -233,7 +256,7 @@ async def check_chk(session: AsyncSession, match: SerialMatch, chk: str, secret:
     typed = unicodedata.normalize("NFKC", chk).strip()
     if not CHK_SHAPE.fullmatch(typed):
         return False
-    expected = await session.scalar(select(CatalogueSerial.chk).where(CatalogueSerial.serial == match.serial))
+    expected = match.chk  # read with the serial: a CHK listed for the serial wins over the keyed one
     if expected is None and match.product.chk_mode == "keyed":
         if not secret:
             model = match.product.model

@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -162,12 +162,18 @@ async def redeemed_count(session: AsyncSession, promotion_id: int, email: str) -
     return int(await session.scalar(query) or 0)
 
 
-async def claimed_product_ids(session: AsyncSession, promotion_id: int) -> set[int]:
-    """Registered products already in a live claim of this promotion."""
+async def claimed_product_ids(session: AsyncSession, promotion_id: int, product_ids: Iterable[int]) -> set[int]:
+    """Which of `product_ids` are already in a live claim of this promotion (looked up by product,
+    indexed, so the cost does not grow with the promotion's claims)."""
+    wanted = list(dict.fromkeys(product_ids))
+    if not wanted:
+        return set()
     query = (
         select(ClaimItem.registered_product_id)
         .join(Claim)
-        .where(Claim.promotion_id == promotion_id, Claim.status.in_(COUNTED))
+        .where(
+            ClaimItem.registered_product_id.in_(wanted), Claim.promotion_id == promotion_id, Claim.status.in_(COUNTED)
+        )
     )
     return set((await session.scalars(query)).all())
 
@@ -272,7 +278,7 @@ async def submit(
         or await _recent_claims(session, day, email=member.email) >= CLAIMS_PER_DAY_PER_EMAIL
     ):
         raise ClaimRefused(Refusal.RATE_LIMITED, per_day=CLAIMS_PER_DAY_PER_MEMBER)
-    taken = await claimed_product_ids(session, promotion.id)
+    taken = await claimed_product_ids(session, promotion.id, (item.registered_product_id for item in draft.items))
     for item in draft.items:
         product = await session.get(RegisteredProduct, item.registered_product_id)
         if product is None or product.member_id != member.id:

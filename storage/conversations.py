@@ -1,34 +1,52 @@
-"""Conversation state: where a user is in a journey and what they answered so far."""
+"""Conversation state: where a user is in a journey and what they answered so far.
+
+On the hot path each update reads the member and the state in one statement
+(`member_and_state`) and writes the state in one (`save`, an upsert): round trips, not rows,
+are what an update costs.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ConversationState
+from storage.models import ConversationState, Member
+from storage.upsert import insert_for
 
 
 async def load(session: AsyncSession, user_id: int) -> ConversationState | None:
     return await session.get(ConversationState, user_id)
 
 
+async def member_and_state(session: AsyncSession, user_id: int) -> tuple[Member | None, ConversationState | None]:
+    """The member (by Telegram user id) and their journey's state, either possibly absent, in one
+    statement: both outer-joined to a one-row key."""
+    key = select(literal(user_id).label("user_id")).subquery()
+    query = (
+        select(Member, ConversationState)
+        .select_from(key)
+        .outerjoin(Member, Member.telegram_user_id == key.c.user_id)
+        .outerjoin(ConversationState, ConversationState.user_id == key.c.user_id)
+    )
+    row = (await session.execute(query)).one()
+    return row[0], row[1]
+
+
 async def save(
     session: AsyncSession, *, user_id: int, chat_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
 ) -> ConversationState:
-    """Upserts the state; `data` is replaced as a whole so the JSON change is always seen."""
-    state = await session.get(ConversationState, user_id)
-    if state is None:
-        state = ConversationState(
-            user_id=user_id, chat_id=chat_id, flow=flow, step=step, data=dict(data), updated_at=now
-        )
-        session.add(state)
-    else:
-        state.chat_id, state.flow, state.step, state.data, state.updated_at = chat_id, flow, step, dict(data), now
-        state.reminded_at = None
-    await session.flush()
+    """Upserts the state in one statement; `data` is replaced as a whole, and the returned row
+    refreshes the session's copy (so a later `load` in this unit of work sees it)."""
+    values = {"chat_id": chat_id, "flow": flow, "step": step, "data": dict(data), "updated_at": now}
+    insert = insert_for(session, ConversationState).values(user_id=user_id, reminded_at=None, **values)
+    changed = {name: insert.excluded[name] for name in (*values, "reminded_at")}
+    statement = insert.on_conflict_do_update(index_elements=[ConversationState.user_id], set_=changed).returning(
+        ConversationState
+    )
+    state: ConversationState = (await session.scalars(statement, execution_options={"populate_existing": True})).one()
     return state
 
 

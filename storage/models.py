@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -124,6 +125,17 @@ class CatalogueProduct(Base):
     chk_mode: Mapped[str] = mapped_column(String(8), default="list")  # "list" or "keyed"
 
 
+class CatalogueVersion(Base):
+    """One row, bumped by every catalogue load, so each process knows when its in-memory
+    catalogue is stale (storage/catalogue_cache.py)."""
+
+    __tablename__ = "catalogue_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime]
+
+
 class CatalogueSerial(Base):
     """An individual serial the vendor shipped, with the CHK printed beside it."""
 
@@ -170,7 +182,10 @@ class SerialAttempt(Base):
     """Failed CHK tries and refused duplicates, for the lockout rule and for staff."""
 
     __tablename__ = "serial_attempts"
-    __table_args__ = (Index("ix_serial_attempts_lookup", "member_id", "serial", "at"),)
+    __table_args__ = (
+        Index("ix_serial_attempts_lookup", "member_id", "serial", "at"),
+        Index("ix_serial_attempts_serial_kind", "serial", "kind"),  # other accounts' attempts (staff card)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
@@ -250,7 +265,7 @@ class ClaimItem(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
-    registered_product_id: Mapped[int] = mapped_column(ForeignKey("registered_products.id"))
+    registered_product_id: Mapped[int] = mapped_column(ForeignKey("registered_products.id"), index=True)
     sn_photo_path: Mapped[str | None] = mapped_column(String(200))
     sn_photo_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     label_serials: Mapped[list[Any] | None] = mapped_column(JSON)  # read from the S/N photo's barcode
@@ -434,3 +449,13 @@ class ReceivedUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     payload: Mapped[dict[str, Any]]  # Update.to_dict(): what Update.de_json reads back
     received_at: Mapped[datetime]
+
+
+# Look-ups by an expression (the redeem limit counts per e-mail whatever its case; an invoice
+# number typed in another case is the same invoice): indexed so they stay quick at 100,000 rows.
+Index("ix_claims_email_lower", func.lower(Claim.email))
+Index(
+    "ix_registered_products_invoice_upper",
+    func.upper(RegisteredProduct.invoice_number),
+    func.lower(RegisteredProduct.store_name),
+)

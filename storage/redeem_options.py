@@ -39,7 +39,8 @@ async def redeem_options(session: AsyncSession, member: Member, now: datetime) -
     for verdict in await eligibility.explain_for_member(session, member.id, now):
         by_promotion.setdefault(verdict.promotion.id, []).append(verdict)
     for promotion in await eligibility.running_promotions(session, now):
-        taken = await claims.claimed_product_ids(session, promotion.id)
+        verdicts = by_promotion.get(promotion.id, [])
+        taken = await claims.claimed_product_ids(session, promotion.id, (v.product.id for v in verdicts))
         remaining = max(
             promotion.redeem_limit_per_email - await claims.redeemed_count(session, promotion.id, member.email or ""), 0
         )
@@ -48,7 +49,7 @@ async def redeem_options(session: AsyncSession, member: Member, now: datetime) -
             remaining = min(remaining, stock)
         eligible: list[RegisteredProduct] = []
         others: list[tuple[RegisteredProduct, list[str]]] = []
-        for verdict in by_promotion.get(promotion.id, []):
+        for verdict in verdicts:
             reasons = [r.value for r in verdict.reasons]
             if verdict.product.id in taken:
                 reasons.append(ClaimReason.ALREADY_REDEEMED.value)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, catalogue, fingerprints
-from storage.models import CatalogueProduct, Channel, RegisteredProduct, SerialAttempt
+from storage import audit, catalogue, catalogue_cache, fingerprints
+from storage.models import Channel, RegisteredProduct, SerialAttempt
+from storage.upsert import insert_for
 
 CHK_TRIES = 5
 CHK_WINDOW = timedelta(hours=1)
@@ -178,7 +178,7 @@ async def purchase_date_bounds(
     session: AsyncSession, catalogue_product_id: int | None, now: datetime
 ) -> PurchaseDateBounds:
     """The purchase-date window of a catalogue product (only the upper end when it is unknown)."""
-    product = await session.get(CatalogueProduct, catalogue_product_id) if catalogue_product_id else None
+    product = await catalogue_cache.entry(session, catalogue_product_id) if catalogue_product_id else None
     return PurchaseDateBounds(latest_purchase_date(now), product.launch_date if product is not None else None)
 
 
@@ -203,7 +203,7 @@ async def complete(
 ) -> RegisteredProduct:
     """Saves the registration after checking the draft once more (it may be days old)."""
     today = today or latest_purchase_date(now)
-    product = await session.get(CatalogueProduct, draft.catalogue_product_id)
+    product = await catalogue_cache.entry(session, draft.catalogue_product_id)
     if product is None:
         raise RegistrationError("unknown_product")
     if draft.channel not in set(Channel):
@@ -216,25 +216,24 @@ async def complete(
     owner = await serial_owner(session, member_id, draft.serial, now)
     if owner is not SerialOwner.NOBODY:
         raise RegistrationError(f"serial_{owner.value}")
-    registered = RegisteredProduct(
-        member_id=member_id,
-        catalogue_product_id=product.id,
-        serial=draft.serial,
-        purchase_country=draft.purchase_country,
-        store_name=draft.store_name,
-        purchase_date=draft.purchase_date,
-        channel=draft.channel,
-        invoice_path=draft.invoice_path,
-        invoice_sha256=draft.invoice_sha256,
-        invoice_number=invoice_number,
-        registered_at=now,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(registered)
-            await session.flush()
-    except IntegrityError:
-        raise RegistrationError("serial_someone_else") from None  # lost a race for the same serial
+    values = {
+        "member_id": member_id,
+        "catalogue_product_id": product.id,
+        "serial": draft.serial,
+        "purchase_country": draft.purchase_country,
+        "store_name": draft.store_name,
+        "purchase_date": draft.purchase_date,
+        "channel": draft.channel,
+        "invoice_path": draft.invoice_path,
+        "invoice_sha256": draft.invoice_sha256,
+        "invoice_number": invoice_number,
+        "registered_at": now,
+    }
+    # One statement that loses a race for the same serial without an error (so no savepoint).
+    insert = insert_for(session, RegisteredProduct).values(values).on_conflict_do_nothing(index_elements=["serial"])
+    registered: RegisteredProduct | None = (await session.scalars(insert.returning(RegisteredProduct))).first()
+    if registered is None:
+        raise RegistrationError("serial_someone_else")  # lost a race for the same serial
     if draft.invoice_phash is not None:
         await fingerprints.record(
             session,

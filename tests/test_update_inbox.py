@@ -113,6 +113,24 @@ async def test_two_units_of_work_of_one_user_run_one_after_the_other(db_url: str
     assert await asyncio.wait_for(waiter, 5) == "email"  # it went on after the commit and saw it
 
 
+async def test_the_claim_for_a_user_locks_and_claims_in_one(db_url: str, sessions: SessionFactory) -> None:
+    """storage.updates.claim_for_user: a redelivery is refused as by claim_update, and on PostgreSQL
+    a second unit of work of the same user waits for the first's commit, as after lock_user."""
+    async with unit_of_work(sessions) as first:
+        assert await updates.claim_for_user(first, 1001, 70, NOW) is True
+        assert await updates.claim_for_user(first, 1001, 70, NOW) is False
+        await conversations.save(first, user_id=1001, chat_id=1001, flow="profile", step="email", data={}, now=NOW)
+        if _is_postgresql(db_url):
+            with pytest.raises(DBAPIError, match="lock timeout"):
+                async with unit_of_work(sessions) as second:
+                    await second.execute(text("SET LOCAL lock_timeout = '100ms'"))
+                    await updates.claim_for_user(second, 1001, 71, NOW)
+    async with unit_of_work(sessions) as s:
+        assert await updates.claim_for_user(s, 1001, 70, NOW) is False
+        assert await updates.claim_for_user(s, None, 71, NOW) is True
+        assert (await conversations.member_and_state(s, 1001))[1] is not None
+
+
 async def test_the_user_lock_never_collides_with_the_one_number_advisory_locks(
     db_url: str, sessions: SessionFactory
 ) -> None:
