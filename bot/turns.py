@@ -66,10 +66,8 @@ async def claimed_unit_of_work(services: Services, update: Update) -> AsyncItera
     """The update's one transaction, with the user locked and the update id claimed in it."""
     async with unit_of_work(services.sessions) as session:
         user = update.effective_user
-        if user is not None:
-            await updates.lock_user(session, user.id)
         now = services.clock.now()
-        first = await updates.claim_update(session, update.update_id, now)
+        first = await updates.claim_for_user(session, user.id if user is not None else None, update.update_id, now)
         yield Claimed(session, now, first)
 
 
