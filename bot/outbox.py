@@ -2,9 +2,11 @@
 
 Each kind of message has a renderer (text, buttons, photos in the recipient's language);
 the default renders a locale key. Chats are served side by side, each chat's messages in
-order, one in flight per chat. A message is marked SENDING in a commit of its own right before
-its request and settled in the commit after it; a crash in between leaves it SENDING and the
-next lease holder sends it again (at most one duplicate per crash, of that message only; an
+order, one in flight per chat, on the beat of bot/pacing.py's metronome (OUTBOX_RATE_PER_SECOND,
+evenly spaced, never more in a second), the next due heads fetched ahead. A message is marked
+SENDING in a commit of its own right before its request and settled in the commit after it; a
+crash in between leaves it SENDING and the next lease holder sends it again (a duplicate at
+most, and only of what was in flight or among the LOOKAHEAD heads waiting for their beat; an
 album that went out is remembered, so only its text is sent again). Only the holder of the
 outbox lease sends, so the rate limits hold for all processes together. A message refused for
 good runs the `after_failure` hooks in the transaction that marks it failed. This module alone
@@ -17,6 +19,8 @@ argument, a date, a list of lines) and turned into callback data and text here, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
 import inspect
 import logging
 import math
@@ -42,6 +46,7 @@ from storage.db import unit_of_work
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BACKOFF = timedelta(minutes=10)
+LOOKAHEAD = 2  # heads marked SENDING and waiting for their slot at most
 MAX_NETWORK_ATTEMPTS = 30  # with the backoff capped at 10 minutes: about four hours of trying
 
 
@@ -50,6 +55,16 @@ class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None = None
     photos: list[bytes] = field(default_factory=list)  # sent first, as an album when several
+
+
+@dataclass(frozen=True, order=True)
+class Head:
+    """A chat's next due message, fetched ahead of its slot; ordered by id (the oldest first)."""
+
+    id: int
+    chat_id: int = field(compare=False)
+    kind: str = field(compare=False)
+    payload: dict[str, Any] = field(compare=False)
 
 
 @dataclass(frozen=True)
@@ -176,8 +191,9 @@ class OutboxDispatcher:
     """Sends what the outbox holds while this process holds the outbox lease.
 
     `drain_once` sends every due message, one in flight per chat and chats side by side; the
-    runtime calls it in a loop and tests call it through `tick()`. `stop` finishes what is in
-    flight and gives the lease up, so a restart (or another process) goes on at once.
+    runtime calls it in a loop (it returns only when nothing is due) and tests call it through
+    `tick()`. `stop` finishes what is in flight and gives the lease up, so a restart (or another
+    process) goes on at once.
     """
 
     def __init__(self, services: Services, bot: Bot, owner: str) -> None:
@@ -200,6 +216,12 @@ class OutboxDispatcher:
         self._leader = False
         self._renewed_at = -math.inf
         self._stopping = False
+        # heads fetched ahead: half a second's worth, topped up every quarter second or so, so a chat
+        # whose interval is over is back in line soon
+        self.batch = max(8, math.ceil(settings.outbox_rate_per_second / 2))
+        self._changed = asyncio.Event()  # a send was settled: its chat may be served again
+        self._sent = 0
+        self._unstarted: list[asyncio.Future[None]] = []  # launched heads still waiting for their slot
 
     @staticmethod
     def wall_clock() -> datetime:
@@ -229,19 +251,109 @@ class OutboxDispatcher:
             return held
 
     async def drain_once(self) -> int:
-        """Sends every due message, chats side by side; returns how many were sent."""
+        """Sends every due message, on the metronome's beat; returns how many were sent.
+
+        The next due heads (one per chat, oldest first) are fetched ahead while earlier ones are in
+        flight, so no slot goes unused while a message is due. A head is marked SENDING in its own
+        commit, then waits for its slot and goes out in a task of its own; the loop goes on to the
+        next head at once. A chat in flight, or inside its interval, is not served again until its
+        request has been settled and its interval has passed.
+        """
         async with self._running:
-            sent = 0
-            while not self._stopping and await self.hold_lease(force=not self._leader):
-                async with unit_of_work(self.services.sessions) as session:
-                    chats = sorted({m.chat_id for m in await outbox.due_heads(session, self.services.clock.now())})
-                if not chats:
-                    break
-                counts = await asyncio.gather(*(self._drain_chat(chat_id) for chat_id in chats))
-                if not any(counts):
-                    break  # every head met a delay or a refusal: the next pass finds them when due
-                sent += sum(counts)
-            return sent
+            self._sent = 0
+            ready: list[Head] = []  # a heap: the oldest message first, whenever it was fetched
+            flying: dict[int, asyncio.Task[None]] = {}
+            try:
+                while not self._stopping and await self.hold_lease(force=not self._leader):
+                    self._changed.clear()
+                    wake = math.inf
+                    if len(ready) <= self.batch // 2:
+                        wake = await self._fetch_ahead(ready, flying)
+                    if not ready or len(flying) >= self.batch:
+                        if not flying and wake == math.inf and not self._changed.is_set():
+                            break  # nothing due: the runtime's loop looks again in OUTBOX_POLL_SECONDS
+                        # (a send settled while we fetched may have freed its chat's next message: look again)
+                        await self._wait_for_change(wake)
+                        continue
+                    await self._launch(heapq.heappop(ready), flying)
+            finally:
+                if flying:
+                    try:
+                        await asyncio.gather(*flying.values(), return_exceptions=True)
+                    except asyncio.CancelledError:  # stopped past its grace: left SENDING, sent again
+                        for task in flying.values():
+                            task.cancel()
+                        raise
+            return self._sent
+
+    async def _fetch_ahead(self, ready: list[Head], flying: dict[int, asyncio.Task[None]]) -> float:
+        """Tops `ready` up with due heads of chats not already held nor inside their interval.
+        When none is left, returns when the earliest chat that has a due head but must still wait
+        (its interval, a retry_after) may go on; otherwise infinity."""
+        cooling = self.pacer.cooling()
+        held = {head.chat_id for head in ready} | set(flying)
+        now = self.services.clock.now()
+        async with unit_of_work(self.services.sessions) as session:
+            rows = await outbox.due_heads(session, now, limit=self.batch - len(ready), exclude=held | set(cooling))
+            for m in rows:
+                heapq.heappush(ready, Head(m.id, m.chat_id, m.kind, dict(m.payload)))
+            if ready or not cooling:
+                return math.inf
+            waiting = await outbox.due_heads(session, now, limit=len(cooling), among=set(cooling) - held)
+        return min((cooling[m.chat_id] for m in waiting), default=math.inf)
+
+    async def _wait_for_change(self, wake: float) -> None:
+        """Until a send is settled or the earliest waiting chat may go on."""
+        timeout = None if wake == math.inf else max(0.0, wake - self.pacer.now())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+    async def _launch(self, head: Head, flying: dict[int, asyncio.Task[None]]) -> None:
+        """Marks the head SENDING (its own commit) and starts its send; returns once fewer than
+        LOOKAHEAD heads wait for their slot, so the commit of the next one never delays a beat and
+        a crash leaves only those and the requests in flight to be sent again."""
+        async with unit_of_work(self.services.sessions) as session:
+            if not await outbox.start_sending(session, head.id, self.owner, self.wall_clock()):
+                return  # another dispatcher took it, or it was settled meanwhile
+        started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._deliver(head, started), name=f"outbox-{head.chat_id}")
+        flying[head.chat_id] = task
+
+        def settled(_: asyncio.Task[None]) -> None:
+            flying.pop(head.chat_id, None)
+            self._changed.set()
+
+        task.add_done_callback(settled)
+        self._unstarted = [f for f in self._unstarted if not f.done()] + [started]
+        if len(self._unstarted) >= LOOKAHEAD:  # the next head is marked while this one waits for its beat
+            await asyncio.wait(self._unstarted, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _deliver(self, head: Head, started: asyncio.Future[None]) -> None:
+        """One message: its requests, then the commit that settles it."""
+        try:
+            outcome = await self._send(head.id, head.chat_id, head.kind, head.payload, started)
+            async with unit_of_work(self.services.sessions) as session:
+                now = self.services.clock.now()
+                if isinstance(outcome, int):
+                    await outbox.mark_sent(session, head.id, now, outcome)
+                    if hook := self.after_send.get(head.kind):
+                        await hook(session, head.payload, head.chat_id, outcome)
+                    self._sent += 1
+                elif isinstance(outcome, timedelta):
+                    await outbox.mark_retry(session, head.id, now + outcome, "retry later")
+                else:
+                    await outbox.mark_failed(session, head.id, outcome.error)
+                    if outcome.unreachable is not None:
+                        await self._record_undeliverable(
+                            session, head.chat_id, head.kind, head.payload, outcome.unreachable
+                        )
+                    for failed in self.after_failure:
+                        await failed(session, head.chat_id, head.kind, head.payload, outcome.error)
+        except Exception:  # left SENDING: sent again by the next lease holder (after a restart)
+            log.exception("outbox: message %s to chat %s could not be settled", head.id, head.chat_id)
+        finally:
+            if not started.done():
+                started.set_result(None)
 
     async def stop(self, grace: float = 10.0) -> None:
         """A clean shutdown: no new claims; what is in flight finishes (or, past `grace`
@@ -257,38 +369,6 @@ class OutboxDispatcher:
             async with unit_of_work(self.services.sessions) as session:
                 await leases.give_up(session, OUTBOX_LEASE, self.owner)
             self._leader = False
-
-    async def _drain_chat(self, chat_id: int) -> int:
-        """The chat's messages in order, each marked SENDING in its own commit right before its
-        request and settled in the commit after it, so at most one per chat is ever in flight."""
-        sent = 0
-        while not self._stopping and await self.hold_lease():
-            now = self.services.clock.now()
-            async with unit_of_work(self.services.sessions) as session:
-                head = await outbox.next_in_chat(session, chat_id, now)
-                if head is None or not await outbox.start_sending(session, head.id, self.owner, self.wall_clock()):
-                    return sent
-                message_id, kind, payload = head.id, head.kind, dict(head.payload)
-            outcome = await self._send(message_id, chat_id, kind, payload)
-            async with unit_of_work(self.services.sessions) as session:
-                now = self.services.clock.now()
-                if isinstance(outcome, int):
-                    await outbox.mark_sent(session, message_id, now, outcome)
-                    if hook := self.after_send.get(kind):
-                        await hook(session, payload, chat_id, outcome)
-                    sent += 1
-                    continue
-                if isinstance(outcome, timedelta):
-                    await outbox.mark_retry(session, message_id, now + outcome, "retry later")
-                    return sent
-                await outbox.mark_failed(session, message_id, outcome.error)
-                if outcome.unreachable is not None:
-                    await self._record_undeliverable(session, chat_id, kind, payload, outcome.unreachable)
-                for failed in self.after_failure:
-                    await failed(session, chat_id, kind, payload, outcome.error)
-            if outcome.unreachable is None:
-                return sent  # keep the chat's order: the rest waits for the next pass
-        return sent
 
     async def _record_undeliverable(
         self, session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any], reason: delivery.Unreachable
@@ -306,7 +386,7 @@ class OutboxDispatcher:
             staff_language=services.translator.default_language,
         )
 
-    async def _paced(self, chat_id: int, request: Awaitable[T]) -> T:
+    async def _paced(self, chat_id: int, request: Awaitable[T], started: asyncio.Future[None] | None = None) -> T:
         """One request to a chat, started when the pacer allows and counted from when it ended."""
         try:
             await self.pacer.wait(chat_id)
@@ -314,13 +394,15 @@ class OutboxDispatcher:
             if inspect.iscoroutine(request):
                 request.close()
             raise
+        if started is not None and not started.done():
+            started.set_result(None)
         try:
             return await request
         finally:
             self.pacer.done(chat_id)
 
     async def _send(
-        self, message_id: int, chat_id: int, kind: str, payload: dict[str, Any]
+        self, message_id: int, chat_id: int, kind: str, payload: dict[str, Any], started: asyncio.Future[None]
     ) -> int | timedelta | Refused:
         """The sent message's id, a delay to retry after, or why it can never be sent."""
         try:
@@ -334,15 +416,17 @@ class OutboxDispatcher:
                     await self._paced(
                         chat_id,
                         self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]]),
+                        started,
                     )
                 else:
-                    await self._paced(chat_id, self.bot.send_photo(chat_id, rendered.photos[0]))
+                    await self._paced(chat_id, self.bot.send_photo(chat_id, rendered.photos[0]), started)
                 payload["_photos_sent"] = True
                 async with unit_of_work(self.services.sessions) as session:  # a resend after a crash skips the album
                     await outbox.save_progress(session, message_id, {"_photos_sent": True})
             message = await self._paced(
                 chat_id,
                 self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup),
+                started,
             )
         except RetryAfter as exc:
             delay = retry_delay(exc)

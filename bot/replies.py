@@ -11,7 +11,11 @@ Why not python-telegram-bot's AIORateLimiter: it wraps every request of the Bot,
 dispatcher's too, which has its own pacer (per chat and per group) and keeps its retries in the
 database, so both would pace and retry the same message; and it does not retry network errors.
 The limiter here is aiolimiter's leaky bucket (the library AIORateLimiter itself uses), with room
-for one request, so replies are evenly spaced and never come in a burst.
+for one request, so replies are evenly spaced and never come in a burst: two starts are always at
+least 1/rate apart, so no second holds more than the rate. It spaces from the real wake-up, so a
+late one costs a little rate, which replies can afford; the outbox's bulk sends use the exact
+metronome of bot/pacing.py. Replies have their own budget (REPLY_RATE_PER_SECOND), apart from the
+outbox's, so a full outbox never delays an answer.
 """
 
 from __future__ import annotations

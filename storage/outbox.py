@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -59,40 +60,38 @@ async def enqueue_kind(
     return message
 
 
-async def due_heads(session: AsyncSession, now: datetime, limit: int = 500) -> list[OutboxMessage]:
-    """The oldest unsettled message of each chat, where it is pending and due.
+async def due_heads(
+    session: AsyncSession,
+    now: datetime,
+    limit: int = 500,
+    exclude: Collection[int] = (),
+    among: Collection[int] | None = None,
+) -> list[OutboxMessage]:
+    """The oldest unsettled message of each chat, where it is pending and due, oldest first.
 
     A chat whose head is in flight (SENDING) or must still wait (retry_after, backoff) gets
     nothing, so exactly one message per chat is in flight and none overtakes an earlier one.
+    `exclude` names chats the caller already holds a head of (fetched ahead, or in flight), so
+    `limit` counts only heads it can use; `among`, when given, looks only at those chats.
     Nothing is marked here: a row goes to SENDING only just before its own request.
     """
     unsettled = OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
-    heads = (
-        select(func.min(OutboxMessage.id))
-        .where(unsettled)
-        .group_by(OutboxMessage.chat_id)
-        .limit(limit)
-        .scalar_subquery()
-    )
+    heads = select(func.min(OutboxMessage.id)).where(unsettled)
+    if exclude:
+        heads = heads.where(OutboxMessage.chat_id.not_in(list(exclude)))
+    if among is not None:
+        heads = heads.where(OutboxMessage.chat_id.in_(list(among)))
     query = (
         select(OutboxMessage)
         .where(
-            OutboxMessage.id.in_(heads), OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.not_before <= now
+            OutboxMessage.id.in_(heads.group_by(OutboxMessage.chat_id).scalar_subquery()),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.not_before <= now,
         )
         .order_by(OutboxMessage.id)
+        .limit(limit)
     )
     return list((await session.scalars(query)).all())
-
-
-async def next_in_chat(session: AsyncSession, chat_id: int, now: datetime) -> OutboxMessage | None:
-    """The chat's head, if it is pending and due (see `due_heads`)."""
-    unsettled = OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
-    head = await session.scalar(
-        select(OutboxMessage).where(OutboxMessage.chat_id == chat_id, unsettled).order_by(OutboxMessage.id).limit(1)
-    )
-    if head is None or head.status != OutboxStatus.PENDING or head.not_before > now:
-        return None
-    return head
 
 
 async def start_sending(session: AsyncSession, message_id: int, owner: str, now: datetime) -> bool:
@@ -141,10 +140,18 @@ async def save_progress(session: AsyncSession, message_id: int, progress: dict[s
 async def mark_sent(
     session: AsyncSession, message_id: int, now: datetime, telegram_message_id: int | None = None
 ) -> None:
-    message = await session.get(OutboxMessage, message_id)
-    if message is not None:
-        message.status, message.sent_at, message.attempts = OutboxStatus.SENT, now, message.attempts + 1
-        message.sent_message_id = telegram_message_id
+    """Settles a sent message in one statement (it runs for every announcement, on the hot path)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            attempts=OutboxMessage.attempts + 1,
+            sent_message_id=telegram_message_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def mark_retry(

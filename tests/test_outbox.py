@@ -346,3 +346,23 @@ def test_typed_values_are_rendered_in_the_readers_language() -> None:
         ).count("Ann &amp; Bo (@ann)")
         == 1
     )  # escaped once
+
+
+async def test_a_chat_inside_its_interval_holds_nobody_up(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
+    """The heads of other chats are fetched ahead and sent while one chat waits out its interval:
+    every other chat's message arrives before that chat's second one."""
+    bot = await start_bot(emulator, db_url, tmp_path, outbox_chat_interval_seconds=2.0, outbox_rate_per_second=1000.0)
+    try:
+        others = list(range(1201, 1221))
+        for chat_id in [1200, *others]:
+            open_chat(emulator, chat_id, f"User{chat_id}")
+        await _enqueue(bot, 1200, ["first", "second"])
+        for chat_id in others:
+            await _enqueue(bot, chat_id, [f"to-{chat_id}"])
+        await bot.runtime.tick()
+        order = [c for _, method, c in emulator.send_log if method == "sendMessage"]
+        assert order.index(1200) == 0 and order.count(1200) == 2
+        assert order[-1] == 1200 and set(order[1:-1]) == set(others)  # all of them went during its wait
+        assert _texts(emulator, 1200) == ["first", "second"]
+    finally:
+        await bot.runtime.stop()

@@ -118,3 +118,39 @@ async def test_a_burst_of_replies_to_many_people_stays_within_the_rate(
     busiest = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
     assert busiest <= 10 + 1  # REPLY_RATE_PER_SECOND in any second (the leaky bucket holds one)
     assert sent[-1] - sent[0] >= (25 - 11) / 10  # they were spread out, not just fast
+
+
+async def test_a_reply_does_not_queue_behind_a_full_outbox(emulator: Emulator, db_url: str, tmp_path: Path) -> None:
+    """Replies and announcements have budgets of their own (REPLY_RATE_PER_SECOND and
+    OUTBOX_RATE_PER_SECOND): with 40 announcements queued at 2 a second, a customer's /help is
+    answered while nearly all of them still wait."""
+    from sqlalchemy import func, select
+
+    from storage import outbox
+    from storage.db import unit_of_work
+    from storage.models import OutboxMessage, OutboxStatus
+    from tests.staff_tools_support import open_chat, start_bot
+
+    bot = await start_bot(emulator, db_url, tmp_path, outbox_interval=0.05, outbox_rate_per_second=2.0)
+    try:
+        chats = list(range(3000, 3040))
+        async with unit_of_work(bot.sessions) as session:
+            for chat_id in chats:
+                open_chat(emulator, chat_id, f"User{chat_id}")
+                await outbox.enqueue(
+                    session, chat_id=chat_id, kind="test", key="status.landing", language="en",
+                    values={"url": "x"}, now=bot.clock.now(),
+                )  # fmt: skip
+        await emulator.state.event_notifier.wait_for(
+            lambda: True if any(c in chats for _, _, c in emulator.send_log) else None, 10
+        )  # the outbox is draining
+        alice = bot.person(1001, "Alice")
+        await alice.send("/help")
+        await alice.expect(HELP)
+        async with unit_of_work(bot.sessions) as session:
+            waiting = await session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != OutboxStatus.SENT)
+            )
+        assert int(waiting or 0) >= 30  # the answer overtook the queue
+    finally:
+        await bot.runtime.stop()
