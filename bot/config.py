@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     digest_hour_utc: int = Field(default=8, ge=0, le=23)
     low_codes_warning: int = Field(default=20, ge=0)
     # Telegram's ~30 messages/s, split: replies get their own share, so announcements never delay them
-    reply_rate_per_second: float = Field(default=25.0, gt=0)  # direct replies, all chats together (bot/replies.py)
-    outbox_rate_per_second: float = Field(default=5.0, gt=0)  # announcements, all processes together (bot/pacing.py)
+    reply_rate_per_second: float = Field(default=20.0, gt=0)  # direct replies, all chats together (bot/replies.py)
+    outbox_rate_per_second: float = Field(default=10.0, gt=0)  # announcements, all processes together (bot/pacing.py)
     outbox_chat_interval_seconds: float = Field(default=1.0, ge=0)
     outbox_group_interval_seconds: float = Field(default=3.0, ge=0)
     outbox_poll_seconds: float = Field(default=0.5, gt=0)  # how often an idle outbox looks for due messages

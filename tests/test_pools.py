@@ -60,7 +60,7 @@ def test_defaults_are_sized_for_load(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert (settings.bot_api_pool_size, settings.bot_api_pool_timeout_seconds, settings.reply_rate_per_second) == (
         128,
         10.0,
-        25.0,
+        20.0,
     )
 
 
