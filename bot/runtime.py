@@ -30,7 +30,7 @@ from staff import register_outbox
 from staff.draw import run_draw_deadlines
 from storage import migrate
 from storage.clock import Clock, SystemClock
-from storage.db import create_engine, make_session_factory
+from storage.db import create_engine, make_session_factory, optimize
 from storage.media import MediaStore
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class BotRuntime:
             clock=self.clock,
             media=MediaStore(settings.media_dir),
         )
+        await optimize(self.services.sessions)  # SQLite's planner statistics before the first update
         if removed := await remove_orphan_media(self.services):  # what a killed process left behind
             log.info("removed %d orphaned media file(s)", removed)
         self.application = application = build_application(self.services)
