@@ -651,8 +651,11 @@ def markdown(results: dict[str, Any]) -> str:
         extra = rest.get(f"rss_mb_restarted_with_{IDLE_CONVERSATIONS}_idle_conversations") or rest.get(
             f"rss_mb_with_{IDLE_CONVERSATIONS}_idle_conversations"
         )
-        base = rest.get("rss_mb_restarted_after_load", rest["rss_mb"])
-        note = f"; with {IDLE_CONVERSATIONS:,} idle conversations {extra} MB ({extra - base:+.1f})" if extra else ""
+        base = rest.get("rss_mb_restarted_after_load")
+        note = f"; restarted after the load {base} MB" if base else ""
+        base = base or rest["rss_mb"]
+        if extra:
+            note += f", and with {IDLE_CONVERSATIONS:,} idle conversations {extra} MB ({extra - base:+.1f})"
         idle.append(f"| {name} | {rest['rss_mb']} MB{note} | {rest['cpu_ms_per_s']} ms/s |")
     return "\n".join(
         [
