@@ -228,6 +228,10 @@ async def record(
     return row
 
 
+CANDIDATES_PER_LIMIT = 4  # candidates read per hit asked for: enough to rank the closest among them
+MIN_CANDIDATES = 200
+
+
 async def find_duplicates(
     session: AsyncSession,
     *,
@@ -258,8 +262,14 @@ async def find_duplicates(
         ImageFingerprint.registered_product_id.is_distinct_from(registered_product_id),
     )
     # Candidates as plain tuples (about a hundred at 100,000 rows); whole rows only for the hits.
-    query = select(ImageFingerprint.id, ImageFingerprint.sha256, ImageFingerprint.phash).where(
-        or_(ImageFingerprint.sha256 == sha256, *near), others
+    # Capped, exact copies first, then the oldest: invoices printed from one template all hash
+    # alike, and without a cap each new one would be compared with every earlier one (a cost
+    # growing with the claims; bench/cpu.py's template invoices showed it).
+    query = (
+        select(ImageFingerprint.id, ImageFingerprint.sha256, ImageFingerprint.phash)
+        .where(or_(ImageFingerprint.sha256 == sha256, *near), others)
+        .order_by(ImageFingerprint.sha256 != sha256, ImageFingerprint.id)
+        .limit(max(CANDIDATES_PER_LIMIT * limit, MIN_CANDIDATES))
     )
     matched: dict[int, tuple[bool, int]] = {}
     for row_id, row_sha, row_phash in (await session.execute(query)).all():

@@ -464,3 +464,39 @@ async def test_record_stores_signed_hash_and_bands(session: AsyncSession, people
             path=None,
             now=NOW,
         )
+
+
+async def test_template_alike_photos_cost_a_bounded_read_and_an_exact_copy_still_comes_first(
+    session: AsyncSession, people: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Invoices printed from one store template hash alike: the look-up reads a capped number of
+    candidates (exact copies first, then the oldest), however many alike photos there are. The
+    price: a closer look-alike recorded after the cap's worth of alike ones is not ranked."""
+    monkeypatch.setattr(fingerprints, "MIN_CANDIDATES", 10)
+    monkeypatch.setattr(fingerprints, "CANDIDATES_PER_LIMIT", 1)
+
+    async def add(sha256: str, phash: int) -> None:
+        await record(
+            session,
+            sha256=sha256,
+            phash=phash,
+            member_id=people["alice"],
+            kind="invoice",
+            registered_product_id=people["alice_monitor"],
+            claim_id=None,
+            path=None,
+            now=NOW,
+        )
+
+    for index in range(30):
+        await add(f"{index:064x}", 0b111)  # three bits from the photo looked up
+    await add("d" * 64, 0)  # the same picture, another file: distance 0, but beyond the cap
+    await add("e" * 64, 1 << 40)  # the very same file, its hash aside: exact
+    hits = await find_duplicates(
+        session, sha256="e" * 64, phash=0, member_id=people["bob"], registered_product_id=None, limit=3
+    )
+    assert [(h.fingerprint.sha256[:1], h.exact, h.distance) for h in hits] == [
+        ("e", True, 1),
+        ("0", False, 3),
+        ("0", False, 3),
+    ]
