@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from storage import migrate  # noqa: E402
 from tests import crash_run  # noqa: E402
-from tests.databases import create_database, drop_database  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
 
 
 def plan(kills: int, rng: random.Random) -> crash_run.Plan:
@@ -50,17 +50,9 @@ async def one(database: str, url: str, customers: int, kills: int, seed: int, si
     """One run on a fresh, migrated database (a new one on the PostgreSQL server, dropped after)."""
     chosen = crash_run.Plan(sigterm_during_drain=True) if sigterm else plan(kills, random.Random(seed))
     with tempfile.TemporaryDirectory() as tmp:
-        name = None
-        if database == "sqlite":
-            db_url = f"sqlite+aiosqlite:///{tmp}/bot.db"
-        else:
-            db_url, name = await create_database(url)
-        try:
+        async with fresh_database(None if database == "sqlite" else url, Path(tmp)) as db_url:
             await migrate.upgrade(db_url)
             return await crash_run.run(Path(tmp), db_url, customers=customers, plan=chosen)
-        finally:
-            if name is not None:
-                await drop_database(url, name)
 
 
 async def main() -> int:

@@ -38,7 +38,7 @@ from emulator import Emulator  # noqa: E402
 from storage import migrate, outbox  # noqa: E402
 from storage.db import create_engine, make_session_factory, unit_of_work  # noqa: E402
 from tests import crash_run  # noqa: E402
-from tests.databases import create_database, drop_database  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
 from tests.harness import Person  # noqa: E402
 
 BULK_FIRST = 100_000  # the N chats that get one announcement each
@@ -254,13 +254,8 @@ async def main() -> None:
     results: dict[str, dict[str, float]] = {}
     for database, server in [("sqlite", None)] + ([("postgresql", args.postgres)] if args.postgres else []):
         for rate in args.rates:
-            dropped = None
             with tempfile.TemporaryDirectory() as tmp:
-                if server is None:
-                    url = f"sqlite+aiosqlite:///{tmp}/bot.db"
-                else:
-                    url, dropped = await create_database(server)
-                try:
+                async with fresh_database(server, Path(tmp)) as url:
                     rounds = [
                         await one(url if n == 0 else f"{url}.{n}", rate, args.messages, args.per_chat,
                                   args.per_group, args.typing)
@@ -268,9 +263,6 @@ async def main() -> None:
                     ] if server is None else [
                         await one(url, rate, args.messages, args.per_chat, args.per_group, args.typing)
                     ]  # fmt: skip
-                finally:
-                    if dropped is not None and server is not None:
-                        await drop_database(server, dropped)
                 result = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
                 result["max_window_worst"] = max(r["max_window"] for r in rounds)
                 results[f"{database} {rate:.0f}/s"] = result

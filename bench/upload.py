@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from emulator import Emulator  # noqa: E402
 from storage import migrate  # noqa: E402
 from tests import crash_run  # noqa: E402
-from tests.databases import create_database, drop_database  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
 from tests.harness import Person  # noqa: E402
 
 UNKNOWN_SERIAL = "ZZ9Z9ZZ99999"  # read from the label, not in the catalogue: A stays at the step
@@ -42,8 +42,13 @@ UNKNOWN_SERIAL = "ZZ9Z9ZZ99999"  # read from the label, not in the catalogue: A 
 def label_photo(width: int = 4000, height: int = 3000) -> bytes:
     """A 12 MP phone-camera JPEG (sensor noise, a few MB) of a Code 128 serial label that is a
     little out of focus, so the reader tries its variants, as with real photos."""
-    code = zxingcpp.write_barcode(zxingcpp.BarcodeFormat.Code128, UNKNOWN_SERIAL, width=700, height=200)
-    sticker = Image.fromarray(code).convert("RGB").filter(ImageFilter.GaussianBlur(2.2))
+    if hasattr(zxingcpp, "create_barcode"):  # zxing-cpp ≥ 2.3 (write_barcode is deprecated there)
+        symbol = zxingcpp.create_barcode(UNKNOWN_SERIAL, zxingcpp.BarcodeFormat.Code128)
+        bitmap = memoryview(zxingcpp.write_barcode_to_image(symbol, scale=3))
+        code = Image.frombytes("L", (bitmap.shape[1], bitmap.shape[0]), bytes(bitmap)).resize((700, 200))
+    else:
+        code = Image.fromarray(zxingcpp.write_barcode(zxingcpp.BarcodeFormat.Code128, UNKNOWN_SERIAL, 700, 200))
+    sticker = code.convert("RGB").filter(ImageFilter.GaussianBlur(2.2))
     shot = Image.merge("RGB", [Image.effect_noise((width, height), 30 + 10 * band) for band in range(3)])
     shot.paste(sticker, ((width - sticker.width) // 2, (height - sticker.height) // 2))
     out = io.BytesIO()
@@ -131,17 +136,9 @@ async def main() -> None:
         f" {'p50 ×':>6} {'p90 ×':>6} {'photo':>7}"
     )
     for name, server in targets:
-        dropped = None
         with tempfile.TemporaryDirectory() as tmp:
-            if server is None:
-                url = f"sqlite+aiosqlite:///{tmp}/bot.db"
-            else:
-                url, dropped = await create_database(server)
-            try:
+            async with fresh_database(server, Path(tmp)) as url:
                 idle, busy, per_photo = await one(url, args.rounds, args.uploads)
-            finally:
-                if dropped is not None and server is not None:
-                    await drop_database(server, dropped)
         ms = [1000 * v for v in (idle.p50, idle.p90, busy.p50, busy.p90)]
         photo = 1000 * statistics.median(per_photo)
         print(

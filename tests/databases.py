@@ -6,6 +6,8 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -61,6 +63,20 @@ async def create_database(url: str, template: str | None = None) -> tuple[str, s
 
 async def drop_database(url: str, name: str) -> None:
     await admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def fresh_database(server: str | None, folder: Path) -> AsyncIterator[str]:
+    """The URL of a new, empty database: a SQLite file in `folder` when `server` is None, else a
+    new database on that PostgreSQL server, dropped afterwards (the benchmarks' one path)."""
+    if server is None:
+        yield f"sqlite+aiosqlite:///{folder}/bot.db"
+        return
+    url, name = await create_database(server)
+    try:
+        yield url
+    finally:
+        await drop_database(server, name)
 
 
 class PostgresTemplate:
