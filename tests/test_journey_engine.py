@@ -13,7 +13,6 @@ from tests.conftest import BotHarness
 from tests.factories import customer, invoice_jpeg
 from tests.harness import Person
 from tests.test_profile import state_of
-from tests.test_register import _to_serial
 
 SERIAL = "BA9H040230046"
 
@@ -95,18 +94,3 @@ async def test_a_button_of_an_older_step_is_answered_by_the_engine(bot: BotHarne
     await alice.press("Laptop", on=categories)
     assert "earlier message" in await alice.next_toast()
     assert await state_of(bot, 1003) == before  # nothing changed
-
-
-async def test_chk_lockout_minutes_come_from_storage(bot: BotHarness) -> None:
-    alice = await customer(bot, 1004, "Alice")
-    await _to_serial(alice)
-    await alice.send(SERIAL)
-    await alice.expect("Is this your product")
-    await alice.press("✅ Yes, that's mine")
-    await alice.expect("CHK")
-    for left in (4, 3, 2, 1):
-        await alice.send("000")
-        await alice.expect(f"{left} tries left")
-    await alice.send("000")
-    await alice.expect("locked", "60 minutes")
-    assert await state_of(bot, 1004) is None

@@ -11,6 +11,7 @@ from storage.models import ConversationState, RegisteredProduct, SerialAttempt
 from tests.conftest import BotHarness
 from tests.factories import customer, invoice_jpeg
 from tests.harness import Person, Reply
+from tests.test_profile import state_of
 
 SERIAL, CHK = "BA9H040230046", "318"
 
@@ -131,7 +132,8 @@ async def test_wrong_chk_then_lockout(bot: BotHarness) -> None:
         await alice.send("000")
         await alice.expect(f"{left} tries left")
     await alice.send("000")
-    await alice.expect("locked")
+    await alice.expect("locked", "60 minutes")  # the lock-out's length, as storage/registration.py holds it
+    assert await state_of(bot, 1001) is None  # the journey ended
     # Locked even with the right code, until an hour has passed.
     await _to_serial(alice)
     await alice.send(SERIAL)
