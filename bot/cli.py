@@ -41,9 +41,13 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demo import run_demo
+    from bot.demo import DemoError, run_demo
 
-    await run_demo(settings, host=args.host, port=args.port)
+    try:
+        await run_demo(settings, host=args.host, port=args.port, fresh=args.reset)
+    except DemoError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -247,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address of the emulator and its chat page (default 127.0.0.1)"
     )
     demo.add_argument("--port", type=int, default=8081, help="port of the emulator and its chat page (default 8081)")
+    demo.add_argument(
+        "--reset", action="store_true", help="start clean: forget the demo's database, media, chats and files"
+    )
     demo.set_defaults(handler=cmd_demo)
 
     emulator = sub.add_parser(

@@ -61,6 +61,19 @@ class FileStore:
         self._index(record)
         return record
 
+    @property
+    def counter(self) -> int:
+        """The number of the last file stored: new file_ids and paths count on from it."""
+        return self._counter
+
+    @counter.setter
+    def counter(self, value: int) -> None:
+        self._counter = value
+
+    def restore(self, record: FileRecord) -> None:
+        """A file kept from an earlier run (emulator/persist.py), under its old file_id and path."""
+        self._index(record)
+
     def _index(self, record: FileRecord) -> None:
         self.by_id[record.file_id] = record
         self.by_path[record.file_path] = record

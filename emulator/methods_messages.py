@@ -210,7 +210,9 @@ async def answer_callback_query(state: EmulatorState, p: Params) -> Any:
     if text is not None and len(text) > 200:
         raise bad_request("MESSAGE_TOO_LONG")
     query.answered = True
-    state.record_event(query.chat_id, "callback_answer", text=text, show_alert=p.boolean("show_alert"))
+    state.record_event(
+        query.chat_id, "callback_answer", text=text, show_alert=p.boolean("show_alert"), query_id=query.query_id
+    )
     return True
 
 

@@ -29,6 +29,7 @@ class Event:
     text: str | None = None
     show_alert: bool = False
     reply_markup: dict[str, Any] | None = None
+    query_id: str | None = None  # callback_answer: the press it answers (the page shows it only where pressed)
 
     def to_json(self) -> dict[str, Any]:
         """The event as the control API sends it."""
@@ -40,6 +41,7 @@ class Event:
             "text": self.text,
             "show_alert": self.show_alert,
             "reply_markup": self.reply_markup,
+            "query_id": self.query_id,
         }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from .errors import BOT_BLOCKED, CANT_INITIATE, CHAT_NOT_FOUND, bad_request, forbidden, too_many_requests
 from .faults import FaultInjector
 from .files import FileStore
-from .models import CallbackQueryState, ChatState, Event, EventKind, StoredMessage, UserState
+from .models import CallbackQueryState, ChatState, Event, EventKind, FileRecord, StoredMessage, UserState
 from .notify import Notifier
 from .updates import UpdateQueue
 
@@ -187,6 +187,7 @@ class EmulatorState:
         text: str | None = None,
         show_alert: bool = False,
         reply_markup: dict[str, Any] | None = None,
+        query_id: str | None = None,
     ) -> Event:
         """Append an event and wake whoever waits for one."""
         self._seq += 1
@@ -198,6 +199,7 @@ class EmulatorState:
             text=text,
             show_alert=show_alert,
             reply_markup=copy.deepcopy(reply_markup),
+            query_id=query_id,
         )
         self.events.append(event)
         self._chat_events.setdefault(chat_id, []).append(event)
@@ -243,6 +245,76 @@ class EmulatorState:
 
     def log_send(self, method: str, chat_id: int) -> None:
         self.send_log.append((time.monotonic(), method, chat_id))
+
+    # -- kept across restarts (emulator/persist.py writes this to disk) -----------------------
+    def saved(self) -> dict[str, Any]:
+        """What a restarted emulator needs to look unchanged to the page and the bot: users, chats
+        with their messages, files (without their bytes), the commands menu, and the counters (event
+        seq, update_id, file number), so an open tab and the bot's duplicate-update check go on."""
+        return {
+            "users": [{"user": u.user, "blocked": u.blocked} for u in self.users.values()],
+            "chats": [
+                {
+                    "chat": c.chat,
+                    "member_ids": c.member_ids,
+                    "next_message_id": c.next_message_id,
+                    "started": c.started,
+                    "messages": [
+                        {"data": m.data, "from_bot": m.from_bot, "markup": m.markup, "deleted": m.deleted}
+                        for m in c.messages.values()
+                    ],
+                }
+                for c in self.chats.values()
+            ],
+            "files": [
+                {
+                    "file_id": r.file_id,
+                    "file_unique_id": r.file_unique_id,
+                    "kind": r.kind,
+                    "file_path": r.file_path,
+                    "mime_type": r.mime_type,
+                    "file_name": r.file_name,
+                    "width": r.width,
+                    "height": r.height,
+                    "photo_set": r.photo_set,
+                }
+                for r in self.files.by_id.values()
+            ],
+            "commands": [
+                {"scope": scope, "language_code": lang, "commands": cmds}
+                for (scope, lang), cmds in self.commands.items()
+            ],
+            "seq": self._seq,
+            "next_update_id": self.updates.next_update_id,
+            "file_counter": self.files.counter,
+        }
+
+    def restore(self, saved: dict[str, Any], file_bytes: Callable[[str], bytes | None]) -> None:
+        """The state `saved()` gave, with each file's bytes from `file_bytes(file_id)` (files whose
+        bytes are gone are left out). Users and chats set up before stay unless saved ones replace them."""
+        for item in saved.get("users", []):
+            self.users[int(item["user"]["id"])] = UserState(user=item["user"], blocked=bool(item["blocked"]))
+        for item in saved.get("chats", []):
+            chat = ChatState(
+                chat=item["chat"],
+                member_ids=[int(m) for m in item["member_ids"]],
+                next_message_id=int(item["next_message_id"]),
+                started=bool(item["started"]),
+            )
+            for m in item["messages"]:
+                stored = StoredMessage(data=m["data"], from_bot=bool(m["from_bot"]), markup=m["markup"])
+                stored.deleted = bool(m["deleted"])
+                chat.messages[stored.message_id] = stored
+            self.chats[chat.id] = chat
+        for item in saved.get("files", []):
+            data = file_bytes(str(item["file_id"]))
+            if data is not None:
+                self.files.restore(FileRecord(data=data, **item))
+        for item in saved.get("commands", []):
+            self.commands[(str(item["scope"]), str(item["language_code"]))] = item["commands"]
+        self._seq = max(self._seq, int(saved.get("seq", 0)))
+        self.updates.next_update_id = max(self.updates.next_update_id, int(saved.get("next_update_id", 0)))
+        self.files.counter = max(self.files.counter, int(saved.get("file_counter", 0)))
 
     def close(self) -> None:
         self.updates.close()

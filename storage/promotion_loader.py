@@ -287,8 +287,7 @@ def _where(index: int, table: Any) -> str:
     return f"promotions[{index}] ({slug})" if isinstance(slug, str) and slug else f"promotions[{index}]"
 
 
-def _parse(path: Path) -> tuple[list[tuple[str, PromotionTable]], list[FileProblem]]:
-    data = read_toml(path)
+def _parse(data: dict[str, Any]) -> tuple[list[tuple[str, PromotionTable]], list[FileProblem]]:
     problems = [FileProblem(f"unknown table {key!r} (expected [[promotions]])") for key in data if key != "promotions"]
     tables = data.get("promotions")
     if not isinstance(tables, list) or not tables:
@@ -320,10 +319,12 @@ async def _check_references(
                 problems.append(FileProblem(message, where, "eligible_models"))
 
 
-async def load_promotions_file(session: AsyncSession, path: Path) -> list[str]:
-    """Validates the whole file, then upserts each promotion by slug; returns the slugs in file order."""
+async def load_promotions_file(session: AsyncSession, path: Path, data: dict[str, Any] | None = None) -> list[str]:
+    """Validates the whole file, then upserts each promotion by slug; returns the slugs in file order.
+    `data`: the file's tables as already read (and changed, as the demo moves its dates); `path` then
+    only names them in problems."""
     path = Path(path)
-    parsed, problems = _parse(path)
+    parsed, problems = _parse(read_toml(path) if data is None else data)
     await _check_references(session, parsed, problems)
     if problems:
         raise FileLoadError(path, problems)
