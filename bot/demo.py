@@ -91,18 +91,19 @@ async def run_demo(settings: Settings, *, host: str, port: int, fresh: bool = Fa
     """Runs until Ctrl-C; raises DemoError with one line when it cannot start."""
     from bot.cli import wait_for_signal
 
+    emulator = Emulator(token=DEMO_TOKEN, host=host, port=port)
+    await _start_emulator(emulator, host, port)  # first: a demo already running keeps its data
     if fresh:
         removed = reset(settings)
         print("demo reset: removed " + (", ".join(removed) if removed else "nothing (it was clean)"), flush=True)
-    emulator = Emulator(token=DEMO_TOKEN, host=host, port=port)
     keeper = StateKeeper(emulator.state, EMULATOR_DIR)
     try:
         keeper.load()
     except (OSError, ValueError, KeyError, TypeError) as exc:
+        await emulator.stop()
         raise DemoError(
             f"the emulator's saved state in {EMULATOR_DIR} is unreadable ({exc}); start with --reset"
         ) from exc
-    await _start_emulator(emulator, host, port)
     for user_id, name, language in CUSTOMERS:
         emulator.add_user(user_id, name, language_code=language)
     emulator.add_user(STAFF_USER_ID, "Sam (staff)", username="sam_staff")
