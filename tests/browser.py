@@ -90,11 +90,14 @@ class DemoProcess:
         return f"http://127.0.0.1:{self.port}/"
 
     @classmethod
-    def start(cls, workdir: Path, port: int) -> DemoProcess:
+    def start(cls, workdir: Path, port: int, database_url: str | None = None, *, reset: bool = False) -> DemoProcess:
+        """Started and ready; `database_url` instead of the demo's own SQLite file in workdir/data."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "BOT_", "STAFF_", "ADMIN_"))}
         env["PYTHONPATH"] = str(ROOT)
+        if database_url is not None:
+            env["DATABASE_URL"] = database_url
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "demo", "--port", str(port)],
+            [sys.executable, "-m", "bot", "demo", "--port", str(port), *(["--reset"] if reset else [])],
             cwd=workdir,
             env=env,
             stdout=subprocess.PIPE,
