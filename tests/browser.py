@@ -55,6 +55,10 @@ for (const b of row.querySelectorAll("button")) {
 }
 return "";
 """
+READY_JS = """
+if (document.body.classList.contains("side")) return document.querySelectorAll("iframe").length === 2;
+return document.getElementById("inputbar").hidden === false || document.getElementById("startbar").hidden === false;
+"""
 BROKEN_WORDS_JS = """
 const found = [];
 for (const bubble of document.querySelectorAll(".bubble")) {
@@ -154,13 +158,7 @@ class Person:
         self.tabs[name] = self.driver.current_window_handle
         self._fit()
         self.driver.get(url)
-        self.wait(
-            lambda: self.js(
-                "return document.getElementById('inputbar').hidden === false || "
-                "document.getElementById('startbar').hidden === false"
-            ),
-            "the page to load",
-        )
+        self.wait(lambda: self.js(READY_JS), "the page to load")
 
     def tab(self, name: str) -> None:
         self.driver.switch_to.window(self.tabs[name])
@@ -177,6 +175,17 @@ class Person:
             raise AssertionError(f"waited {timeout}s for {what}: {self.last_text()[-400:]!r}") from exc
 
     # -- what a person does ------------------------------------------------------------------
+    def _mark(self) -> None:
+        """Remembers the newest message before an action: the answer is whatever comes after it."""
+        self.js("const r = document.querySelectorAll('#log .row'); window.__before = r[r.length - 1] || null;")
+
+    def _answered(self) -> bool:
+        return bool(
+            self.js(
+                "const r = document.querySelectorAll('#log .row'); return (r[r.length - 1] || null) !== window.__before;"
+            )
+        )
+
     def _count(self) -> int:
         return int(self.js("return document.querySelectorAll('#log .row').length"))
 
@@ -191,6 +200,7 @@ class Person:
         def press() -> bool:
             from selenium.common.exceptions import StaleElementReferenceException
 
+            self._mark()
             button = self.js(find, where, text)
             if button is None:
                 return False
@@ -205,6 +215,7 @@ class Person:
     def type(self, text: str) -> None:
         from selenium.webdriver.common.by import By
 
+        self._mark()
         box = self.driver.find_element(By.ID, "text")
         box.send_keys(text)
         self.driver.find_element(By.ID, "send").click()
@@ -213,6 +224,7 @@ class Person:
         """📎, then Photo, then the file in the picker (a file input, as the browser hands it over)."""
         from selenium.webdriver.common.by import By
 
+        self._mark()
         self.driver.find_element(By.ID, "attach").click()
         self.wait(lambda: self.js("return document.getElementById('attachmenu').classList.contains('open')"), "📎 menu")
         self.driver.find_element(By.ID, "pickphoto").send_keys(str(path))
@@ -227,6 +239,7 @@ class Person:
             lambda: self.js("return document.getElementById('sharebox').classList.contains('open')"), "the dialog"
         )
         number = str(self.driver.find_element(By.ID, "sharephone").get_attribute("value"))
+        self._mark()
         self.driver.find_element(By.ID, "shareok").click()
         return number
 
@@ -238,6 +251,9 @@ class Person:
         self.click(command, "#commands button b")
 
     # -- what a person checks ----------------------------------------------------------------
+    def text_of_log(self) -> str:
+        return str(self.js("const l = document.getElementById('log'); return l ? l.innerText : ''"))
+
     def last_text(self) -> str:
         return str(
             self.js("const r = document.querySelectorAll('#log .row'); return r.length ? r[r.length-1].innerText : ''")
@@ -246,7 +262,9 @@ class Person:
     def expect(self, step: str, *needles: str) -> str:
         """Waits for the newest message to say all `needles`, then checks it is in view, that no
         word is broken and nothing went to the console; keeps a screenshot of the step."""
-        self.wait(lambda: all(n in self.last_text() for n in needles), f"{needles!r} at step {step!r}")
+        self.wait(
+            lambda: self._answered() and all(n in self.last_text() for n in needles), f"{needles!r} at step {step!r}"
+        )
         problem = ""
 
         def in_view() -> bool:

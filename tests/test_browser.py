@@ -28,6 +28,7 @@ def walk(person: Person, base: str, files: Path) -> None:
     invoice.write_bytes(invoice_jpeg())
     label.write_bytes(distinct_photo("sn-label"))
     person.open("customer", f"{base}?user=1001")
+    assert person.js("return getComputedStyle(document.getElementById('inputbar')).display") == "none"
     person.click("START")
     person.expect("/start", "Privacy policy")
     person.click("✅ I agree")
@@ -41,11 +42,15 @@ def walk(person: Person, base: str, files: Path) -> None:
     person.click("Singapore")
     person.expect("country", "share the number")
     number = person.share_number()
-    person.expect("phone", "Number saved")
+    person.expect("phone", "newsletter")
+    assert "Number saved" in person.text_of_log()
     assert re.fullmatch(r"\+\d{8,15}", number), number
     person.click("No, thanks")
     person.expect("profile", "Your profile is saved")
 
+    person.js("document.getElementById('kbtoggle').click()")  # the keyboard folds away and comes back
+    assert person.js("return getComputedStyle(document.getElementById('replykb')).display") == "none"
+    person.js("document.getElementById('kbtoggle').click()")
     person.click("📝 Register a product")
     person.expect("register", "Which kind of product")
     person.click("Monitor")
@@ -57,7 +62,7 @@ def walk(person: Person, base: str, files: Path) -> None:
     person.type(CHK)
     person.expect("chk", "where did you buy it")
     person.click("Singapore")
-    person.expect("region", "store")
+    person.expect("region", "Choose the store")
     person.click("Courts")
     person.expect("store", "When did you buy it")
     person.click("Yesterday")
@@ -65,7 +70,7 @@ def walk(person: Person, base: str, files: Path) -> None:
     person.click("Online retailer")
     person.expect("channel", "invoice")
     person.attach_photo(invoice)
-    person.expect("invoice photo", "invoice number")
+    person.expect("invoice photo", "Type the invoice number")
     person.type("INV-2026-0042")
     person.expect("invoice number", "Please check your registration")
     person.click("✅ Confirm")
@@ -74,7 +79,7 @@ def walk(person: Person, base: str, files: Path) -> None:
     person.menu("/redeem")
     person.expect("redeem", "Tick the products")
     person.click(f"▫️ PRO MP241 ({SERIAL})")
-    person.expect("tick", f"PRO MP241 ({SERIAL})")
+    person.expect("tick", f"✅ PRO MP241 ({SERIAL})")
     person.click("➡️ Next")
     person.expect("next", "serial-number label")
     person.attach_photo(label)
@@ -94,6 +99,15 @@ def walk(person: Person, base: str, files: Path) -> None:
     person.tab("customer")  # never reloaded: the code arrives through the page's long poll
     delivered = person.expect("code delivered", "approved", "activation code")
     assert re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}", delivered), delivered
+
+    person.open("side", f"{base}?side=1001")  # customer and staff group in one window
+    frames = person.js("return [...document.querySelectorAll('iframe')].map((f) => f.getAttribute('src'))")
+    assert frames == ["?user=1001", "?chat=-1009001&user=9001"], frames
+    for index, needle in enumerate(("activation code", "Approved")):
+        person.driver.switch_to.frame(index)
+        person.wait(lambda needle=needle: needle in person.text_of_log(), f"{needle!r} in frame {index}")
+        person.driver.switch_to.default_content()
+    person.check_console("side by side")
 
 
 @pytest.mark.parametrize("size", list(SIZES))
