@@ -233,3 +233,31 @@ def test_every_sample_phone_is_a_number_the_bot_accepts() -> None:
             pytest.fail(f"{country}: {number} is refused by storage.members")
     for country in _page_table("LANGUAGE_COUNTRY").values():
         assert country in phones
+
+
+async def test_a_callback_answer_names_the_press_it_answers() -> None:
+    """The page shows a toast or alert only in the tab whose press it answers."""
+    async with Emulator(token="123456:DEMO-TOKEN") as emu:
+        emu.add_user(1001, "Alice")
+        await emu.user_sends_text(1001, "/start")
+        api = f"{emu.api_base_url}{emu.token}"
+        keyboard = {"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]}
+        async with aiohttp.ClientSession() as client:
+            async with client.post(
+                f"{api}/sendMessage", json={"chat_id": 1001, "text": "hi", "reply_markup": keyboard}
+            ) as r:
+                message_id = (await r.json())["result"]["message_id"]
+            page = f"{emu.page_url}_emu/chats/1001"
+            async with client.post(
+                f"{page}/press", json={"user_id": 1001, "message_id": message_id, "data": "go"}
+            ) as r:
+                pressed = (await r.json())["callback_query_id"]
+            after = emu.last_seq
+            body = {"callback_query_id": pressed, "text": "Done", "show_alert": True}
+            async with client.post(f"{api}/answerCallbackQuery", json=body) as r:
+                assert (await r.json())["ok"]
+            async with client.get(f"{page}/events?after={after}&timeout=0") as r:
+                events = await r.json()
+    assert [(e["kind"], e["query_id"], e["text"], e["show_alert"]) for e in events] == [
+        ("callback_answer", pressed, "Done", True)
+    ]
