@@ -91,12 +91,17 @@ def walk(person: Person, base: str, files: Path) -> None:
     order = re.search(r"Order ID: (\w+)", sent)
     assert order is not None, sent
 
+    person.js("document.getElementById('log').scrollTop = 0")  # reading back: new messages must not pull
     person.open("staff", f"{base}?chat=-1009001&user=9001")
     person.expect("review card", f"Claim {order.group(1)}", "Approve")
     person.click("✅ Approve")
     person.expect("approved card", "Approved")
 
     person.tab("customer")  # never reloaded: the code arrives through the page's long poll
+    person.wait(lambda: "activation code" in person.last_text(), "the code in the customer's tab")
+    assert person.js("return document.getElementById('log').scrollTop") == 0, "the view jumped while reading back"
+    person.wait(lambda: person.js("return !document.getElementById('pill').hidden"), "the new-messages pill")
+    person.js("document.getElementById('pill').click()")
     delivered = person.expect("code delivered", "approved", "activation code")
     assert re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}", delivered), delivered
 
