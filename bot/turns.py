@@ -18,7 +18,15 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, InputMediaPhoto, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -32,7 +40,7 @@ from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 OnSent = Callable[[int], Awaitable[None]]  # told the id of the message just sent (e.g. to remember a card)
 
 
@@ -50,6 +58,7 @@ class Outgoing:
     to_chat: int | None = None  # another chat than the update's (e.g. a staff member's private chat)
     markup_only: bool = False  # with edit_message: change only the buttons, not the text
     on_sent: OnSent | None = None  # run after the message was sent (outside the unit of work)
+    thread_id: int | None = None  # a text message into this forum topic of the chat
 
 
 @dataclass(frozen=True)
@@ -231,7 +240,13 @@ async def _deliver_reply(turn: BaseTurn, reply: Outgoing) -> bool:
         )
     else:
         sent = await send(
-            chat_id, bot.send_message, chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup
+            chat_id,
+            bot.send_message,
+            chat_id,
+            reply.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply.markup,
+            message_thread_id=reply.thread_id,
         )
     if reply.on_sent is not None and isinstance(sent, Message):
         try:
