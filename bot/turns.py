@@ -246,7 +246,7 @@ async def _deliver_reply(turn: BaseTurn, reply: Outgoing) -> bool:
             reply.text,
             parse_mode=ParseMode.HTML,
             reply_markup=reply.markup,
-            message_thread_id=reply.thread_id,
+            message_thread_id=reply.thread_id if reply.thread_id is not None else _topic_of(turn, reply),
         )
     if reply.on_sent is not None and isinstance(sent, Message):
         try:
@@ -254,6 +254,15 @@ async def _deliver_reply(turn: BaseTurn, reply: Outgoing) -> bool:
         except Exception:  # noqa: BLE001 - the message is out; what failed is only a note about it
             log.warning("after sending message %s to chat %s", sent.message_id, chat_id, exc_info=True)
     return sent is not None
+
+
+def _topic_of(turn: BaseTurn, reply: Outgoing) -> int | None:
+    """The forum topic the update came from, so an answer to a command typed (or a button pressed)
+    in a topic stays in it; None in General, in private chats and for another chat."""
+    message = turn.update.effective_message
+    if reply.to_chat is not None or message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
 
 
 async def _edit_markup(turn: BaseTurn, target: tuple[int, int], reply: Outgoing) -> bool:

@@ -5,8 +5,6 @@ reply to its prompt as the reason, with a note when it is not in the customer's 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
@@ -144,6 +142,9 @@ async def test_support_round_trip_in_a_forum_topic(bot: BotHarness, forum: None)
     assert photo.has_photo and photo.message["message_thread_id"] == topic
     assert "Write in this topic" not in photo.text  # the hint comes once per topic
 
+    await bot.emulator.user_sends_text(STAFF_ID, "/serial add", chat_id=STAFF_CHAT_ID, thread_id=topic)
+    usage = await sam.expect("Usage: /serial add")  # a command typed in the topic is answered there
+    assert usage.message["message_thread_id"] == topic
     await staff_replies(bot, sam, thread=topic)  # written in the topic, quoting nothing
     await answers_reach_the_customer(bot, alice)
 
@@ -213,7 +214,9 @@ async def test_a_serial_of_another_account_is_transferred_by_staff_with_an_audit
     await bot.runtime.tick()
     await sam.expect("registered to another account", f"/product transfer {serial} 1001", "second-hand")
 
-    await bot.emulator.user_sends_text(STAFF_ID, f"/product transfer {serial} nobody@example.com", chat_id=STAFF_CHAT_ID)
+    await bot.emulator.user_sends_text(
+        STAFF_ID, f"/product transfer {serial} nobody@example.com", chat_id=STAFF_CHAT_ID
+    )
     await sam.expect("I know no customer")
     await bot.emulator.user_sends_text(STAFF_ID, f"/product transfer {serial} 1001", chat_id=STAFF_CHAT_ID)
     await sam.expect(serial, "moved from", "id 1002", "id 1001")
