@@ -18,14 +18,14 @@ import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from bot.outbox import OutboxDispatcher, Rendered, callback_data
+from bot.outbox import OutboxDispatcher, Rendered, Renderer, callback_data
 from bot.services import Services
 from bot.turns import Outgoing
 from locales.i18n import Raw, as_plain_text
-from staff import reject_prompt
+from staff import reject_reply
 from staff.cards import full_name, telegram_of
 from staff.router import Command
 from staff.text import tr
@@ -129,7 +129,9 @@ async def _topic(services: Services, bot: Bot, forum: ForumInfo, chat_id: int, v
     return int(topic.message_thread_id)
 
 
-def renderer_to_staff(dispatcher: OutboxDispatcher, forum: ForumInfo) -> Any:
+def renderer_to_staff(dispatcher: OutboxDispatcher, forum: ForumInfo) -> Renderer:
+    """The renderer of "support_to_staff": it needs the bot to learn of topics and create one."""
+
     async def render(services: Services, payload: dict[str, Any]) -> Rendered:
         async with unit_of_work(services.sessions) as session:
             view = await support.staff_view(session, int(payload["support_message_id"]))
@@ -195,7 +197,7 @@ async def on_reply(turn: StaffTurn) -> None:
     message = turn.update.effective_message
     assert message is not None
     quoted = message.reply_to_message
-    if quoted is not None and await reject_prompt.answer(turn, quoted.message_id):
+    if quoted is not None and await reject_reply.answer(turn, quoted.message_id):
         return
     session, chat_id = turn.session, turn.chat_id
     thread = None
@@ -204,7 +206,7 @@ async def on_reply(turn: StaffTurn) -> None:
     if thread is None and quoted is not None:
         thread = await support.thread_by_staff_message(session, chat_id, quoted.message_id)
     if thread is None:
-        if turn.update.effective_chat is not None and turn.update.effective_chat.type == "private":
+        if turn.update.effective_chat is not None and turn.update.effective_chat.type == Chat.PRIVATE:
             turn.say("support.staff.reply_unknown")
         return
     photo = message.photo[-1].file_id if message.photo else None
