@@ -283,3 +283,24 @@ async def test_other_reason_in_the_customers_language_has_no_note(bot: BotHarnes
     await bot.runtime.tick()
     told = await alice.expect("The product was bought outside the region")
     assert "own words" not in told.text and not told.buttons  # final: no Redeem again
+
+
+async def test_a_missing_chk_sticker_becomes_a_request_with_the_catalogues_chk_for_staff(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    sam = sam_in_group(bot)
+    await _to_serial(alice)
+    await alice.send(ELIGIBLE[0])
+    await alice.expect("Is this your product")
+    await alice.press("✅ Yes, that's mine")
+    chk = await alice.expect("CHK")
+    await alice.press("✉️ I can't find the CHK sticker", on=chk)
+    await alice.expect("No CHK sticker on", ELIGIBLE[0])
+    await alice.send_photo(distinct_photo("no-sticker"), caption="No sticker anywhere")
+    await alice.expect("Sent to our support team")
+    await bot.runtime.tick()
+    request = await sam.expect("No CHK sticker on", ELIGIBLE[0], "the catalogue's CHK: 318", "No sticker anywhere")
+    assert request.has_photo
+    [asked] = await staff_messages(bot, 1001)
+    assert (asked.subject, asked.serial, asked.photo_file_id is not None) == ("no_chk", ELIGIBLE[0], True)
+    async with unit_of_work(bot.sessions) as s:
+        assert await s.scalar(select(RegisteredProduct).where(RegisteredProduct.serial == ELIGIBLE[0])) is None
