@@ -255,6 +255,27 @@ async def recent_messages(session: AsyncSession, member_id: int, limit: int = 5)
     return list(reversed((await session.scalars(query)).all())), int(total or 0)
 
 
+async def export_rows(session: AsyncSession, member_id: int) -> list[dict[str, object]]:
+    """/mydata: every message of the thread, either way (photos are the messenger's, named by id)."""
+    query = (
+        select(SupportMessage)
+        .join(SupportThread, SupportThread.id == SupportMessage.thread_id)
+        .where(SupportThread.member_id == member_id)
+        .order_by(SupportMessage.id)
+    )
+    return [
+        {
+            "at": message.at.isoformat(),
+            "from": "you" if message.direction == IN else "staff",
+            "text": message.text,
+            "photo": message.photo_file_id is not None,
+            "about": message.subject if message.subject != Subject.GENERAL else None,
+            "serial": message.serial,
+        }
+        for message in (await session.scalars(query)).all()
+    ]
+
+
 async def erase(session: AsyncSession, member_id: int) -> None:
     """/deleteme: the thread and its messages go."""
     await session.execute(delete(SupportThread).where(SupportThread.member_id == member_id))
@@ -457,6 +478,7 @@ __all__ = [
     "add_serial",
     "clean_request_serial",
     "erase",
+    "export_rows",
     "find_member",
     "from_customer",
     "from_staff",

@@ -5,6 +5,8 @@ reply to its prompt as the reason, with a note when it is not in the customer's 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -304,3 +306,26 @@ async def test_a_missing_chk_sticker_becomes_a_request_with_the_catalogues_chk_f
     assert (asked.subject, asked.serial, asked.photo_file_id is not None) == ("no_chk", ELIGIBLE[0], True)
     async with unit_of_work(bot.sessions) as s:
         assert await s.scalar(select(RegisteredProduct).where(RegisteredProduct.serial == ELIGIBLE[0])) is None
+
+
+async def test_the_thread_is_in_mydata_and_deleteme_erases_it(bot: BotHarness) -> None:
+    alice = await customer(bot, 1001, "Alice")
+    await alice.send("/support")
+    await alice.expect("Write to our support team")
+    await alice.send("Where is my code?")
+    await alice.expect("Sent to our support team")
+    await alice.press("✔️ Done")
+    await alice.expect("Thank you")
+    await alice.send("/mydata")
+    document = (await alice.expect("Your data")).document
+    assert document is not None
+    data = json.loads(bot.emulator.file_bytes(document["file_id"]))
+    assert [(m["from"], m["text"]) for m in data["support_messages"]] == [("you", "Where is my code?")]
+
+    await alice.send("/deleteme")
+    await alice.expect("Delete all your data?")
+    await alice.press("🗑 Yes, delete everything")
+    await alice.expect("Your data is deleted")
+    async with unit_of_work(bot.sessions) as s:
+        assert await s.scalar(select(SupportThread)) is None
+        assert await s.scalar(select(SupportMessage)) is None
