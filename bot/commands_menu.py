@@ -23,6 +23,7 @@ CUSTOMER_COMMANDS = (
     "language",
     "mydata",
     "deleteme",
+    "support",
     "help",
     "cancel",
 )
@@ -38,6 +39,8 @@ STAFF_COMMANDS = (
     "codes",
     "draw",
     "staff",
+    "serial",
+    "product",
     "help",
 )
 

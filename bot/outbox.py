@@ -26,7 +26,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
@@ -54,7 +54,9 @@ MAX_NETWORK_ATTEMPTS = 30  # with the backoff capped at 10 minutes: about four h
 class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None = None
-    photos: list[bytes] = field(default_factory=list)  # sent first, as an album when several
+    photos: Sequence[bytes | str] = field(default_factory=list)  # bytes or file ids; first, as an album when several
+    thread_id: int | None = None  # a forum topic of the chat (message_thread_id)
+    caption: bool = False  # one photo with the text as its caption (and the markup), one message
 
 
 @dataclass(frozen=True, order=True)
@@ -410,22 +412,44 @@ class OutboxDispatcher:
         except Exception as exc:  # a message that cannot be built must not stall the queue
             log.exception("outbox: could not render a %s message", kind)
             return Refused(f"render failed: {type(exc).__name__}: {exc}")
+        thread = rendered.thread_id
         try:
+            if rendered.caption and len(rendered.photos) == 1:
+                message = await self._paced(
+                    chat_id,
+                    self.bot.send_photo(
+                        chat_id,
+                        rendered.photos[0],
+                        caption=rendered.text,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=rendered.markup,
+                        message_thread_id=thread,
+                    ),
+                    started,
+                )
+                return message.message_id
             if rendered.photos and not payload.get("_photos_sent"):  # a retry of the text never resends the album
                 if len(rendered.photos) > 1:
+                    album = [InputMediaPhoto(photo) for photo in rendered.photos[:10]]
                     await self._paced(
-                        chat_id,
-                        self.bot.send_media_group(chat_id, [InputMediaPhoto(photo) for photo in rendered.photos[:10]]),
-                        started,
+                        chat_id, self.bot.send_media_group(chat_id, album, message_thread_id=thread), started
                     )
                 else:
-                    await self._paced(chat_id, self.bot.send_photo(chat_id, rendered.photos[0]), started)
+                    await self._paced(
+                        chat_id, self.bot.send_photo(chat_id, rendered.photos[0], message_thread_id=thread), started
+                    )
                 payload["_photos_sent"] = True
                 async with unit_of_work(self.services.sessions) as session:  # a resend after a crash skips the album
                     await outbox.save_progress(session, message_id, {"_photos_sent": True})
             message = await self._paced(
                 chat_id,
-                self.bot.send_message(chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup),
+                self.bot.send_message(
+                    chat_id,
+                    rendered.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=rendered.markup,
+                    message_thread_id=thread,
+                ),
                 started,
             )
         except RetryAfter as exc:

@@ -18,7 +18,15 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, InputMediaPhoto, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    ForceReply,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -32,7 +40,7 @@ from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
 OnSent = Callable[[int], Awaitable[None]]  # told the id of the message just sent (e.g. to remember a card)
 
 
@@ -50,6 +58,7 @@ class Outgoing:
     to_chat: int | None = None  # another chat than the update's (e.g. a staff member's private chat)
     markup_only: bool = False  # with edit_message: change only the buttons, not the text
     on_sent: OnSent | None = None  # run after the message was sent (outside the unit of work)
+    thread_id: int | None = None  # a text message into this forum topic of the chat
 
 
 @dataclass(frozen=True)
@@ -231,7 +240,13 @@ async def _deliver_reply(turn: BaseTurn, reply: Outgoing) -> bool:
         )
     else:
         sent = await send(
-            chat_id, bot.send_message, chat_id, reply.text, parse_mode=ParseMode.HTML, reply_markup=reply.markup
+            chat_id,
+            bot.send_message,
+            chat_id,
+            reply.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply.markup,
+            message_thread_id=reply.thread_id if reply.thread_id is not None else _topic_of(turn, reply),
         )
     if reply.on_sent is not None and isinstance(sent, Message):
         try:
@@ -239,6 +254,15 @@ async def _deliver_reply(turn: BaseTurn, reply: Outgoing) -> bool:
         except Exception:  # noqa: BLE001 - the message is out; what failed is only a note about it
             log.warning("after sending message %s to chat %s", sent.message_id, chat_id, exc_info=True)
     return sent is not None
+
+
+def _topic_of(turn: BaseTurn, reply: Outgoing) -> int | None:
+    """The forum topic the update came from, so an answer to a command typed (or a button pressed)
+    in a topic stays in it; None in General, in private chats and for another chat."""
+    message = turn.update.effective_message
+    if reply.to_chat is not None or message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
 
 
 async def _edit_markup(turn: BaseTurn, target: tuple[int, int], reply: Outgoing) -> bool:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from conversations import common, faq, mydata, prize, products, profile, promotions, redeem, register, status
+from conversations import (
+    common,
+    faq,
+    mydata,
+    prize,
+    products,
+    profile,
+    promotions,
+    redeem,
+    register,
+    status,
+    support,
+)
 from conversations.replies import MENU_COMMANDS
 from conversations.router import Router
 
@@ -14,7 +26,7 @@ def build_router() -> Router:
     router = Router(menu=dict(MENU_COMMANDS), fallback=common.not_understood)
     router.commands |= {"cancel": common.cancel, "help": common.help_command}
     router.actions["resume"] = common.resume_action(router)
-    for feature in (profile, register, products, faq, redeem, promotions, status, mydata, prize):
+    for feature in (profile, register, products, faq, redeem, promotions, status, mydata, prize, support):
         feature.setup(router)
     return router
 

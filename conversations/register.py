@@ -37,10 +37,12 @@ from conversations.register_summary import (
 )
 from conversations.replies import main_menu
 from conversations.router import Router
+from conversations.support import with_request_button
 from conversations.turn import Turn
 from storage import catalogue, registration
 from storage.models import Category
 from storage.photo_intake import PhotoUse
+from storage.support import Subject
 
 __all__ = ["FLOW", "S", "STEPS", "setup"]
 
@@ -109,7 +111,8 @@ async def _take_serial(turn: Turn, raw: str) -> None:
     assert member is not None
     match = await catalogue.find_serial(turn.session, raw) if 4 <= len(raw) <= 60 else None
     if match is None:
-        turn.say("register.serial_unknown", serial=raw[:60], markup=turn.keyboard([]))
+        markup = with_request_button(turn, turn.keyboard([]), Subject.UNKNOWN_SERIAL, raw)
+        turn.say("register.serial_unknown", serial=raw[:60], markup=markup)
         return
     owner = await registration.serial_owner(turn.session, member.id, match.serial, turn.now)
     if owner is registration.SerialOwner.YOU:
@@ -117,7 +120,8 @@ async def _take_serial(turn: Turn, raw: str) -> None:
         await turn.finish()
         return
     if owner is registration.SerialOwner.SOMEONE_ELSE:
-        turn.say("register.serial_taken", serial=match.serial, markup=turn.keyboard([]))
+        markup = with_request_button(turn, turn.keyboard([]), Subject.SERIAL_TAKEN, match.serial)
+        turn.say("register.serial_taken", serial=match.serial, markup=markup)
         return
     if match.product.category != answers(turn).category:
         turn.say("register.category_adjusted", category=turn.t(f"categories.{match.product.category}"))
@@ -162,7 +166,8 @@ async def on_confirm_product(turn: Turn, action: Action) -> None:
 # ---- 3. CHK -------------------------------------------------------------------------------
 async def ask_chk(turn: Turn) -> None:
     """Asks for the 3-digit CHK from the sticker, with an example picture."""
-    turn.say("register.ask_chk", photo=asset_path("chk_example.png"), markup=turn.keyboard([]))
+    markup = with_request_button(turn, turn.keyboard([]), Subject.NO_CHK, answers(turn).serial or "")
+    turn.say("register.ask_chk", photo=asset_path("chk_example.png"), markup=markup)
 
 
 async def on_chk(turn: Turn) -> None:

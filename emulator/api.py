@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from .answer import Handler
+from .methods_forum import METHODS as FORUM
 from .methods_media import METHODS as MEDIA
 from .methods_messages import METHODS as MESSAGES
 from .methods_misc import METHODS as MISC
 from .methods_updates import METHODS as UPDATES
 
-_ALL: dict[str, Handler] = {**UPDATES, **MESSAGES, **MEDIA, **MISC}
+_ALL: dict[str, Handler] = {**UPDATES, **MESSAGES, **MEDIA, **MISC, **FORUM}
 BY_LOWER: dict[str, tuple[str, Handler]] = {name.lower(): (name, h) for name, h in _ALL.items()}
 
 

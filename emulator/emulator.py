@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import forum
 from . import users as actions
 from .models import Event
 from .server import build_app
@@ -127,11 +128,38 @@ class Emulator:
 
     # -- users act --------------------------------------------------------------------------
     async def user_sends_text(
-        self, user_id: int, text: str, *, chat_id: int | None = None, reply_to: int | None = None
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
-        """A text message; "/cmd" words get bot_command entities; ``reply_to`` quotes a message."""
-        content = actions.text_content(text)
+        """A text message; "/cmd" words get bot_command entities; ``reply_to`` quotes a message;
+        ``thread_id`` writes it in that forum topic."""
+        content = {**self._in_thread(user_id, chat_id, thread_id, reply_to), **actions.text_content(text)}
         return actions.send_user_message(self.state, user_id, chat_id, content, reply_to)
+
+    def _in_thread(
+        self, user_id: int, chat_id: int | None, thread_id: int | None, reply_to: int | None
+    ) -> dict[str, Any]:
+        if thread_id is None:
+            return {}
+        chat = self.state.chat_for_user_action(user_id, chat_id)
+        return forum.user_thread_content(chat, thread_id, quoting=reply_to is not None)
+
+    def make_forum(self, chat_id: int, enabled: bool = True) -> None:
+        """Turns topics on (or off) in a supergroup: its Chat gets ``is_forum``."""
+        chat = self.state.chats.get(chat_id)
+        if chat is None:
+            raise ValueError(f"unknown chat {chat_id}")
+        forum.enable(chat, enabled)
+
+    def topics(self, chat_id: int) -> dict[int, dict[str, Any]]:
+        """The forum topics of a chat by message_thread_id (copies)."""
+        chat = self.state.chats.get(chat_id)
+        return {k: dict(v) for k, v in chat.topics.items()} if chat is not None else {}
 
     async def user_sends_photo(
         self,
@@ -142,9 +170,13 @@ class Emulator:
         chat_id: int | None = None,
         media_group_id: str | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
         """A photo stored as sizes (smallest first, the original bytes last)."""
-        content = actions.photo_content(self.state, data, caption, media_group_id)
+        content = {
+            **self._in_thread(user_id, chat_id, thread_id, reply_to),
+            **actions.photo_content(self.state, data, caption, media_group_id),
+        }
         return actions.send_user_message(self.state, user_id, chat_id, content, reply_to)
 
     async def user_sends_document(

@@ -9,6 +9,7 @@ from .answer import Handler
 from .errors import FILE_TOO_BIG, WRONG_FILE_ID, bad_request
 from .files import FileStore
 from .formatting import format_text
+from .forum import bot_thread_content
 from .media import DOWNLOAD_MAX_BYTES, check_photo, guess_mime
 from .methods_messages import (
     ENTITIES_ERROR,
@@ -82,7 +83,7 @@ async def _send_file(state: EmulatorState, p: Params, kind: FileKind, method: st
     records = resolve_file(state, p, value, kind, missing=f"there is no {kind} in the request")
     chat = state.chat_for_bot(p.chat_id())
     state.check_flood(chat)
-    content = {**reply_content(chat, reply), **media_content(records, kind)}
+    content = {**bot_thread_content(chat, p), **reply_content(chat, reply), **media_content(records, kind)}
     if caption:
         content.update(text_fields(caption, entities, key="caption"))
     if p.boolean("has_spoiler"):
@@ -140,7 +141,7 @@ async def send_media_group(state: EmulatorState, p: Params) -> Any:
         items.append((kind, records, caption, entities))
     chat = state.chat_for_bot(p.chat_id())
     state.check_flood(chat)
-    quoted = reply_content(chat, reply)
+    quoted = {**bot_thread_content(chat, p), **reply_content(chat, reply)}
     group_id = str(secrets.randbits(62)) if len(items) > 1 else None
     sent: list[dict[str, Any]] = []
     for kind, records, caption, entities in items:

@@ -8,6 +8,7 @@ from typing import Any
 from .answer import Handler
 from .errors import CHAT_NOT_FOUND, DELETE_NOT_FOUND, EDIT_NOT_FOUND, NOT_MODIFIED, QUERY_TOO_OLD, bad_request
 from .formatting import format_text
+from .forum import bot_thread_content
 from .keyboards import BAD_MARKUP, inline_markup, parse_reply_markup
 from .models import ChatState, StoredMessage
 from .params import Params
@@ -135,7 +136,7 @@ async def send_message(state: EmulatorState, p: Params) -> Any:
     reply = read_reply_parameters(p)
     chat = state.chat_for_bot(p.chat_id())
     state.check_flood(chat)
-    content = {**reply_content(chat, reply), **text_fields(text, entities)}
+    content = {**bot_thread_content(chat, p), **reply_content(chat, reply), **text_fields(text, entities)}
     if p.boolean("protect_content"):
         content["has_protected_content"] = True
     stored = store_bot_message(state, chat, content, markup)

@@ -84,6 +84,7 @@ class ChatState:
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     next_message_id: int = 1
     started: bool = False  # private chat: the user has written to the bot
+    topics: dict[int, dict[str, Any]] = field(default_factory=dict)  # forum topics by message_thread_id
 
     @property
     def id(self) -> int:

@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler
 from bot.config import Settings
 from bot.context import BotContext
 from bot.outbox import OutboxDispatcher
-from staff import admin, cards, codes, decisions, draw, queue, reasons
+from staff import admin, cards, codes, decisions, draw, queue, reasons, support
 from staff.router import StaffEntry, StaffRouter
 
 
@@ -26,8 +26,11 @@ def staff_router(settings: Settings) -> StaffRouter:
         *admin.COMMANDS,
         *codes.COMMANDS,
         *draw.COMMANDS,
+        *support.COMMANDS,
     ]
-    return StaffRouter(settings, commands, decisions.on_card_button, decisions.on_redelivered_button)
+    return StaffRouter(
+        settings, commands, decisions.on_card_button, decisions.on_redelivered_button, on_reply=support.on_reply
+    )
 
 
 def staff_handlers(settings: Settings) -> list[BaseHandler[Update, BotContext, None]]:
@@ -39,3 +42,4 @@ def staff_handlers(settings: Settings) -> list[BaseHandler[Update, BotContext, N
 
 def register_outbox(dispatcher: OutboxDispatcher) -> None:
     cards.register_outbox(dispatcher)
+    support.register_outbox(dispatcher)

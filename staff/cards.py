@@ -22,6 +22,7 @@ from bot.services import Services
 from locales.countries import country_name
 from locales.i18n import Raw, as_plain_text
 from staff.actions import Button, CardAction
+from staff.support_card import card_lines
 from staff.text import (
     MAX_TEXT,
     age,
@@ -201,7 +202,13 @@ def card_text(services: Services, card: Card) -> str:
     extra += [_check(services, check) for check in card.checks]
     extra += risk_lines(services, card.assessment)
     tail = decision_lines(services, card.decision) if card.decision else [tr(services, "staff.card.waiting")]
-    body = head + _items(services, card) + extra + _earlier(services, card)
+    body = (
+        head
+        + _items(services, card)
+        + extra
+        + _earlier(services, card)
+        + card_lines(services, card.support, card.support_total)
+    )
     return fit(body, MAX_TEXT - len("\n\n".join(tail)) - 2) + "\n\n" + "\n".join(tail)
 
 

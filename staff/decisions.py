@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales.i18n import Raw
-from staff import history
+from staff import history, reject_prompt
 from staff.actions import Button, CardAction
 from staff.cards import decided_by, queue_card_edits, reasons_markup, show_on
 from staff.router import Command
@@ -160,8 +160,8 @@ async def on_card_button(turn: StaffTurn, action: CardAction) -> None:
             turn.notify_text(_already_decided(turn, order_id, info), alert=True)
         await queue_card_edits(turn, claim.id, main=False, pressed=pressed)
         return
-    if action.button == Button.OTHER:
-        turn.notify_text(tr(services, "staff.review.other_hint", order_id=order_id), alert=True)
+    if action.button == Button.OTHER:  # a prompt staff answer by replying (staff/reject_prompt.py)
+        reject_prompt.ask(turn, claim)
     elif pressed is not None and action.button == Button.REASONS:
         turn.edit_markup(
             *pressed, reasons_markup(services, claim.id, claim.attempt, await reasons.reason_options(turn.session))

@@ -32,6 +32,7 @@ from staff.turn import FetchedFile, Role, StaffTurn
 from storage import staff
 
 CommandHandler = Callable[[StaffTurn], Awaitable[None]]
+ReplyHandler = Callable[[StaffTurn], Awaitable[None]]  # a staff reply to the bot, or a message in a topic
 ButtonHandler = Callable[[StaffTurn, CardAction], Awaitable[None]]
 RedeliveryHandler = Callable[[StaffTurn, CardAction], Awaitable[None]]
 Prefetch = Callable[[Update, BotContext], Awaitable[FetchedFile | None]]
@@ -55,6 +56,7 @@ class Route:
 
     command: Command | None = None
     button: CardAction | None = None
+    reply: bool = False  # a reply to the bot's message, or a message in a forum topic (staff/support.py)
 
 
 def command_name(text: str, bot_username: str | None) -> str | None:
@@ -72,12 +74,18 @@ class StaffRouter:
     """The staff commands and the card's buttons, dispatched inside one unit of work."""
 
     def __init__(
-        self, settings: Settings, commands: list[Command], on_button: ButtonHandler, on_redelivered: RedeliveryHandler
+        self,
+        settings: Settings,
+        commands: list[Command],
+        on_button: ButtonHandler,
+        on_redelivered: RedeliveryHandler,
+        on_reply: ReplyHandler | None = None,
     ) -> None:
         self.settings = settings
         self.commands: Mapping[str, Command] = {command.name: command for command in commands}
         self.on_button = on_button
         self.on_redelivered = on_redelivered
+        self.on_reply = on_reply
 
     def route_of(self, update: Update) -> Route | None:
         """Whether the update is the staff side's; None leaves it to the customer's router."""
@@ -91,10 +99,25 @@ class StaffRouter:
         name = command_name(message.text or (message.caption or "" if caption else ""), _bot_username(update))
         command = self.commands.get(name) if name is not None else None
         if command is None or (caption and not command.in_caption):
-            return None
+            return Route(reply=True) if self._is_staff_reply(update) else None
         if command.group_only and chat.id != self.settings.staff_chat_id:
             return None
         return Route(command=command)
+
+    def _is_staff_reply(self, update: Update) -> bool:
+        """A message that may answer the bot: in the staff group a reply to the bot or any message in
+        a forum topic; in a private chat a reply to the bot by someone the settings name as staff
+        (the settings alone decide here, before any database). A typed /command never is one."""
+        message, chat, user = update.message, update.effective_chat, update.effective_user
+        if self.on_reply is None or message is None or chat is None or user is None:
+            return False
+        if (message.text or "").startswith("/"):
+            return False
+        quoted = message.reply_to_message
+        to_bot = quoted is not None and quoted.from_user is not None and quoted.from_user.is_bot
+        if chat.id == self.settings.staff_chat_id:
+            return to_bot or bool(message.is_topic_message and message.message_thread_id)
+        return chat.type == Chat.PRIVATE and to_bot and user.id in self.settings.staff_ids
 
     async def handle(self, update: Update, context: BotContext, route: Route) -> None:
         """The update's one unit of work: access, the handler, then delivery after the commit."""
@@ -112,6 +135,14 @@ class StaffRouter:
 
     async def _dispatch(self, turn: StaffTurn, route: Route) -> None:
         turn.role = await self._role(turn)
+        if route.reply:  # not a command: someone who is not staff is not answered
+            if (
+                self.on_reply is not None
+                and turn.role >= Role.STAFF
+                and self._in_staff_place(turn.update.effective_chat)
+            ):
+                await self.on_reply(turn)
+            return
         wanted = Role.ADMIN if route.command is not None and route.command.admin else Role.STAFF
         if turn.role < wanted or not self._in_staff_place(turn.update.effective_chat):
             await turn.refuse(route.command.name if route.command is not None else "review.button")

@@ -32,6 +32,7 @@ from storage import audit
 from storage.models import CannedReason, Member
 from storage.review import Actor, Decision, DecisionError, DecisionRefused, claim_by_order, reject
 from storage.texts import in_language
+from storage.written_language import is_foreign
 
 # The guide's reasons: code -> fixable (missing information, redeem again) or final (not qualified).
 BUILTIN_REASONS: dict[str, bool] = {
@@ -187,4 +188,16 @@ async def reject_with(
     reason = (text or "").strip()[:MAX_REASON_TEXT]
     if not reason:
         raise DecisionRefused(DecisionError.UNKNOWN_REASON)
-    return await reject(session, order_id, staff_user_id, reason, now, fixable=not final, actor=actor)
+    shown = await _own_words(session, order_id, reason)
+    return await reject(
+        session, order_id, staff_user_id, reason, now, fixable=not final, actor=actor, customer_reason=shown
+    )
+
+
+async def _own_words(session: AsyncSession, order_id: str, reason: str) -> dict[str, Any] | None:
+    """Staff's own reason in another language than the customer's comes with a note saying so."""
+    claim = await claim_by_order(session, order_id)
+    member = await session.get(Member, claim.member_id)
+    if member is None or not is_foreign(reason, member.language):
+        return None
+    return {"$key": "support.own_words", "values": {"reason": reason}}

@@ -212,7 +212,7 @@ async def reject(
     *,
     fixable: bool = True,
     reason_code: str | None = None,
-    customer_reason: str | dict[str, str] | None = None,
+    customer_reason: str | dict[str, Any] | None = None,
     actor: Actor | None = None,
 ) -> Decision:
     """Sends the claim back: fixable (missing information, the customer may redeem again) or final.

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import eligibility, fraud
+from storage import eligibility, fraud, support
 from storage.claims import COUNTED, same_email
 from storage.models import (
     ActivationCode,
@@ -28,6 +28,7 @@ from storage.models import (
     SerialAttempt,
 )
 from storage.review import DECISION_EVENTS
+from storage.support_models import SupportMessage
 
 
 @dataclass
@@ -82,6 +83,8 @@ class Card:
     earlier: list[PastDecision]
     decision: DecisionInfo | None  # when the claim is no longer in review
     assessment: fraud.Assessment = field(default_factory=lambda: fraud.Assessment([]))
+    support: list[SupportMessage] = field(default_factory=list)  # the customer's latest support messages
+    support_total: int = 0
 
 
 # ---------------------------------------------------------------- decisions
@@ -246,4 +249,5 @@ async def card(session: AsyncSession, claim_id: int) -> Card | None:
         await _past_decisions(session, claim),
         await _decision_info(session, claim),
         assessment,
+        *await support.recent_messages(session, member.id),
     )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, outbox
+from storage import audit, outbox, support
 from storage.claims import email_token
 from storage.models import (
     AuditEntry,
@@ -167,6 +167,7 @@ async def erase_member(
 
     # -- the journey in progress, and the messages to their chat
     await session.execute(delete(ConversationState).where(ConversationState.user_id == tg_id))
+    await support.erase(session, member.id)  # the support thread: their words and photos' ids
     await session.execute(
         delete(OutboxMessage).where(OutboxMessage.chat_id == chat_id, OutboxMessage.status != OutboxStatus.SENDING)
     )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit
+from storage import audit, support
 from storage.models import (
     ActivationCode,
     AuditEntry,
@@ -313,6 +313,7 @@ async def export_member(session: AsyncSession, member: Member, now: datetime) ->
         "claims": claim_rows,
         "serial_attempts": [{"serial": a.serial, "kind": a.kind, "at": iso(a.at)} for a in attempts],
         "journey_in_progress": conversation,
+        "support_messages": await support.export_rows(session, member.id),
         "messages_queued_for_you": message_rows,
         "photo_fingerprints": fingerprint_rows,
         "activity_log": activity,
