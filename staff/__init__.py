@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler
 from bot.config import Settings
 from bot.context import BotContext
 from bot.outbox import OutboxDispatcher
-from staff import admin, cards, codes, decisions, draw, queue, reasons
+from staff import admin, cards, codes, decisions, draw, fulfilment, queue, reasons
 from staff.router import StaffEntry, StaffRouter
 
 
@@ -26,6 +26,7 @@ def staff_router(settings: Settings) -> StaffRouter:
         *admin.COMMANDS,
         *codes.COMMANDS,
         *draw.COMMANDS,
+        *fulfilment.COMMANDS,
     ]
     return StaffRouter(settings, commands, decisions.on_card_button, decisions.on_redelivered_button)
 
