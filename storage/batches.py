@@ -128,7 +128,7 @@ async def claim_for(session: AsyncSession, row: dict[str, str]) -> tuple[Claim, 
     ).first()
     if found is None:
         raise RowProblem("order_id", f"no order {order_id!r}")
-    claim, promotion, member = found.tuple()
+    claim, promotion, member = found
     return claim, promotion, member
 
 
