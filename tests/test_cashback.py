@@ -120,6 +120,7 @@ async def test_cashback_claim_payout_approve_export_import_paid_once(bot: BotHar
     card = await next_card(sam)
     assert "Payout: IBAN DE89 ••••3000" in card.text and "0532013000" not in card.text
     await sam.send(f"/approve {order_id}")
+    await until(sam, f"Claim {order_id} approved")
     await bot.runtime.tick()
     approved = await alice.expect("Your redemption is approved", "50.00 Singapore dollars")
     assert "will be paid by" in approved.text
@@ -186,6 +187,7 @@ async def test_payout_file_from_the_staff_chat_and_bad_rows_named(bot: BotHarnes
     assert order_id is not None
     ada, sam = ada_in_group(bot), sam_in_group(bot)
     await sam.send(f"/approve {order_id}")
+    await until(sam, f"Claim {order_id} approved")
     await bot.runtime.tick()
     await alice.expect("approved")
 

@@ -77,6 +77,7 @@ async def test_physical_prize_prefilled_address_approve_ship_track_deliver(bot: 
 
     sam, ada = sam_in_group(bot), ada_in_group(bot)
     await sam.send(f"/approve {order_id}")
+    await until(sam, f"Claim {order_id} approved")
     await bot.runtime.tick()
     await alice.expect("Your redemption is approved", "8–12 weeks")
     approved_on = bot.clock.now().date()
