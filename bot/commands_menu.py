@@ -37,6 +37,8 @@ STAFF_COMMANDS = (
     "reasons",
     "codes",
     "draw",
+    "payouts",
+    "shipments",
     "staff",
     "help",
 )

@@ -37,10 +37,10 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 
 from storage import audit, outbox
 from storage.models import Claim, ClaimStatus, Draw, Fulfilment, FulfilmentState, Member, PrizeKind, Promotion
+from storage.promotions import PHYSICAL_DELIVERY_WEEKS as PHYSICAL_DELIVERY_WEEKS  # the promises, once
+from storage.review import CASHBACK_WORKING_DAYS as CASHBACK_WORKING_DAYS
 from storage.workdays import add_working_days
 
-CASHBACK_WORKING_DAYS = 30
-PHYSICAL_DELIVERY_WEEKS = (8, 12)
 PRIZE, DRAW = "prize", "draw"
 MAX_REFERENCE = 64
 
