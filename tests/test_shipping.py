@@ -289,3 +289,40 @@ async def test_promised_dates_per_prize_kind_and_the_fulfilment_digest(bot: BotH
         assert "Approved, not yet paid or shipped: 1" in digest.text
         part = digest.text.split("Past the promised date")[section]
         assert f"d000000001 — parcel, by {format_day(date(2026, 6, 2), 'en')}" in part
+
+
+async def test_migration_moves_the_old_wrong_review_defaults_to_the_guides(tmp_path: Path) -> None:
+    """Promotions stored with cashback 30-30 or physical 40-60 review days get 7-14; others keep theirs."""
+    from sqlalchemy import text
+
+    from storage import migrate
+    from storage.db import create_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await migrate.upgrade(url, "0012")
+    engine = create_engine(url)
+    columns = (
+        "slug, names, starts_on, ends_on, invoice_from, invoice_to, redeem_limit_per_email, eligible_models,"
+        " eligible_countries, prize_kind, prize_description, lucky_draw, draw_prize, processing_days_min,"
+        " processing_days_max, code_pattern, timezone, residence_only, while_stock_lasts, draw_answer_days"
+    )
+    rows = [("cash", "cashback", 30, 30), ("gift", "physical", 40, 60), ("slow", "cashback", 10, 20)]
+    async with engine.begin() as connection:
+        for slug, kind, low, high in rows:
+            await connection.execute(
+                text(
+                    f"INSERT INTO promotions ({columns}) VALUES (:slug, '{{}}', '2026-01-01', '2026-12-31',"
+                    " '2026-01-01', '2026-12-31', 1, '[]', '[\"SG\"]', :kind, '{}', 0, '{}', :low, :high, 'x', 'UTC',"
+                    " 0, 0, 14)"
+                ),
+                {"slug": slug, "kind": kind, "low": low, "high": high},
+            )
+    await migrate.upgrade(url)
+    async with engine.connect() as connection:
+        found = (
+            await connection.execute(
+                text("SELECT slug, processing_days_min, processing_days_max, draw_prize_ships FROM promotions")
+            )
+        ).all()
+    await engine.dispose()
+    assert sorted(tuple(row) for row in found) == [("cash", 7, 14, 1), ("gift", 7, 14, 1), ("slow", 10, 20, 1)]

@@ -4,7 +4,8 @@ One `fulfilments` row per claim and purpose ("prize": the promotion's cashback o
 "draw": a lucky-draw win of the claim): the payout details asked at redemption (erased after the
 payment and the retention period), the payment's date and reference, the carrier, tracking number
 and dates of the parcel. `promotions.draw_prize_ships` says whether a lucky-draw winner is asked
-for a shipping address.
+for a shipping address. Promotions that kept the old wrong review defaults (cashback 30-30,
+physical 40-60 working days) get the guide's 7-14, as a reload of their file would give them.
 
 Revision ID: 0013
 Revises: 0012
@@ -45,6 +46,11 @@ def upgrade() -> None:
     op.create_index(op.f("ix_fulfilments_claim_id"), "fulfilments", ["claim_id"], unique=False)
     with op.batch_alter_table("promotions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("draw_prize_ships", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.execute(
+        "UPDATE promotions SET processing_days_min = 7, processing_days_max = 14"
+        " WHERE (prize_kind = 'cashback' AND processing_days_min = 30 AND processing_days_max = 30)"
+        " OR (prize_kind = 'physical' AND processing_days_min = 40 AND processing_days_max = 60)"
+    )
 
 
 def downgrade() -> None:
