@@ -16,6 +16,7 @@ has one such record, and names the order ID when it has several.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from telegram import InlineKeyboardMarkup
 
@@ -45,8 +46,6 @@ class After:
 
 
 def _day(turn: Turn, value: object) -> str:
-    from datetime import date
-
     return format_day(turn, value) if isinstance(value, date) else "—"
 
 

@@ -36,9 +36,11 @@ from stdnum import numdb
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 
 from storage import audit, outbox
+from storage.draw.state import who
 from storage.models import Claim, ClaimStatus, Draw, Fulfilment, FulfilmentState, Member, PrizeKind, Promotion
 from storage.promotions import PHYSICAL_DELIVERY_WEEKS as PHYSICAL_DELIVERY_WEEKS  # the promises, once
 from storage.review import CASHBACK_WORKING_DAYS as CASHBACK_WORKING_DAYS
+from storage.texts import promotion_name
 from storage.workdays import add_working_days
 
 PRIZE, DRAW = "prize", "draw"
@@ -322,9 +324,6 @@ async def announce_draw_address(
     now: datetime,
 ) -> None:
     """Staff hear where the lucky-draw prize goes (and find it in the shipment file)."""
-    from storage.draw.state import who
-    from storage.texts import promotion_name
-
     promotion = await session.get(Promotion, claim.promotion_id)
     if staff_chat_id is None or promotion is None:
         return
