@@ -1,9 +1,12 @@
 """What the payout and shipment files share: reading a CSV, a row's problems, the import's report,
 and the claim rows an export starts from.
 
-An import applies each row in a savepoint of its own: a bad row changes nothing (its problems are
-reported with the file's line number and the field), the good rows are applied, and a row already
-applied is counted as unchanged, so running the same file twice changes nothing the second time.
+An import checks each row whole before it writes anything of it: a bad row changes nothing (its
+problem is reported with the file's line number and the field), the good rows are applied, and a
+row already applied is counted as unchanged, so running the same file twice changes nothing the
+second time. The claims a file names are read up front in a few queries (`Known`), so a row costs
+its writes only (bench/batches.py). The whole file is one transaction: should the database fail
+half-way, nothing of the file is applied, and running it again applies it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import CatalogueProduct, Claim, ClaimStatus, Member, Promotion, RegisteredProduct
+from storage.models import (
+    CatalogueProduct,
+    Claim,
+    ClaimStatus,
+    Fulfilment,
+    FulfilmentState,
+    Member,
+    Promotion,
+    RegisteredProduct,
+)
 
 JOIN = " | "
 
@@ -54,7 +66,37 @@ class FileProblem(Exception):
     """The file as a whole cannot be read (no header, a missing column)."""
 
 
-RowHandler = Callable[[AsyncSession, dict[str, str]], Awaitable[str | None]]  # the order ID changed, or None
+@dataclass
+class Known:
+    """The claims a file names, read in a few queries before its rows are applied (a file of
+    thousands of rows would otherwise cost two look-ups per row)."""
+
+    claims: dict[str, tuple[Claim, Promotion, Member]] = field(default_factory=dict)
+    fulfilments: dict[tuple[int, str], Fulfilment] = field(default_factory=dict)
+
+
+RowHandler = Callable[[AsyncSession, dict[str, str], Known], Awaitable[str | None]]  # the order ID changed, or None
+LOOKUP_CHUNK = 500
+
+
+async def _known(session: AsyncSession, order_ids: list[str]) -> Known:
+    known = Known()
+    wanted = sorted(set(order_ids))
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        rows = await session.execute(
+            select(Claim, Promotion, Member)
+            .join(Promotion, Promotion.id == Claim.promotion_id)
+            .join(Member, Member.id == Claim.member_id)
+            .where(Claim.order_id.in_(wanted[start : start + LOOKUP_CHUNK]))
+        )
+        for claim, promotion, member in rows.tuples():
+            known.claims[claim.order_id] = (claim, promotion, member)
+    claim_ids = [claim.id for claim, _, _ in known.claims.values()]
+    for start in range(0, len(claim_ids), LOOKUP_CHUNK):
+        chunk = claim_ids[start : start + LOOKUP_CHUNK]
+        for row in await session.scalars(select(Fulfilment).where(Fulfilment.claim_id.in_(chunk))):
+            known.fulfilments[(row.claim_id, row.purpose)] = row
+    return known
 
 
 def read_rows(text: str, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
@@ -76,10 +118,11 @@ def read_rows(text: str, required: tuple[str, ...]) -> list[tuple[int, dict[str,
 
 async def apply_rows(session: AsyncSession, text: str, required: tuple[str, ...], handle: RowHandler) -> ImportReport:
     report = ImportReport()
-    for line, row in read_rows(text, required):
+    rows = read_rows(text, required)
+    known = await _known(session, [row.get("order_id", "").lower() for _, row in rows])
+    for line, row in rows:
         try:
-            async with session.begin_nested():
-                changed = await handle(session, row)
+            changed = await handle(session, row, known)
         except RowProblem as problem:
             report.errors.append(RowError(line, problem.column, problem.message))
             continue
@@ -114,22 +157,24 @@ def text_field(row: dict[str, str], column: str, limit: int) -> str:
     return value
 
 
-async def claim_for(session: AsyncSession, row: dict[str, str]) -> tuple[Claim, Promotion, Member]:
+def claim_for(known: Known, row: dict[str, str]) -> tuple[Claim, Promotion, Member]:
     order_id = row.get("order_id", "").strip().lower()
     if not order_id:
         raise RowProblem("order_id", "is missing")
-    found = (
-        await session.execute(
-            select(Claim, Promotion, Member)
-            .join(Promotion, Promotion.id == Claim.promotion_id)
-            .join(Member, Member.id == Claim.member_id)
-            .where(Claim.order_id == order_id)
-        )
-    ).first()
+    found = known.claims.get(order_id)
     if found is None:
         raise RowProblem("order_id", f"no order {order_id!r}")
-    claim, promotion, member = found
-    return claim, promotion, member
+    return found
+
+
+def fulfilment_of(session: AsyncSession, known: Known, claim: Claim, purpose: str, now: datetime) -> Fulfilment:
+    """The claim's fulfilment row for `purpose`, made when there is none yet."""
+    row = known.fulfilments.get((claim.id, purpose))
+    if row is None:
+        row = Fulfilment(claim_id=claim.id, purpose=purpose, state=FulfilmentState.APPROVED, updated_at=now)
+        session.add(row)
+        known.fulfilments[(claim.id, purpose)] = row
+    return row
 
 
 @dataclass

@@ -115,8 +115,8 @@ async def write_csv(session: AsyncSession, out: TextIO, promotion_slug: str) -> 
 async def import_csv(session: AsyncSession, text: str, now: datetime, actor: int | None) -> batches.ImportReport:
     """Payments read back; each row applied whole or not at all (see the module docstring)."""
 
-    async def handle(s: AsyncSession, row: dict[str, str]) -> str | None:
-        claim, promotion, member = await batches.claim_for(s, row)
+    async def handle(s: AsyncSession, row: dict[str, str], known: batches.Known) -> str | None:
+        claim, promotion, member = batches.claim_for(known, row)
         if promotion.prize_kind != PrizeKind.CASHBACK:
             raise batches.RowProblem("order_id", f"{claim.order_id} is not a cashback claim")
         if claim.status != ClaimStatus.APPROVED:
@@ -126,13 +126,15 @@ async def import_csv(session: AsyncSession, text: str, now: datetime, actor: int
         reference = batches.text_field(row, "reference", fulfilment.MAX_REFERENCE)
         if claim.decided_at is not None and paid_on < claim.decided_at.date():
             raise batches.RowProblem("paid_on", f"{paid_on} is before the approval ({claim.decided_at.date()})")
-        record = await fulfilment.get_or_create(s, claim.id, now)
-        if record.state == FulfilmentState.PAID:
-            if record.paid_on == paid_on and record.payment_reference == reference:
+        existing = known.fulfilments.get((claim.id, fulfilment.PRIZE))
+        if existing is not None and existing.state == FulfilmentState.PAID:
+            if existing.paid_on == paid_on and existing.payment_reference == reference:
                 return None
             raise batches.RowProblem(
-                "reference", f"{claim.order_id} was already paid on {record.paid_on} ({record.payment_reference})"
+                "reference", f"{claim.order_id} was already paid on {existing.paid_on} ({existing.payment_reference})"
             )
+        # Every check is done: from here on the row is written.
+        record = existing or batches.fulfilment_of(s, known, claim, fulfilment.PRIZE, now)
         record.state, record.paid_on, record.payment_reference, record.updated_at = (
             FulfilmentState.PAID,
             paid_on,

@@ -138,11 +138,10 @@ async def _announce(
     )
 
 
-async def _parcel_row(
-    session: AsyncSession, claim: Claim, promotion: Promotion, purpose: str, now: datetime
-) -> Fulfilment:
+def _checked_parcel(known: batches.Known, claim: Claim, promotion: Promotion, purpose: str) -> Fulfilment | None:
+    """The parcel's row as it is (None: a prize parcel not recorded yet), or why it has none."""
     if purpose == fulfilment.DRAW:
-        row = await fulfilment.get(session, claim.id, fulfilment.DRAW)
+        row = known.fulfilments.get((claim.id, fulfilment.DRAW))
         if row is None or not row.address:
             raise batches.RowProblem("purpose", f"{claim.order_id} has no lucky-draw prize claimed with an address")
         return row
@@ -150,7 +149,7 @@ async def _parcel_row(
         raise batches.RowProblem("order_id", f"{claim.order_id} is not a physical-prize claim")
     if claim.status != ClaimStatus.APPROVED:
         raise batches.RowProblem("order_id", f"{claim.order_id} is not approved (status {claim.status})")
-    return await fulfilment.get_or_create(session, claim.id, now)
+    return known.fulfilments.get((claim.id, fulfilment.PRIZE))
 
 
 def _event(session: AsyncSession, claim: Claim, kind: str, actor: int | None, now: datetime, purpose: str) -> None:
@@ -160,20 +159,31 @@ def _event(session: AsyncSession, claim: Claim, kind: str, actor: int | None, no
 async def import_csv(session: AsyncSession, text: str, now: datetime, actor: int | None) -> batches.ImportReport:
     """Tracking read back; each row applied whole or not at all (see the module docstring)."""
 
-    async def handle(s: AsyncSession, row: dict[str, str]) -> str | None:
-        claim, promotion, member = await batches.claim_for(s, row)
+    async def handle(s: AsyncSession, row: dict[str, str], known: batches.Known) -> str | None:
+        claim, promotion, member = batches.claim_for(known, row)
         purpose = (row.get("purpose") or fulfilment.PRIZE).lower()
         if purpose not in (fulfilment.PRIZE, fulfilment.DRAW):
             raise batches.RowProblem("purpose", f"must be prize or draw, got {purpose!r}")
         carrier = batches.text_field(row, "carrier", MAX_CARRIER)
         number = batches.text_field(row, "tracking_number", MAX_TRACKING).replace(" ", "")
-        shipped_on = batches.parse_day(row, "shipped_on", now.date(), required=False) or now.date()
+        given_shipped = batches.parse_day(row, "shipped_on", now.date(), required=False)
         delivered_on = batches.parse_day(row, "delivered_on", now.date(), required=False)
+        existing = _checked_parcel(known, claim, promotion, purpose)
+        state = FulfilmentState(existing.state) if existing else FulfilmentState.APPROVED
+        # Shipped: as the file says, else as recorded, else the delivery day or today.
+        shipped_on = given_shipped or (existing.shipped_on if existing else None) or delivered_on or now.date()
         if delivered_on is not None and delivered_on < shipped_on:
             raise batches.RowProblem("delivered_on", f"{delivered_on} is before shipped_on ({shipped_on})")
-        record = await _parcel_row(s, claim, promotion, purpose, now)
+        if existing is not None and state != FulfilmentState.APPROVED:
+            if (existing.carrier or "").lower() != carrier.lower() or existing.tracking_number != number:
+                raise batches.RowProblem(
+                    "tracking_number",
+                    f"{claim.order_id} was already shipped with {existing.carrier} {existing.tracking_number}",
+                )
+        # Every check is done: from here on the row is written.
+        record = existing or batches.fulfilment_of(s, known, claim, purpose, now)
         changed = False
-        if record.state == FulfilmentState.APPROVED:
+        if state == FulfilmentState.APPROVED:
             record.state, record.carrier, record.tracking_number, record.shipped_on = (
                 FulfilmentState.SHIPPED,
                 carrier,
@@ -183,25 +193,13 @@ async def import_csv(session: AsyncSession, text: str, now: datetime, actor: int
             link = fulfilment.tracking_url(carrier, number)
             key = "fulfilment.shipped_link" if link else "fulfilment.shipped"
             await _announce(s, key, claim, promotion, member, now, carrier=carrier, tracking=number, link=link or "")
-            s.add(
-                ClaimEvent(claim_id=claim.id, at=now, kind="shipped", actor_user_id=actor, details={"purpose": purpose})
-            )
+            _event(s, claim, "shipped", actor, now, purpose)
             changed = True
-        elif (record.carrier or "").lower() != carrier.lower() or record.tracking_number != number:
-            raise batches.RowProblem(
-                "tracking_number",
-                f"{claim.order_id} was already shipped with {record.carrier} {record.tracking_number}",
-            )
         if delivered_on is not None and record.state == FulfilmentState.SHIPPED:
             record.state, record.delivered_on = FulfilmentState.DELIVERED, delivered_on
-            await _announce(
-                s, "fulfilment.delivered", claim, promotion, member, now, day={"$date": delivered_on.isoformat()}
-            )
-            s.add(
-                ClaimEvent(
-                    claim_id=claim.id, at=now, kind="delivered", actor_user_id=actor, details={"purpose": purpose}
-                )
-            )
+            day = {"$date": delivered_on.isoformat()}
+            await _announce(s, "fulfilment.delivered", claim, promotion, member, now, day=day)
+            _event(s, claim, "delivered", actor, now, purpose)
             changed = True
         if not changed:
             return None
