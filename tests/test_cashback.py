@@ -234,3 +234,31 @@ async def test_payout_file_from_the_staff_chat_and_bad_rows_named(bot: BotHarnes
     assert not row.payout and row.payout_erased_at is not None
     async with unit_of_work(bot.sessions) as s:
         assert await s.scalar(select(func.count()).select_from(Fulfilment)) == 1
+
+
+async def test_payout_step_in_chinese_back_and_an_e_wallet(bot: BotHarness) -> None:
+    """The reasons are in the customer's language; Back returns to the choice of method."""
+    await cashback_promotion(bot)
+    bao = await customer(bot, 1002, "Bao", "zh-TW", language="zh-Hant")
+    await add_product(bot, await _member_id(bot, 1002), ELIGIBLE)
+    await bao.send("/redeem")
+    await bao.next_reply()
+    await bao.press(f"▫️ PRO MP241（{ELIGIBLE}）")
+    await bao.next_reply()
+    await bao.press("➡️ 下一步")
+    await bao.next_reply()
+    await bao.send_photo(distinct_photo("S/N bao"))
+    await bao.expect("現金回饋要如何支付給您？")
+    await bao.press("🏦 銀行帳戶（IBAN）")
+    await bao.expect("請輸入您的 IBAN")
+    await bao.send("GB82 WEST 1234 5698 7654 33")
+    await bao.expect("檢查碼不符", "尚未儲存任何資料")
+    await bao.press("⬅️ 上一步")
+    await bao.expect("現金回饋要如何支付給您？")
+    await bao.press("📱 電子錢包")
+    await bao.expect("電子錢包名稱")
+    await bao.send("LINEPay 0912345678")
+    await bao.next_reply()  # the photos
+    page = await bao.expect("現金回饋匯入：LINEPay ••••5678")
+    assert "0912345678" not in page.text
+    assert await fulfilments(bot) == []  # stored only with the claim, at submit
