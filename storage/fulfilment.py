@@ -134,7 +134,9 @@ def check_payout(method: PayoutMethod, typed: str, holder: str) -> PayoutCheck:
 
 
 def _tail(value: str, keep: int = 4) -> str:
-    return "••••" + value[-keep:]
+    """The last few characters only (at most half of a short value)."""
+    shown = min(keep, len(value) // 2)
+    return "••••" + (value[-shown:] if shown else "")
 
 
 def mask(payout: dict[str, Any] | None) -> str:
