@@ -177,6 +177,58 @@ async def cmd_export_claims(args: argparse.Namespace, settings: Settings) -> int
     return await _with_session(settings, work)
 
 
+async def cmd_export_batch(args: argparse.Namespace, settings: Settings) -> int:
+    """`export payouts|shipments --promotion P`: the file finance or logistics works from."""
+    from storage import payouts, shipments
+
+    module = payouts if args.export_command == "payouts" else shipments
+
+    async def work(session: Any) -> int:
+        try:
+            if args.output:
+                with open(args.output, "w", encoding="utf-8", newline="") as out:
+                    count = await module.write_csv(session, out, args.promotion)
+            else:
+                count = await module.write_csv(session, sys.stdout, args.promotion)
+                sys.stdout.flush()
+        except LookupError:
+            print(f"error: no promotion {args.promotion!r}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"exported {count} row(s)" + (f" to {args.output}" if args.output else ""), file=sys.stderr)
+        return 0
+
+    return await _with_session(settings, work)
+
+
+async def cmd_import_batch(args: argparse.Namespace, settings: Settings) -> int:
+    """`import payouts|shipments FILE.csv`: payments or tracking back in, each customer told once."""
+    from storage import batches, payouts, shipments
+    from storage.clock import SystemClock
+
+    module = payouts if args.import_command == "payouts" else shipments
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.file} as UTF-8 text: {exc}", file=sys.stderr)
+        return 1
+
+    async def work(session: Any) -> int:
+        try:
+            report = await module.import_csv(session, text, SystemClock().now(), None)
+        except batches.FileProblem as exc:
+            print(f"error: {args.file}: {exc}", file=sys.stderr)
+            return 1
+        print(f"{args.file}: {len(report.applied)} applied, {report.unchanged} unchanged, {len(report.errors)} refused")
+        for error in report.errors:
+            print(f"  {args.file}: {error}", file=sys.stderr)
+        return 1 if report.errors else 0
+
+    return await _with_session(settings, work)
+
+
 async def cmd_draw_verify(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -323,6 +375,26 @@ def build_parser() -> argparse.ArgumentParser:
     export_claims.add_argument("--format", choices=["csv"], default="csv")
     export_claims.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     export_claims.set_defaults(handler=cmd_export_claims)
+    for what, about in (
+        ("payouts", "approved cashback claims with amount and payout details, for finance (storage/payouts.py)"),
+        ("shipments", "parcels to send with address and phone, for logistics (storage/shipments.py)"),
+    ):
+        batch = export_sub.add_parser(what, help=about, description=about[0].upper() + about[1:] + ".")
+        batch.add_argument("--promotion", metavar="SLUG", required=True)
+        batch.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+        batch.set_defaults(handler=cmd_export_batch)
+
+    imports = sub.add_parser(
+        "import", help="read results of other systems back", description="Payments and tracking read back."
+    )
+    import_sub = imports.add_subparsers(dest="import_command", required=True, metavar="WHAT")
+    for what, about in (
+        ("payouts", "payments made: order_id, paid_on, reference (each customer told once)"),
+        ("shipments", "parcels sent: order_id, carrier, tracking_number[, shipped_on, delivered_on, purpose]"),
+    ):
+        batch = import_sub.add_parser(what, help=about, description=about[0].upper() + about[1:] + ".")
+        batch.add_argument("file", metavar="FILE.csv")
+        batch.set_defaults(handler=cmd_import_batch)
 
     draw = sub.add_parser("draw", help="lucky draws", description="Lucky draws.")
     draw_sub = draw.add_subparsers(dest="draw_command", required=True, metavar="ACTION")

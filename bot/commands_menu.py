@@ -38,6 +38,8 @@ STAFF_COMMANDS = (
     "reasons",
     "codes",
     "draw",
+    "payouts",
+    "shipments",
     "staff",
     "serial",
     "product",

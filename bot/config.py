@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     chk_secret: SecretStr | None = None
     privacy_policy_url: str = "https://example.com/privacy"
     photo_retention_days: int = Field(default=365, ge=0)  # photos of decided claims; 0 keeps them forever
+    payout_retention_days: int = Field(default=90, ge=0)  # payout details after the payment (0: erased at once)
     log_level: str = "INFO"
 
     @field_validator("staff_user_ids", "admin_user_ids", mode="before")

@@ -23,7 +23,7 @@ import time
 from datetime import timedelta
 
 from bot.services import Services
-from storage import media_references, privacy
+from storage import fulfilment, media_references, privacy
 from storage.db import unit_of_work
 from storage.media import MediaStore
 
@@ -39,6 +39,7 @@ ORPHAN_SHARE_FLOOR = 20  # below this many orphans the share is not looked at
 
 async def run_retention(services: Services) -> int:
     """Deletes what is due now; returns how many photo references were cleared."""
+    await expire_payouts(services)
     days = services.settings.photo_retention_days
     if days <= 0:
         return 0
@@ -57,6 +58,15 @@ async def run_retention(services: Services) -> int:
             "retention: %d photo reference(s) cleared, %d file(s) deleted (older than %d days)", cleared, files, days
         )
     return cleared
+
+
+async def expire_payouts(services: Services) -> int:
+    """Payout details of cashback paid more than PAYOUT_RETENTION_DAYS ago are erased."""
+    async with unit_of_work(services.sessions) as session:
+        erased = await fulfilment.expire_payouts(session, services.clock.now(), services.settings.payout_retention_days)
+    if erased:
+        log.info("retention: payout details of %d paid claim(s) erased", len(erased))
+    return len(erased)
 
 
 async def remove_orphan_media(services: Services, *, min_age: timedelta = ORPHAN_MIN_AGE) -> int:

@@ -1,10 +1,11 @@
 """Redeeming a promotion (the guide's Steps 6-1 to 7-2), and redeeming again after staff asked.
 
 Choose the promotion and products → a photo of each product's S/N label → lucky-draw answer
-→ shipping address (physical prizes) → confirmation page → submit. The journey goes to the first
+→ shipping address (physical prizes, prefilled) → payout details (cashback) → confirmation page
+→ submit. The journey goes to the first
 piece the claim still misses each time (redeem_state.advance, on storage's rule), so Edit simply
 removes a piece. This module holds the entry, the choice (promotion, products), the lucky draw
-and the step table; redeem_photos.py, redeem_address.py and redeem_submit.py the rest.
+and the step table; redeem_photos.py, redeem_address.py, redeem_payout.py and redeem_submit.py the rest.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from conversations.flow import Flow, Step
 from conversations.journey import Action, ButtonRows, StaleButton
 from conversations.products import format_day, product_label
 from conversations.redeem_address import ask_address, ask_address_confirm, on_address, on_address_confirm
+from conversations.redeem_payout import ask_details, ask_method, on_details, on_method
 from conversations.redeem_photos import (
     ask_again_menu,
     ask_again_photo,
@@ -226,6 +228,8 @@ STEPS: dict[S, Step] = {
     S.LUCKY: Step(ask_lucky, on_action=on_lucky),
     S.ADDRESS: Step(ask_address, on_text=on_address, expects="text"),
     S.ADDRESS_CONFIRM: Step(ask_address_confirm, on_action=on_address_confirm),
+    S.PAYOUT_METHOD: Step(ask_method, on_action=on_method),
+    S.PAYOUT: Step(ask_details, on_text=on_details, expects="text"),
     S.AGAIN_MENU: Step(ask_again_menu, on_action=on_again_menu),
     S.AGAIN_PHOTO: Step(ask_again_photo, on_photo=on_again_photo, expects="photo", photo_use=PhotoUse.STORE_AND_READ),
     S.CONFIRM: Step(ask_confirm, on_action=on_confirm),

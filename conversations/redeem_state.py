@@ -11,7 +11,7 @@ from pydantic import BaseModel, model_validator
 from conversations.journey import Answers
 from conversations.turn import Turn
 from storage import addresses, claims, products, promotions
-from storage.models import Promotion, RegisteredProduct
+from storage.models import PrizeKind, Promotion, RegisteredProduct
 
 FLOW = "redeem"
 
@@ -23,6 +23,8 @@ class S(enum.StrEnum):
     LUCKY = "lucky"
     ADDRESS = "address"
     ADDRESS_CONFIRM = "address_confirm"
+    PAYOUT_METHOD = "payout_method"  # cashback: how to be paid (conversations/redeem_payout.py)
+    PAYOUT = "payout"
     AGAIN_MENU = "again_menu"
     AGAIN_PHOTO = "again_photo"
     CONFIRM = "confirm"
@@ -59,6 +61,9 @@ class RedeemAnswers(Answers):
     lucky: bool | None = None
     address: dict[str, str] = {}
     address_ok: bool = False  # the customer read the address back and confirmed it
+    address_prefilled: bool = False  # the profile's (or the last) address was filled in once
+    payout_method: str | None = None  # cashback: iban | account | ewallet (storage.fulfilment.PayoutMethod)
+    payout: dict[str, str] = {}  # cashback: the validated payout details
     again_order: str | None = None  # redeeming again: the order staff sent back
     nonce: str | None = None  # one submit of this journey is one claim, however often it is tapped
 
@@ -97,7 +102,9 @@ async def advance(turn: Turn, **given: Any) -> None:
     found = await promotion(turn, merged.promotion_id)
     missing = claims.missing_pieces(found, merged.selected, set(merged.photos), merged.lucky, address)
     first = missing[0] if missing else None
-    if first is None:
+    if first is None and found.prize_kind == PrizeKind.CASHBACK and not merged.payout:
+        await turn.go(S.PAYOUT_METHOD, **given)
+    elif first is None:
         await turn.go(S.CONFIRM, **given)
     elif first.piece is claims.Piece.SN_PHOTO:
         await turn.go(S.SN_PHOTO, **given, photo_for=first.product_id)

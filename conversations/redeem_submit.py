@@ -15,13 +15,14 @@ from conversations.replies import main_menu
 from conversations.turn import Turn
 from locales.countries import country_name
 from locales.i18n import Raw
-from storage import claims, resubmission
+from storage import claims, fulfilment, resubmission
 from storage.models import Promotion
 
 EDITS: dict[str, dict[str, Any]] = {
     "photos": {"photos": {}},
     "lucky": {"lucky": None},
     "address": {"address_ok": False},
+    "payout": {"payout": {}, "payout_method": None},
 }  # what Edit removes
 
 
@@ -60,6 +61,8 @@ async def ask_confirm(turn: Turn) -> None:
         answer = given.lucky if claim is None or given.lucky is not None else claim.lucky_draw_opt_in
         lucky = turn.t("redeem.confirm_lucky", answer=turn.t("buttons.yes" if answer else "buttons.no"))
     address = turn.t("redeem.confirm_address", **given.address) if given.address_ok else ""
+    if given.payout and not given.again_order:
+        address += turn.t("fulfilment.payout.confirm_line", payout=fulfilment.mask(given.payout))
     edits: list[tuple[str, Action | str]] = (
         [] if given.again_order else [(turn.t("redeem.edit_photos"), Action("edit", "photos"))]
     )
@@ -67,6 +70,8 @@ async def ask_confirm(turn: Turn) -> None:
         edits.append((turn.t("redeem.edit_lucky"), Action("edit", "lucky")))
     if given.address_ok:
         edits.append((turn.t("redeem.edit_address"), Action("edit", "address")))
+    if given.payout and not given.again_order:
+        edits.append((turn.t("fulfilment.payout.edit"), Action("edit", "payout")))
     rows: ButtonRows = [[(turn.t("redeem.submit"), "submit")], edits]
     turn.say(
         "redeem.confirm",
@@ -121,6 +126,8 @@ async def _submit(turn: Turn) -> None:
             markup=main_menu(turn),
         )
         return
+    if submitted.created and given.payout:
+        await fulfilment.save_payout(turn.session, submitted.claim, given.payout, member.telegram_user_id, turn.now)
     await turn.finish()
     await _announce(
         turn, submitted.claim.order_id, await promotion(turn, submitted.claim.promotion_id), submitted.expected_by
@@ -147,14 +154,20 @@ async def _resubmit(turn: Turn) -> None:
     await _announce(turn, claim.order_id, found, claims.expected_decision(turn.now, found))
 
 
+def days_text(turn: Turn, low: int, high: int) -> str:
+    """ "7–14", or "14" when both ends are equal: a range is never printed with equal ends."""
+    return (
+        turn.t("fulfilment.days_one", days=high) if low == high else turn.t("fulfilment.days_range", low=low, high=high)
+    )
+
+
 async def _announce(turn: Turn, order_id: str, found: Promotion, expected_by: date) -> None:
     """The guide's 'request successfully sent', with the order ID and the promise."""
     turn.say(
         f"redeem.submitted_{found.prize_kind}",
         order_id=order_id,
         promotion=promotion_name(turn, found),
-        days_min=found.processing_days_min,
-        days_max=found.processing_days_max,
+        days=days_text(turn, found.processing_days_min, found.processing_days_max),
         expected=format_day(turn, expected_by),
         markup=main_menu(turn),
     )

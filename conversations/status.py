@@ -15,6 +15,9 @@ has one such record, and names the order ID when it has several.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
+
 from telegram import InlineKeyboardMarkup
 
 from conversations.faq import promotion_name
@@ -24,14 +27,51 @@ from conversations.replies import main_menu
 from conversations.router import Router
 from conversations.turn import Turn
 from locales.i18n import Raw
-from storage import claims, promotions
+from storage import claims, fulfilment, promotions
 from storage.claims import Record
 from storage.eligibility import customer_today
-from storage.models import ClaimStatus, PrizeKind
+from storage.models import ClaimStatus, Fulfilment, FulfilmentState, PrizeKind
 
 STATUS_PER_MESSAGE = 10
 MESSAGE_BUDGET = 3800  # below Telegram's 4096 characters per message
 MAX_REASON = 600  # a very long staff reason is shortened in the list (the decision message has it all)
+
+
+@dataclass
+class After:
+    """What happened after the approvals: the prizes' fulfilment rows and the lucky-draw wins."""
+
+    rows: dict[tuple[int, str], Fulfilment] = field(default_factory=dict)
+    wins: dict[str, str] = field(default_factory=dict)  # order ID -> waiting | answered | lapsed
+
+
+def _day(turn: Turn, value: object) -> str:
+    return format_day(turn, value) if isinstance(value, date) else "—"
+
+
+def fulfilment_line(
+    turn: Turn, record: Record, row: Fulfilment | None, prefix: str = "fulfilment.status"
+) -> str | None:
+    """Paid (date, reference), shipped (carrier, tracking, link), delivered; None while approved."""
+    if row is None or row.state == FulfilmentState.APPROVED:
+        return None
+    if row.state == FulfilmentState.PAID:
+        return turn.t(
+            "fulfilment.status.paid",
+            amount=money(turn, record.promotion),
+            paid_on=_day(turn, row.paid_on),
+            reference=row.payment_reference or "—",
+        )
+    if row.state == FulfilmentState.DELIVERED:
+        return turn.t("fulfilment.status.delivered", day=_day(turn, row.delivered_on))
+    link = fulfilment.tracking_url(row.carrier, row.tracking_number)
+    return turn.t(
+        "fulfilment.status.shipped_link" if link else "fulfilment.status.shipped",
+        shipped_on=_day(turn, row.shipped_on),
+        carrier=row.carrier or "—",
+        tracking=row.tracking_number or "—",
+        link=link or "",
+    )
 
 
 def _reason(turn: Turn, record: Record) -> str:
@@ -67,7 +107,7 @@ def _approved(turn: Turn, record: Record) -> str:
     return text
 
 
-def render_status(turn: Turn, record: Record) -> str:
+def render_status(turn: Turn, record: Record, after: After | None = None) -> str:
     """The status of one claim in words, with what the customer can do about it."""
     claim, promotion = record.claim, record.promotion
     if claim.status == ClaimStatus.REVIEW:
@@ -79,11 +119,29 @@ def render_status(turn: Turn, record: Record) -> str:
     if claim.status == ClaimStatus.REJECTED:
         return turn.t("status.rejected", reason=_reason(turn, record))
     if claim.status == ClaimStatus.APPROVED:
-        return _approved(turn, record)
+        done = fulfilment_line(turn, record, (after or After()).rows.get((claim.id, fulfilment.PRIZE)))
+        return _approved(turn, record) + ("\n" + done if done else "")
     return turn.t("status.unknown")
 
 
-def render_record(turn: Turn, index: int, record: Record) -> str:
+def _lucky_line(turn: Turn, record: Record, after: After) -> str:
+    claim = record.claim
+    won = after.wins.get(claim.order_id)
+    if won is None:
+        return turn.t("status.lucky_draw_joined" if claim.lucky_draw_opt_in else "status.lucky_draw_declined")
+    if won == "lapsed":
+        return turn.t("fulfilment.status.draw_lapsed")
+    if won == "waiting":
+        return turn.t("fulfilment.status.draw_won")
+    text = turn.t("fulfilment.status.draw_claimed")
+    parcel = after.rows.get((claim.id, fulfilment.DRAW))
+    state = fulfilment_line(turn, record, parcel)
+    if state:
+        text += "\n" + turn.t("fulfilment.status.draw_parcel", state=Raw(state))
+    return text
+
+
+def render_record(turn: Turn, index: int, record: Record, after: After | None = None) -> str:
     claim, promotion = record.claim, record.promotion
     country = turn.member.country if turn.member is not None else None
     products = "\n".join(
@@ -96,10 +154,10 @@ def render_record(turn: Turn, index: int, record: Record) -> str:
         date=format_day(turn, customer_today(claim.submitted_at, country)),
         order_id=claim.order_id,
         products=Raw(products),
-        status=Raw(render_status(turn, record)),
+        status=Raw(render_status(turn, record, after)),
     )
     if promotion.lucky_draw and claim.lucky_draw_opt_in is not None:
-        text += "\n" + turn.t("status.lucky_draw_joined" if claim.lucky_draw_opt_in else "status.lucky_draw_declined")
+        text += "\n" + _lucky_line(turn, record, after or After())
     return text
 
 
@@ -138,7 +196,11 @@ async def show_status(turn: Turn) -> None:
     if not items:
         turn.say("status.none", markup=main_menu(turn))
         return
-    entries = [(render_record(turn, index, record), record) for index, record in enumerate(items, start=1)]
+    after = After(
+        await fulfilment.of_claims(turn.session, [r.claim.id for r in items]),
+        await fulfilment.draw_wins(turn.session, {r.promotion.id for r in items if r.promotion.lucky_draw}),
+    )
+    entries = [(render_record(turn, index, record, after), record) for index, record in enumerate(items, start=1)]
     chunks = _chunks(turn, entries)
     first = 1
     for chunk in chunks:

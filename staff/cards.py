@@ -12,6 +12,7 @@ turn (`queue_card_edits`), to be sent after the commit.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,9 +38,9 @@ from staff.text import (
     who,
 )
 from staff.turn import StaffTurn
-from storage import fraud, reasons, review, review_queries
+from storage import fraud, fulfilment, reasons, review, review_queries
 from storage.db import unit_of_work
-from storage.models import ClaimStatus
+from storage.models import ClaimStatus, Fulfilment, FulfilmentState, PrizeKind
 from storage.review_queries import Card, Check, DecisionInfo
 from storage.texts import promotion_name
 
@@ -168,6 +169,45 @@ def _lucky_answer(opt_in: bool | None) -> str:
     return "staff.card.yes" if opt_in else "staff.card.no"
 
 
+def _state(services: Services, row: Fulfilment | None, due: date | None) -> str:
+    if row is None or row.state == FulfilmentState.APPROVED:
+        return tr(services, "fulfilment.card.state_approved", due=due.isoformat() if due else "—")
+    if row.state == FulfilmentState.PAID:
+        return tr(
+            services, "fulfilment.card.state_paid", paid_on=str(row.paid_on), reference=row.payment_reference or ""
+        )
+    if row.state == FulfilmentState.DELIVERED:
+        return tr(services, "fulfilment.card.state_delivered", day=str(row.delivered_on))
+    return tr(
+        services,
+        "fulfilment.card.state_shipped",
+        shipped_on=str(row.shipped_on),
+        carrier=row.carrier or "",
+        tracking=row.tracking_number or "",
+    )
+
+
+def fulfilment_lines(services: Services, card: Card) -> list[str]:
+    """The payout (masked), where the prize is after approval, and a lucky-draw prize's address."""
+    claim, promotion = card.claim, card.promotion
+    row = card.after.get(fulfilment.PRIZE)
+    lines: list[str] = []
+    if promotion.prize_kind == PrizeKind.CASHBACK:
+        if row is not None and row.payout:
+            lines.append(tr(services, "fulfilment.card.payout", payout=fulfilment.mask(row.payout)))
+        else:
+            erased = row is not None and row.payout_erased_at is not None
+            lines.append(tr(services, "fulfilment.card.payout_erased" if erased else "fulfilment.card.payout_missing"))
+    if claim.status == ClaimStatus.APPROVED and promotion.prize_kind != PrizeKind.DIGITAL_CODE:
+        due = fulfilment.fulfilment_due(claim, promotion)
+        lines.append(tr(services, "fulfilment.card.line", state=Raw(_state(services, row, due))))
+    won = card.after.get(fulfilment.DRAW)
+    if won is not None and won.address:
+        fields = {k: won.address.get(k, "") for k in ("name", "street", "city", "postcode", "country", "phone")}
+        lines.append(tr(services, "fulfilment.card.draw", state=Raw(_state(services, won, None)), **fields))
+    return lines
+
+
 def card_text(services: Services, card: Card) -> str:
     claim, promotion = card.claim, card.promotion
     now = services.clock.now()
@@ -199,6 +239,7 @@ def card_text(services: Services, card: Card) -> str:
         address = claim.shipping_address
         fields = ("name", "street", "city", "postcode", "country", "phone")
         extra.append(tr(services, "staff.card.shipping", **{k: address.get(k, "") for k in fields}))
+    extra += fulfilment_lines(services, card)
     extra += [_check(services, check) for check in card.checks]
     extra += risk_lines(services, card.assessment)
     tail = decision_lines(services, card.decision) if card.decision else [tr(services, "staff.card.waiting")]

@@ -17,6 +17,14 @@ One row per claim, oldest submission first. Columns (header line first):
 | reason, reason_code | the rejection reason (text as staff gave it) and its canned code |
 | code | the activation code assigned, if any |
 | attempts | 1 for the first submission, +1 for each "redeem again" |
+| phone | the member's phone (profile) |
+| shipping_address | a physical prize's address as confirmed, one line ("name, street, postcode city, country, phone") |
+| amount, currency | a cashback's amount |
+| invoice_numbers | the products' invoice numbers, joined with a vertical bar |
+| fulfilment | after approval: approved, paid, shipped or delivered (digital codes: empty) |
+| fulfil_by | the fulfilment promise: paid (30 working days) or delivered (12 weeks) at the latest |
+| paid_on, payment_reference | cashback, once paid |
+| carrier, tracking_number, shipped_on, delivered_on | physical prize, once shipped |
 
 Values are written as they are (no spreadsheet-formula escaping), because machines read them.
 """
@@ -25,14 +33,15 @@ from __future__ import annotations
 
 import csv
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import TextIO
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import ActivationCode, CatalogueProduct, Claim, Member, Promotion, RegisteredProduct
+from storage import fulfilment
+from storage.models import ActivationCode, CatalogueProduct, Claim, Fulfilment, Member, Promotion, RegisteredProduct
 
 COLUMNS = (
     "order_id",
@@ -57,12 +66,25 @@ COLUMNS = (
     "reason_code",
     "code",
     "attempts",
+    "phone",
+    "shipping_address",
+    "amount",
+    "currency",
+    "invoice_numbers",
+    "fulfilment",
+    "fulfil_by",
+    "paid_on",
+    "payment_reference",
+    "carrier",
+    "tracking_number",
+    "shipped_on",
+    "delivered_on",
 )
 JOIN = " | "
 BATCH = 500
 
 
-def _time(value: datetime | None) -> str:
+def _time(value: date | datetime | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
@@ -99,6 +121,7 @@ async def claim_rows(session: AsyncSession, promotion_slug: str | None = None) -
             select(ActivationCode.claim_id, ActivationCode.code).where(ActivationCode.claim_id.in_(claim_ids))
         )
         assigned: dict[int | None, str] = {claim_id: code for claim_id, code in code_rows}
+        after = await fulfilment.of_claims(session, claim_ids)
         product_ids = [item.registered_product_id for claim, _, _ in batch for item in claim.items]
         products = {
             product.id: (product, catalogue)
@@ -137,7 +160,39 @@ async def claim_rows(session: AsyncSession, promotion_slug: str | None = None) -
                 "reason_code": claim.reason_code or "",
                 "code": str(assigned.get(claim.id) or ""),
                 "attempts": str(claim.attempt),
+                **_fulfilment_columns(claim, promotion, member, after.get((claim.id, fulfilment.PRIZE))),
+                "invoice_numbers": JOIN.join(product.invoice_number or "" for product, _ in items),
             }
+
+
+def _fulfilment_columns(claim: Claim, promotion: Promotion, member: Member, row: Fulfilment | None) -> dict[str, str]:
+    address = claim.shipping_address or {}
+    state = fulfilment.state_of(claim, promotion, row)
+    due = fulfilment.fulfilment_due(claim, promotion)
+    return {
+        "phone": member.phone or "",
+        "shipping_address": ", ".join(
+            part
+            for part in (
+                address.get("name"),
+                address.get("street"),
+                " ".join(p for p in (address.get("postcode"), address.get("city")) if p),
+                address.get("country"),
+                address.get("phone"),
+            )
+            if part
+        ),
+        "amount": str(promotion.cashback_amount) if promotion.cashback_amount is not None else "",
+        "currency": promotion.currency or "",
+        "fulfilment": str(state) if state else "",
+        "fulfil_by": _time(due) if due else "",
+        "paid_on": _time(row.paid_on) if row and row.paid_on else "",
+        "payment_reference": (row.payment_reference if row else None) or "",
+        "carrier": (row.carrier if row else None) or "",
+        "tracking_number": (row.tracking_number if row else None) or "",
+        "shipped_on": _time(row.shipped_on) if row and row.shipped_on else "",
+        "delivered_on": _time(row.delivered_on) if row and row.delivered_on else "",
+    }
 
 
 async def write_claims_csv(session: AsyncSession, out: TextIO, promotion_slug: str | None = None) -> int:

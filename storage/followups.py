@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, outbox
+from storage import audit, fulfilment, outbox
 from storage.claims import expected_decision, promotion_country, queue_review_card
 from storage.models import AuditEntry, Claim, ClaimStatus, Member, Promotion
 from storage.texts import promotion_name
@@ -113,6 +113,7 @@ async def queue_daily_digest(
     await outbox.enqueue(
         session, chat_id=staff_chat_id, kind="digest", key="followups.digest", language=language, values=values, now=now
     )
+    await fulfilment.queue_digest(session, now, staff_chat_id, language)  # the promises after approval
     for claim, _ in report.overdue:
         if claim.overdue_posted_at is None:
             await queue_review_card(session, claim, staff_chat_id, now)

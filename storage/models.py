@@ -230,6 +230,7 @@ class Promotion(Base):
     draw_answer_days: Mapped[int] = mapped_column(
         Integer, default=14
     )  # days a lucky-draw winner has to claim the prize
+    draw_prize_ships: Mapped[bool] = mapped_column(Boolean, default=True)  # the winner is asked for an address
 
 
 class Claim(Base):
@@ -284,6 +285,41 @@ class ClaimEvent(Base):
     kind: Mapped[str] = mapped_column(String(24))
     actor_user_id: Mapped[int | None] = mapped_column(BigInteger)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FulfilmentState(enum.StrEnum):
+    """Where an approved prize is after the approval (digital codes are done at approval)."""
+
+    APPROVED = "approved"  # waiting for the payment or the parcel
+    PAID = "paid"  # cashback: paid, with date and reference
+    SHIPPED = "shipped"  # physical: handed to the carrier, with tracking
+    DELIVERED = "delivered"  # physical: the carrier says it arrived
+
+
+class Fulfilment(Base):
+    """What happens to a claim's prize after approval: the payout details (cashback), the payment,
+    the parcel. `purpose` is "prize" (the promotion's prize) or "draw" (a lucky-draw win of the claim).
+
+    Payout details are personal data kept only as long as needed: erased by /deleteme and after the
+    payment + PAYOUT_RETENTION_DAYS (storage.fulfilment)."""
+
+    __tablename__ = "fulfilments"
+    __table_args__ = (UniqueConstraint("claim_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(8), default="prize")
+    state: Mapped[str] = mapped_column(String(16), default=FulfilmentState.APPROVED)
+    payout: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"method": "iban"|"account"|"ewallet", …}
+    payout_erased_at: Mapped[datetime | None]
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a lucky-draw prize's shipping address
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    payment_reference: Mapped[str | None] = mapped_column(String(64))
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    shipped_on: Mapped[date | None] = mapped_column(Date)
+    delivered_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime]
 
 
 class ActivationCode(Base):

@@ -9,8 +9,10 @@ promotions and against the catalogue (slugs used once, eligible models known) fo
 that are valid. Loading never deletes a promotion.
 
 Defaults: `invoice_dates` = `period`; `redeem_limit_per_email` = 1; `timezone` = "UTC";
-`code_pattern` = the guide's AAAAA-BBBBB-CCCCC; `processing_days` by prize kind (digital code 7-14,
-cashback 30-30, physical 40-60 working days, as the design promises); `lucky_draw.answer_days` = 14.
+`code_pattern` = the guide's AAAAA-BBBBB-CCCCC; `processing_days` (the review) = the guide's 7-14
+working days for every prize kind (what follows the approval — cashback paid within 30 working
+days, a physical prize delivered in 8-12 weeks — is storage.fulfilment's promise, counted from the
+approval); `lucky_draw.answer_days` = 14; `lucky_draw.ships` = true (a winner gives an address).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from storage.texts import FALLBACK_LANGUAGE
 PromotionFileError = FileLoadError  # the name the CLI and older code use; one error for every file
 
 DEFAULT_CODE_PATTERN = r"^[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}$"
-DEFAULT_PROCESSING_DAYS = {PrizeKind.DIGITAL_CODE: (7, 14), PrizeKind.CASHBACK: (30, 30), PrizeKind.PHYSICAL: (40, 60)}
+# The review promise is the same for every kind (the guide: "checked by staff within 7-14 working days").
+DEFAULT_PROCESSING_DAYS = {PrizeKind.DIGITAL_CODE: (7, 14), PrizeKind.CASHBACK: (7, 14), PrizeKind.PHYSICAL: (7, 14)}
 SLUG_SHAPE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 CURRENCY_SHAPE = re.compile(r"[A-Z]{3}")
@@ -164,6 +167,7 @@ class LuckyDraw(FileModel):
     prize: Texts | None = None  # required when enabled
     draw_date: FileDate | None = None
     answer_days: PositiveInt = DEFAULT_DRAW_ANSWER_DAYS
+    ships: Bool = True  # the prize is shipped: a winner who claims it is asked for the address
 
     @model_validator(mode="after")
     def _enabled_has_a_prize(self) -> Self:
@@ -270,6 +274,7 @@ class PromotionTable(FileModel):
             "draw_prize": draw.prize or {},
             "draw_date": draw.draw_date,
             "draw_answer_days": draw.answer_days,
+            "draw_prize_ships": draw.ships,
             "cooling_off_days": self.rules.cooling_off_days,
             "household_limit": self.rules.household_limit,
             "redeem_deadline": self.rules.redeem_deadline,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import eligibility, fraud, support
+from storage import eligibility, fraud, fulfilment, support
 from storage.claims import COUNTED, same_email
 from storage.models import (
     ActivationCode,
@@ -22,6 +22,7 @@ from storage.models import (
     ClaimEvent,
     ClaimItem,
     ClaimStatus,
+    Fulfilment,
     Member,
     Promotion,
     RegisteredProduct,
@@ -83,6 +84,7 @@ class Card:
     earlier: list[PastDecision]
     decision: DecisionInfo | None  # when the claim is no longer in review
     assessment: fraud.Assessment = field(default_factory=lambda: fraud.Assessment([]))
+    after: dict[str, Fulfilment] = field(default_factory=dict)  # purpose -> the prize's fulfilment (cashback, parcels)
     support: list[SupportMessage] = field(default_factory=list)  # the customer's latest support messages
     support_total: int = 0
 
@@ -249,5 +251,6 @@ async def card(session: AsyncSession, claim_id: int) -> Card | None:
         await _past_decisions(session, claim),
         await _decision_info(session, claim),
         assessment,
+        {purpose: row for (_, purpose), row in (await fulfilment.of_claims(session, [claim.id])).items()},
         *await support.recent_messages(session, member.id),
     )

@@ -140,7 +140,11 @@ prize = { kind = "physical" }
         chair = (await promotions(session))[1]
     assert (chair.invoice_from, chair.invoice_to) == (date(2026, 3, 1), date(2026, 3, 31))
     assert chair.redeem_limit_per_email == 1 and chair.timezone == "UTC" and chair.code_pattern == DEFAULT_CODE_PATTERN
-    assert (chair.processing_days_min, chair.processing_days_max) == (40, 60)  # 8-12 weeks
+    assert (chair.processing_days_min, chair.processing_days_max) == (
+        7,
+        14,
+    )  # the review; delivery counts from approval
+    assert chair.draw_prize_ships
     assert not chair.lucky_draw and chair.landing_url is None
 
 

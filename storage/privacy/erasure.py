@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, outbox, support
+from storage import audit, fulfilment, outbox, support
 from storage.claims import email_token
 from storage.models import (
     AuditEntry,
@@ -154,6 +154,9 @@ async def erase_member(
             .values(actor_user_id=tombstone)
             .execution_options(synchronize_session=False)
         )
+
+    # -- payout details and lucky-draw prize addresses: erased (storage.fulfilment)
+    await fulfilment.erase_for_claims(session, claim_ids, now)
 
     # -- products: kept (anonymised) when part of a claim, deleted otherwise
     kept = deleted = 0

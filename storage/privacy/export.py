@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import audit, support
+from storage import audit, fulfilment, support
 from storage.models import (
     ActivationCode,
     AuditEntry,
@@ -156,6 +156,7 @@ async def export_member(session: AsyncSession, member: Member, now: datetime) ->
             )
         ).all():
             events.setdefault(event.claim_id, []).append(event)
+    after = await fulfilment.of_claims(session, claim_ids)  # payout details, payments, parcels
     claim_rows = []
     for claim in claims:
         promotion = await session.get(Promotion, claim.promotion_id)
@@ -197,6 +198,22 @@ async def export_member(session: AsyncSession, member: Member, now: datetime) ->
                 "decision_reason": claim.reason,
                 "decision_reason_code": claim.reason_code,
                 "activation_code": codes.get(claim.id),
+                "fulfilment": [
+                    {
+                        "for": row.purpose,
+                        "state": row.state,
+                        "payout_details": row.payout,
+                        "shipping_address": row.address,
+                        "paid_on": row.paid_on.isoformat() if row.paid_on else None,
+                        "payment_reference": row.payment_reference,
+                        "carrier": row.carrier,
+                        "tracking_number": row.tracking_number,
+                        "shipped_on": row.shipped_on.isoformat() if row.shipped_on else None,
+                        "delivered_on": row.delivered_on.isoformat() if row.delivered_on else None,
+                    }
+                    for (claim_id, _), row in after.items()
+                    if claim_id == claim.id
+                ],
                 "items": items,
                 "history": history,
             }
