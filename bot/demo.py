@@ -12,6 +12,7 @@ DEMO_TOKEN = "123456:DEMO-TOKEN"
 CUSTOMERS = ((1001, "Alice", "en"), (1002, "Bao", "zh-hant"))
 STAFF_USER_ID = 9001
 STAFF_GROUP_ID = -1009001
+DEMO_SENDER = "Member Center <members@demo.example>"
 
 
 def demo_settings(settings: Settings, emulator: Emulator) -> Settings:
@@ -23,6 +24,13 @@ def demo_settings(settings: Settings, emulator: Emulator) -> Settings:
         "staff_user_ids": [STAFF_USER_ID],
         "admin_user_ids": [STAFF_USER_ID],
         "staff_chat_id": STAFF_GROUP_ID,
+        # the emulator's own SMTP server: codes and copies land in its mailbox page
+        "smtp_host": emulator.host,
+        "smtp_port": emulator.smtp_port,
+        "smtp_security": "none",
+        "smtp_username": None,
+        "smtp_password": None,
+        "smtp_from": DEMO_SENDER,
     }
     if settings.chk_secret is None:
         overrides["chk_secret"] = DEMO_CHK_SECRET
@@ -37,7 +45,7 @@ async def run_demo(settings: Settings, *, host: str, port: int) -> None:
     """Runs until Ctrl-C."""
     from bot.cli import wait_for_signal
 
-    emulator = Emulator(token=DEMO_TOKEN, host=host, port=port)
+    emulator = Emulator(token=DEMO_TOKEN, host=host, port=port, smtp_port=0)
     await emulator.start()
     for user_id, name, language in CUSTOMERS:
         emulator.add_user(user_id, name, language_code=language)
@@ -54,6 +62,7 @@ async def run_demo(settings: Settings, *, host: str, port: int) -> None:
         f"  customer Alice (English):  {base}?user=1001\n"
         f"  customer Bao (中文):        {base}?user=1002\n"
         f"  staff group as Sam:        {base}?chat={STAFF_GROUP_ID}&user={STAFF_USER_ID}\n"
+        f"  mailbox (e-mail codes):    {emulator.mailbox_url}\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )
