@@ -51,6 +51,7 @@ class BotRuntime:
     outbox_interval: float | Literal["settings"] | None = (
         "settings"  # seconds between idle looks (OUTBOX_POLL_SECONDS); None: tests drain with tick()
     )
+    mail_interval: float | Literal["settings"] | None = "settings"  # MAIL_POLL_SECONDS; None: tests drain with tick()
     reminder_interval: float = 60.0
     retention_interval: float = 24 * 3600.0  # photo retention (bot/retention.py): once a day
     timed_jobs: bool = True  # reminders, follow-ups: tests turn them off and call tick() with a fake clock
@@ -101,11 +102,11 @@ class BotRuntime:
         if self.outbox_interval is not None:
             interval = settings.outbox_poll_seconds if self.outbox_interval == "settings" else self.outbox_interval
             self._workers.append(asyncio.create_task(self._every(interval, self._dispatcher.drain_once), name="outbox"))
-        if settings.mail_enabled:  # mails always flow on their own (tests read the codes from the mailbox)
+        if settings.mail_enabled:
             self.mailer = Mailer(self.services)
-            self._workers.append(
-                asyncio.create_task(self._every(settings.mail_poll_seconds, self.mailer.drain_once), name="mail")
-            )
+            if self.mail_interval is not None:
+                every = settings.mail_poll_seconds if self.mail_interval == "settings" else self.mail_interval
+                self._workers.append(asyncio.create_task(self._every(every, self.mailer.drain_once), name="mail"))
         if self.timed_jobs:
             self._workers += [
                 asyncio.create_task(self._every(self.reminder_interval, self._remind), name="reminders"),

@@ -30,6 +30,7 @@ from conversations.profile_core import (
     EDITABLE,
     FLOW,
     ProfileAnswers,
+    S,
     apply_chosen_language,
     begin,
     card_keyboard,
@@ -76,6 +77,9 @@ async def on_edit_button(turn: Turn, action: Action) -> None:
     apply_chosen_language(turn)
     if action.argument == "copies" and members.is_complete(turn.member):
         await toggle_copies(turn)
+        return
+    if action.argument == "email" and turn.state is not None and turn.state.step == S.EMAIL_CODE:
+        await turn.go(S.EMAIL)  # "Change the address" from a refused-mail notice, while the code is awaited
         return
     step = EDITABLE.get(action.argument)
     if step is None:
