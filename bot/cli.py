@@ -27,9 +27,9 @@ async def wait_for_signal() -> None:
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     settings.token  # noqa: B018 - fails early with a clear line when unset
-    settings.require_mail()
     if args.webhook:
         settings.require_webhook()
+    settings.require_mail()
     from bot.runtime import BotRuntime
 
     runtime = BotRuntime(settings, migrate_in_child=True)
