@@ -140,7 +140,7 @@ class Mailer:
                 await mail_outbox.mark_failed(session, row.id, str(refused))
                 await self._tell_customer(session, row, "email.undeliverable", f"{refused.code} {refused.text}")
             return 0
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except Exception as exc:  # no connection, a timeout, a 4xx, anything unforeseen: tried again later
             async with unit_of_work(self.services.sessions) as session:
                 if row.attempts + 1 >= MAX_ATTEMPTS:
                     await mail_outbox.mark_failed(session, row.id, f"gave up: {exc}")

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage import addresses, audit, eligibility, fingerprints, outbox
-from storage.email_verification import is_verified, mailbox_key
+from storage.email_verification import is_verified
+from storage.mailboxes import mailbox_key
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
 from storage.workdays import working_days_after
 

@@ -7,9 +7,8 @@ PER_ADDRESS_PER_HOUR codes go to one mailbox an hour (whoever asks: nobody flood
 inbox) and PER_ACCOUNT_PER_DAY to one account a day. Only a hash of the code is stored; the mail
 carries it (and storage.mail_outbox wipes it from the queued mail once sent).
 
-The redeem limit counts per mailbox, not per spelling: `mailbox_key` lower-cases, drops a
-`+tag`, and for Gmail (gmail.com, googlemail.com) drops the dots, so `A.B+x@gmail.com` and
-`ab@gmail.com` are one mailbox. The address as typed is what the mail is sent to.
+The redeem limit counts per mailbox, not per spelling (storage.mailboxes.mailbox_key, re-exported
+here); the address as typed is what the mail is sent to.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import mail_outbox
+from storage.mailboxes import mailbox_key
 from storage.models import EmailAttempt, EmailCode, Member
 
 CODE_DIGITS = 6
@@ -33,22 +33,7 @@ MAX_WRONG = 5
 LOCK_FOR = timedelta(hours=1)
 PER_ADDRESS_PER_HOUR = 3
 PER_ACCOUNT_PER_DAY = 10
-GMAIL = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 _NOT_DIGIT = re.compile(r"[\s\-]")
-
-
-def mailbox_key(address: str) -> str:
-    """The mailbox an address delivers to, for counting: `A.B+x@Gmail.com` -> `ab@gmail.com`.
-
-    An `erased:` token (a claim of a deleted member) is its own key."""
-    text = (address or "").strip().lower()
-    local, at, domain = text.rpartition("@")
-    if not at or text.startswith("erased:"):
-        return text
-    local = local.split("+", 1)[0] or local
-    if domain in GMAIL:
-        local, domain = local.replace(".", "") or local, GMAIL[domain]
-    return f"{local}@{domain}"
 
 
 def is_verified(member: Member | None) -> bool:

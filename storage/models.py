@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.mailboxes import mailbox_key
 from storage.types import UTCDateTime
 
 NAMING = {
@@ -245,8 +246,10 @@ class Claim(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
-    # the mailbox the redeem limit counts (storage.email_verification.mailbox_key; an `erased:` token after /deleteme)
-    email_key: Mapped[str | None] = mapped_column(String(254), index=True)
+    # the mailbox the redeem limit counts (storage.mailboxes.mailbox_key; an `erased:` token after /deleteme)
+    email_key: Mapped[str | None] = mapped_column(
+        String(254), index=True, default=lambda context: mailbox_key(context.get_current_parameters()["email"])
+    )
     status: Mapped[str] = mapped_column(String(16), default=ClaimStatus.REVIEW)
     lucky_draw_opt_in: Mapped[bool | None]
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -149,7 +149,8 @@ class BotHarness:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "quiet_staff_chat: the outbox sends only on tick(), no low-codes warnings, the digest late in the day",
+        "quiet_staff_chat: the outbox (and the e-mail outbox) sends only on tick(), no low-codes warnings,"
+        " the digest late in the day",
     )
 
 
@@ -168,7 +169,12 @@ async def bot(
     )
     clock = FakeClock()
     runtime = BotRuntime(
-        settings, clock=clock, poll_timeout=1, timed_jobs=False, outbox_interval=None if quiet else 1.0
+        settings,
+        clock=clock,
+        poll_timeout=1,
+        timed_jobs=False,
+        outbox_interval=None if quiet else 1.0,
+        mail_interval=None if quiet else "settings",  # quiet: mails too go out only on tick()
     )
     await runtime.start()
     harness = BotHarness(emulator, settings, clock, runtime)

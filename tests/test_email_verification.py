@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.runtime import BotRuntime
-from storage import claims, email_verification, members, review
+from storage import claims, email_verification, mailboxes, members, review
 from storage.db import unit_of_work
 from storage.models import Claim, EmailCode, MailMessage, Member, OutboxStatus, Promotion
 from tests.conftest import STAFF_ID, BotHarness
@@ -225,7 +225,7 @@ async def test_gmail_spellings_of_one_mailbox_share_one_limit(bot: BotHarness) -
     for person, address in ((first, "a.b+x@gmail.com"), (second, "ab@gmail.com")):
         await start_and_agree(person)
         await confirm_email(person, address)
-    assert email_verification.mailbox_key("A.B+x@GoogleMail.com") == "ab@gmail.com"
+    assert mailboxes.mailbox_key("A.B+x@GoogleMail.com") == "ab@gmail.com"
     ids = [(await _member(bot, 1001)).id, (await _member(bot, 1002)).id]
     for member_id in ids:  # the rest of the profile, as if typed
         async with unit_of_work(bot.sessions) as s:
@@ -399,4 +399,4 @@ async def test_unverified_member_cannot_switch_copies_on(bot: BotHarness) -> Non
     ],
 )
 def test_mailbox_key(typed: str, key: str) -> None:
-    assert email_verification.mailbox_key(typed) == key
+    assert mailboxes.mailbox_key(typed) == key

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audit, outbox
 from storage.claims import email_token
 from storage.email_verification import forget_member as forget_codes
-from storage.email_verification import mailbox_key
 from storage.mail_outbox import forget_member as forget_mails
+from storage.mailboxes import mailbox_key
 from storage.models import (
     AuditEntry,
     Claim,

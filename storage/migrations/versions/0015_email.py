@@ -21,7 +21,7 @@ GMAIL = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 
 
 def _mailbox_key(address: str) -> str:
-    """storage.email_verification.mailbox_key as of this revision (kept here: a migration never changes)."""
+    """storage.mailboxes.mailbox_key as of this revision (kept here: a migration never changes)."""
     text = address.strip().lower()
     local, at, domain = text.rpartition("@")
     if not at or text.startswith("erased:"):
