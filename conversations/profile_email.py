@@ -72,6 +72,10 @@ async def ask_code(turn: Turn) -> None:
     assert member is not None
     rows: ButtonRows = [[(turn.t("email.resend"), "resend"), (turn.t("email.change"), "change")]]
     markup = keyboard(turn, rows)
+    if ev.is_verified(member):  # came back here with ⬅️ Back: the question before it instead
+        await turn.back()
+        turn.reask()
+        return
     code = await ev.open_code(turn.session, member)
     if member.email_undeliverable_at is not None:
         turn.say("email.step.undeliverable", address=member.email or "", markup=markup)

@@ -10,8 +10,10 @@ Standalone like the rest of the emulator: it imports nothing of the product.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
+import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -133,6 +135,7 @@ class MailServer:
         self.host = host
         self.port = port
         self._server: asyncio.Server | None = None
+        self._connections: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     @property
     def running(self) -> bool:
@@ -143,16 +146,26 @@ class MailServer:
             return
         handler = _Handler(self.mailbox)
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: SMTP(handler, hostname="mailbox.emulator", ident="emulator mailbox"), self.host, self.port
-        )
+
+        def connection() -> SMTP:
+            protocol = SMTP(handler, hostname="mailbox.emulator", ident="emulator mailbox")
+            self._connections.add(protocol)
+            return protocol
+
+        self._server = await loop.create_server(connection, self.host, self.port)
         self.port = int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
-        """Closes the listening socket: new connections are refused (the server is down)."""
+        """Closes the listening socket and any conversation still open: the server is down."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            for protocol in self._connections:  # a client cut off mid-send must not keep us waiting
+                transport = getattr(protocol, "transport", None)
+                if transport is not None:
+                    transport.close()
+            self._connections.clear()
+            with contextlib.suppress(TimeoutError):  # Python 3.12+ waits for every connection here
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
             self._server = None
 
 
