@@ -101,7 +101,9 @@ async def on_code(turn: Turn) -> None:
     elif outcome is ev.Outcome.NOT_A_CODE:
         turn.say("email.step.not_a_code")
     else:  # expired, or none open
-        turn.say("email.step.expired" if outcome is ev.Outcome.EXPIRED else "email.step.no_code", address=member.email)
+        turn.say(
+            "email.step.expired" if outcome is ev.Outcome.EXPIRED else "email.step.no_code", address=member.email or ""
+        )
 
 
 async def _verified(turn: Turn, member: Member) -> None:
