@@ -29,6 +29,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     settings.token  # noqa: B018 - fails early with a clear line when unset
     if args.webhook:
         settings.require_webhook()
+    settings.require_mail()
     from bot.runtime import BotRuntime
 
     runtime = BotRuntime(settings, migrate_in_child=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     photo_retention_days: int = Field(default=365, ge=0)  # photos of decided claims; 0 keeps them forever
     payout_retention_days: int = Field(default=90, ge=0)  # payout details after the payment (0: erased at once)
     log_level: str = "INFO"
+    # e-mail (bot/mailer.py): verification codes and opt-in copies of decisions, see README "E-mail"
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)  # default: 587 starttls, 465 tls, 25 none
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None  # the sender, e.g. "Member Center <members@example.com>"
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    email_verification: Literal["on", "off"] = "on"  # off: addresses are taken as typed (README says the cost)
+    email_code_minutes: float = Field(default=15.0, gt=0)  # how long a verification code is valid
+    mail_poll_seconds: float = Field(default=0.5, gt=0)  # how often an idle e-mail outbox looks for due mails
 
     @field_validator("staff_user_ids", "admin_user_ids", mode="before")
     @classmethod
@@ -139,6 +150,31 @@ class Settings(BaseSettings):
     def staff_ids(self) -> frozenset[int]:
         """Admins are staff too."""
         return frozenset(self.staff_user_ids) | frozenset(self.admin_user_ids)
+
+    @property
+    def mail_enabled(self) -> bool:
+        """An SMTP server is configured: codes and decision copies can be mailed."""
+        return bool(self.smtp_host and self.smtp_from)
+
+    @property
+    def verify_email(self) -> bool:
+        """Only a verified address may redeem (EMAIL_VERIFICATION=on, the default)."""
+        return self.email_verification == "on"
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or {"starttls": 587, "tls": 465, "none": 25}[self.smtp_security]
+
+    def require_mail(self) -> None:
+        """`run` needs an SMTP server unless verification is switched off explicitly."""
+        if not self.verify_email:
+            return
+        for name in ("smtp_host", "smtp_from"):
+            if not getattr(self, name):
+                raise ConfigError(
+                    f"{name.upper()}: not set (e-mail verification sends codes over SMTP; "
+                    "set the SMTP_* settings, or EMAIL_VERIFICATION=off to run without it)"
+                )
 
     def require_webhook(self) -> tuple[str, str]:
         """Public URL and secret, both required in webhook mode."""

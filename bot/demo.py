@@ -24,6 +24,7 @@ DEMO_TOKEN = "123456:DEMO-TOKEN"
 CUSTOMERS = ((1001, "Alice", "en"), (1002, "Bao", "zh-hant"))
 STAFF_USER_ID = 9001
 STAFF_GROUP_ID = -1009001
+DEMO_SENDER = "Member Center <members@demo.example>"
 DATA_DIR = Path("data")
 DEMO_DATABASE = DATA_DIR / "demo.db"
 DEMO_MEDIA = DATA_DIR / "demo-media"
@@ -43,6 +44,13 @@ def demo_settings(settings: Settings, emulator: Emulator) -> Settings:
         "staff_user_ids": [STAFF_USER_ID],
         "admin_user_ids": [STAFF_USER_ID],
         "staff_chat_id": STAFF_GROUP_ID,
+        # the emulator's own SMTP server: codes and copies land in its mailbox page
+        "smtp_host": emulator.host,
+        "smtp_port": emulator.smtp_port,
+        "smtp_security": "none",
+        "smtp_username": None,
+        "smtp_password": None,
+        "smtp_from": DEMO_SENDER,
     }
     if settings.chk_secret is None:
         overrides["chk_secret"] = DEMO_CHK_SECRET
@@ -91,7 +99,7 @@ async def run_demo(settings: Settings, *, host: str, port: int, fresh: bool = Fa
     """Runs until Ctrl-C; raises DemoError with one line when it cannot start."""
     from bot.cli import wait_for_signal
 
-    emulator = Emulator(token=DEMO_TOKEN, host=host, port=port)
+    emulator = Emulator(token=DEMO_TOKEN, host=host, port=port, smtp_port=0)
     await _start_emulator(emulator, host, port)  # first: a demo already running keeps its data
     if fresh:
         removed = reset(settings)
@@ -128,6 +136,7 @@ async def run_demo(settings: Settings, *, host: str, port: int, fresh: bool = Fa
         f"  customer Bao (中文):        {base}?user=1002\n"
         f"  staff group as Sam:        {base}?chat={STAFF_GROUP_ID}&user={STAFF_USER_ID}\n"
         f"  side by side (both):       {base}?side=1001\n"
+        f"  mailbox (e-mail codes):    {emulator.mailbox_url}\n"
         f"What you do is kept in {DATA_DIR}/ across restarts; `python3 dev.py demo --reset` starts clean.\n"
         "Press Ctrl-C to stop.\n",
         flush=True,

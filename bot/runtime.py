@@ -18,6 +18,7 @@ from bot.commands_menu import publish_commands
 from bot.config import Settings
 from bot.followups import run_followups
 from bot.inbox import prune_processed_updates
+from bot.mailer import Mailer
 from bot.outbox import OutboxDispatcher
 from bot.polling import Poller
 from bot.reminders import send_due_reminders
@@ -50,11 +51,13 @@ class BotRuntime:
     outbox_interval: float | Literal["settings"] | None = (
         "settings"  # seconds between idle looks (OUTBOX_POLL_SECONDS); None: tests drain with tick()
     )
+    mail_interval: float | Literal["settings"] | None = "settings"  # MAIL_POLL_SECONDS; None: tests drain with tick()
     reminder_interval: float = 60.0
     retention_interval: float = 24 * 3600.0  # photo retention (bot/retention.py): once a day
     timed_jobs: bool = True  # reminders, follow-ups: tests turn them off and call tick() with a fake clock
     _site_runner: web.AppRunner | None = None
     _dispatcher: OutboxDispatcher | None = None
+    mailer: Mailer | None = None  # the e-mail channel, when SMTP is configured
     _poller: Poller | None = None
     _workers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -99,6 +102,11 @@ class BotRuntime:
         if self.outbox_interval is not None:
             interval = settings.outbox_poll_seconds if self.outbox_interval == "settings" else self.outbox_interval
             self._workers.append(asyncio.create_task(self._every(interval, self._dispatcher.drain_once), name="outbox"))
+        if settings.mail_enabled:
+            self.mailer = Mailer(self.services)
+            if self.mail_interval is not None:
+                every = settings.mail_poll_seconds if self.mail_interval == "settings" else self.mail_interval
+                self._workers.append(asyncio.create_task(self._every(every, self.mailer.drain_once), name="mail"))
         if self.timed_jobs:
             self._workers += [
                 asyncio.create_task(self._every(self.reminder_interval, self._remind), name="reminders"),
@@ -149,6 +157,8 @@ class BotRuntime:
         await self._follow_up()
         await self._draw_deadlines()
         await self.run_retention()
+        if self.mailer is not None:
+            await self.mailer.drain_once()
         await self._dispatcher.drain_once()
 
     async def _start_webhook(self, application: BotApplication) -> None:

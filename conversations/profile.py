@@ -30,6 +30,7 @@ from conversations.profile_core import (
     EDITABLE,
     FLOW,
     ProfileAnswers,
+    S,
     apply_chosen_language,
     begin,
     card_keyboard,
@@ -40,6 +41,7 @@ from conversations.profile_core import (
     require_profile,
     telegram_first_name,
 )
+from conversations.profile_email import toggle_copies
 from conversations.profile_steps import STEPS
 from conversations.replies import main_menu
 from conversations.router import Router
@@ -73,6 +75,12 @@ async def show_profile(turn: Turn) -> None:
 async def on_edit_button(turn: Turn, action: Action) -> None:
     """A card button (g:profile:<field>): runs that field's step with `editing=True`."""
     apply_chosen_language(turn)
+    if action.argument == "copies" and members.is_complete(turn.member):
+        await toggle_copies(turn)
+        return
+    if action.argument == "email" and turn.state is not None and turn.state.step == S.EMAIL_CODE:
+        await turn.go(S.EMAIL)  # "Change the address" from a refused-mail notice, while the code is awaited
+        return
     step = EDITABLE.get(action.argument)
     if step is None:
         raise StaleButton()

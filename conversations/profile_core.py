@@ -18,6 +18,7 @@ from conversations.router import Router
 from conversations.turn import Turn
 from locales import available_languages
 from locales.countries import country_name
+from locales.i18n import Raw
 from storage import members
 from storage.models import Member
 
@@ -29,6 +30,7 @@ class S(enum.StrEnum):
 
     CONSENT = "consent"
     EMAIL = "email"
+    EMAIL_CODE = "email_code"  # the code mailed to the address (conversations/profile_email.py)
     FIRST_NAME = "first_name"
     LAST_NAME = "last_name"
     COUNTRY = "country"
@@ -83,12 +85,16 @@ def keyboard(turn: Turn, rows: ButtonRows) -> InlineKeyboardMarkup:
     return turn.keyboard(rows, back=len(turn.step_path) > 1)
 
 
-def first_step(member: Member | None) -> S:
-    """Where onboarding starts (or resumes, for a member who stopped half-way)."""
+def first_step(member: Member | None, *, verify: bool = False) -> S:
+    """Where onboarding starts (or resumes, for a member who stopped half-way); with `verify`
+    (EMAIL_VERIFICATION=on) a new member's address is proven before the questions go on."""
     if not members.has_consent(member):
         return S.CONSENT
     assert member is not None
     missing = members.missing_fields(member)
+    unproven = verify and member.email and member.email_verified_at is None and member.profile_completed_at is None
+    if missing and unproven and missing[0] != "email":
+        return S.EMAIL_CODE
     return FIRST_MISSING[missing[0]] if missing else S.PHONE
 
 
@@ -116,7 +122,7 @@ async def begin(turn: Turn, *, then: str | None = None, intro: str | None = None
         else telegram_first_name(turn)
     )
     turn.say(intro, name=name)
-    await turn.go(first_step(member), **extra)
+    await turn.go(first_step(member, verify=turn.services.settings.verify_email), **extra)
 
 
 async def require_profile(turn: Turn, then: str) -> bool:
@@ -140,7 +146,14 @@ def render_profile(turn: Turn, member: Member) -> str:
         newsletter=turn.t("profile.card.subscribed" if member.newsletter else "profile.card.not_subscribed"),
         language=turn.services.translator.t(member.language, "profile.language.self_name"),
     )
-    return f"{turn.t('profile.card.title')}\n{body}"
+    status = (
+        "email.status.undeliverable"
+        if member.email_undeliverable_at
+        else "email.status.verified"
+        if member.email_verified_at
+        else "email.status.unverified"
+    )
+    return f"{turn.t('profile.card.title')}\n{body}\n{turn.t('email.card_line', status=Raw(turn.t(status)))}"
 
 
 def card_keyboard(turn: Turn) -> InlineKeyboardMarkup:
@@ -161,8 +174,17 @@ def card_keyboard(turn: Turn) -> InlineKeyboardMarkup:
                 button("profile.card.edit_newsletter", Action("profile", "newsletter")),
                 button("profile.card.change_language", Action("language")),
             ],
+            *_copies_row(turn, button),
         ]
     )
+
+
+def _copies_row(turn: Turn, button: Callable[[str, Action], InlineKeyboardButton]) -> list[list[InlineKeyboardButton]]:
+    """The opt-in copy of each decision by e-mail, where the bot can send mail."""
+    if not turn.services.settings.mail_enabled or turn.member is None:
+        return []
+    on = turn.member.email_copies
+    return [[button("email.copies.on" if on else "email.copies.off", Action("profile", "copies"))]]
 
 
 async def show_edited(turn: Turn, member: Member, *, saved: bool = True) -> None:
@@ -177,7 +199,7 @@ async def complete(turn: Turn) -> None:
     try:
         member = await members.complete_profile(turn.session, turn.user_id, now=turn.now)
     except members.IncompleteProfile:  # a required answer went missing (e.g. data deleted meanwhile)
-        await turn.go(first_step(turn.member))
+        await turn.go(first_step(turn.member, verify=turn.services.settings.verify_email))
         return
     turn.member = member
     then = answers(turn).then

@@ -25,6 +25,7 @@ from conversations.profile_core import (
     save,
     show_edited,
 )
+from conversations.profile_email import after_address, ask_code, on_code, on_code_action
 from conversations.replies import main_menu
 from conversations.turn import Turn
 from locales import available_languages
@@ -54,7 +55,7 @@ async def on_consent(turn: Turn, action: Action) -> None:
             username=user.username if user is not None else None,
         )
         turn.member = member
-        await turn.go(first_step(member))
+        await turn.go(first_step(member, verify=turn.services.settings.verify_email))
     elif action.name == "decline":
         try:
             await members.refuse_consent(
@@ -86,7 +87,7 @@ async def on_email(turn: Turn) -> None:
         turn, saving, {members.InvalidEmail: "profile.email.invalid", members.EmailTaken: "profile.email.taken"}
     )
     if member is not None:
-        await go_on(turn, member, S.FIRST_NAME)
+        await after_address(turn, member, S.FIRST_NAME)
 
 
 # ---- 3-4. names ------------------------------------------------------------------------------
@@ -252,6 +253,9 @@ async def on_newsletter(turn: Turn, action: Action) -> None:
 STEPS: dict[S, Step] = {
     S.CONSENT: Step(prompt=localized(ask_consent), on_action=localized(on_consent)),
     S.EMAIL: Step(prompt=localized(ask_email), on_text=localized(on_email), expects="text"),
+    S.EMAIL_CODE: Step(
+        prompt=localized(ask_code), on_text=localized(on_code), on_action=localized(on_code_action), expects="text"
+    ),
     S.FIRST_NAME: Step(
         prompt=localized(_ask_name("first_name")), on_text=localized(_on_name("first_name")), expects="text"
     ),

@@ -44,8 +44,9 @@ __all__ = ["FLOW", "S", "STEPS", "setup"]
 async def start(turn: Turn, promotion_id: int | None = None) -> None:
     """Shows what can be redeemed; skips the promotion choice when only one applies."""
     from conversations.profile import require_profile
+    from conversations.profile_email import verify_then
 
-    if not await require_profile(turn, then="redeem"):
+    if not await require_profile(turn, then="redeem") or not await verify_then(turn, then="redeem"):
         return
     assert turn.member is not None
     options = await redeem_options.redeem_options(turn.session, turn.member, turn.now)

@@ -10,6 +10,7 @@ from typing import Any
 from conversations.faq import promotion_name
 from conversations.journey import Action, ButtonRows, StaleButton
 from conversations.products import format_day
+from conversations.profile_email import verify_then
 from conversations.redeem_state import advance, answers, promotion, selected_products
 from conversations.replies import main_menu
 from conversations.turn import Turn
@@ -114,10 +115,16 @@ async def _submit(turn: Turn) -> None:
         shipping_address=given.address if given.address_ok else None,
         idempotency_key=f"{member.id}:{given.nonce}",
     )
+    settings = turn.services.settings
     try:
-        submitted = await claims.submit(turn.session, member, draft, turn.now, turn.services.settings.staff_chat_id)
+        submitted = await claims.submit(
+            turn.session, member, draft, turn.now, settings.staff_chat_id, require_verified=settings.verify_email
+        )
     except claims.ClaimRefused as refused:
         await turn.finish()
+        if refused.refusal is claims.Refusal.EMAIL_UNVERIFIED:
+            await verify_then(turn, then="redeem")
+            return
         details = refused.details
         turn.say(
             f"redeem.refused_{refused.refusal.value}",

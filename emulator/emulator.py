@@ -13,6 +13,7 @@ from aiohttp import web
 
 from . import forum
 from . import users as actions
+from .mailbox import Mailbox, MailServer
 from .models import Event
 from .server import build_app
 from .state import CallHook, EmulatorState
@@ -32,6 +33,7 @@ class Emulator:
         *,
         bot_first_name: str = "Redeem Demo Bot",
         flood_limits: bool = False,
+        smtp_port: int | None = None,
     ) -> None:
         if bot_id is None:
             head = token.split(":", 1)[0]
@@ -48,19 +50,26 @@ class Emulator:
         )
         self._runner: web.AppRunner | None = None
         self._webhook = WebhookDeliverer(self.state.updates)
+        # the local SMTP server and what it received (emulator/mailbox.py); off unless smtp_port is given
+        self.mailbox = Mailbox()
+        self.mail_server = MailServer(self.mailbox, host, smtp_port) if smtp_port is not None else None
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
         """Bind the HTTP server and start webhook delivery."""
-        self._runner = web.AppRunner(build_app(self.state), shutdown_timeout=1.0, access_log=None)
+        self._runner = web.AppRunner(build_app(self.state, self.mailbox), shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._requested_port)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
         await self._webhook.start()
+        if self.mail_server is not None:
+            await self.mail_server.start()
 
     async def stop(self) -> None:
         """End long polls and waits, stop webhook delivery, close the server."""
+        if self.mail_server is not None:
+            await self.mail_server.stop()
         self.state.close()
         await self._webhook.stop()
         if self._runner is not None:
@@ -98,6 +107,16 @@ class Emulator:
     @property
     def page_url(self) -> str:
         return f"http://{self.host}:{self.port}/"
+
+    @property
+    def mailbox_url(self) -> str:
+        return f"http://{self.host}:{self.port}/mailbox"
+
+    @property
+    def smtp_port(self) -> int:
+        if self.mail_server is None:
+            raise RuntimeError("the emulator was started without an SMTP server (smtp_port=None)")
+        return self.mail_server.port
 
     @property
     def bot_user(self) -> dict[str, Any]:

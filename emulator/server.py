@@ -18,6 +18,7 @@ from .answer import Answer
 from .api import lookup
 from .control import add_control_routes
 from .errors import METHOD_NOT_FOUND, UNAUTHORIZED, ApiError
+from .mailbox import Mailbox, add_mailbox_routes
 from .params import Params, read_params
 from .state import EmulatorState
 
@@ -108,10 +109,12 @@ async def index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
 
-def build_app(state: EmulatorState) -> web.Application:
+def build_app(state: EmulatorState, mailbox: Mailbox | None = None) -> web.Application:
     app = web.Application(client_max_size=CLIENT_MAX_SIZE)
     app[STATE_KEY] = state
     app.router.add_get("/", index)
+    if mailbox is not None:
+        add_mailbox_routes(app, mailbox)
     app.router.add_route("*", "/bot{token}/{method}", bot_api)
     app.router.add_get("/file/bot{token}/{path:.+}", download_file)
     add_control_routes(app, state)

@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage import addresses, audit, eligibility, fingerprints, outbox
+from storage.email_verification import is_verified
+from storage.mailboxes import mailbox_key
 from storage.models import Claim, ClaimEvent, ClaimItem, ClaimStatus, Member, PrizeKind, Promotion, RegisteredProduct
 from storage.workdays import working_days_after
 
@@ -41,6 +43,7 @@ class Refusal(enum.StrEnum):
     NOT_FIXABLE = "not_fixable"
     OUT_OF_STOCK = "out_of_stock"
     HOUSEHOLD_LIMIT = "household_limit"
+    EMAIL_UNVERIFIED = "email_unverified"  # the address was never proven with its code
 
 
 class ClaimRefused(Exception):
@@ -122,8 +125,11 @@ def email_token(email: str) -> str:
 
 
 def same_email(email: str) -> ColumnElement[bool]:
-    """Claims made with this e-mail, also those whose e-mail was erased since."""
-    return func.lower(Claim.email).in_([email.strip().lower(), email_token(email)])
+    """Claims made for this mailbox (however it was spelled, see mailbox_key), also those whose
+    e-mail was erased since (their key is the token of the mailbox, or, erased before keys
+    existed, of the address as typed)."""
+    key = mailbox_key(email)
+    return Claim.email_key.in_(list(dict.fromkeys([key, email_token(key), email_token(email)])))
 
 
 def new_order_id() -> str:
@@ -147,7 +153,7 @@ async def _lock(session: AsyncSession, promotion: Promotion, email: str) -> None
     if session.bind.dialect.name != "postgresql":
         return
     shared = promotion.while_stock_lasts or promotion.household_limit
-    scope = f"{promotion.id}" if shared else f"{promotion.id}:{email.strip().lower()}"
+    scope = f"{promotion.id}" if shared else f"{promotion.id}:{mailbox_key(email)}"
     key = int.from_bytes(hashlib.sha256(scope.encode()).digest()[:8], "big", signed=True)
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
@@ -239,12 +245,21 @@ async def queue_review_card(session: AsyncSession, claim: Claim, review_chat_id:
 
 
 async def submit(
-    session: AsyncSession, member: Member, draft: ClaimDraft, now: datetime, review_chat_id: int | None = None
+    session: AsyncSession,
+    member: Member,
+    draft: ClaimDraft,
+    now: datetime,
+    review_chat_id: int | None = None,
+    *,
+    require_verified: bool = True,
 ) -> Submitted:
-    """Creates the claim after checking everything again, in this transaction."""
+    """Creates the claim after checking everything again, in this transaction. Only a verified
+    address redeems, unless the operator switched verification off (`require_verified=False`)."""
     promotion = await session.get(Promotion, draft.promotion_id)
     if promotion is None or not member.email or member.profile_completed_at is None:
         raise ClaimRefused(Refusal.NO_PROFILE)
+    if require_verified and not is_verified(member):
+        raise ClaimRefused(Refusal.EMAIL_UNVERIFIED)
     existing = await session.scalar(select(Claim).where(Claim.idempotency_key == draft.idempotency_key))
     if existing is not None:
         return Submitted(existing, False, expected_decision(existing.submitted_at, promotion))
@@ -304,6 +319,7 @@ async def submit(
         member_id=member.id,
         promotion_id=promotion.id,
         email=member.email,
+        email_key=mailbox_key(member.email),
         status=ClaimStatus.REVIEW,
         lucky_draw_opt_in=draft.lucky_draw_opt_in if promotion.lucky_draw else None,
         shipping_address=draft.shipping_address,

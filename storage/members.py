@@ -154,7 +154,8 @@ async def refuse_consent(
     member.consent_at = None
     member.consent_refused_at = now
     member.username = member.email = member.first_name = member.last_name = member.country = member.phone = None
-    member.newsletter = False
+    member.newsletter = member.email_copies = False
+    member.email_verified_at = member.email_undeliverable_at = None
     member.profile_completed_at = None
     member.chat_id, member.language, member.updated_at = chat_id, language, now
     await session.flush()
@@ -202,7 +203,17 @@ async def set_email(session: AsyncSession, telegram_user_id: int, text: str, *, 
     member = await _consenting(session, telegram_user_id)
     if await email_in_use_by_other(session, email, telegram_user_id):
         raise EmailTaken(email=email)
+    if member.email != email:  # a new address is unproven until its code is typed
+        member.email_verified_at = member.email_undeliverable_at = None
     member.email, member.updated_at = email, now
+    await session.flush()
+    return member
+
+
+async def set_email_copies(session: AsyncSession, telegram_user_id: int, wanted: bool, *, now: datetime) -> Member:
+    """The opt-in e-mailed copy of each decision (sent only to a verified address)."""
+    member = await _consenting(session, telegram_user_id)
+    member.email_copies, member.updated_at = wanted, now
     await session.flush()
     return member
 

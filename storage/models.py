@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.mailboxes import mailbox_key
 from storage.types import UTCDateTime
 
 NAMING = {
@@ -95,6 +96,9 @@ class Member(Base):
     consent_refused_at: Mapped[datetime | None]
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     email_shared_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_verified_at: Mapped[datetime | None]  # the right code was typed for `email` (storage.email_verification)
+    email_undeliverable_at: Mapped[datetime | None]  # a mail server refused `email` for good (5xx)
+    email_copies: Mapped[bool] = mapped_column(Boolean, default=False)  # a copy of each decision by e-mail
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
     country: Mapped[str | None] = mapped_column(String(2))
@@ -243,6 +247,10 @@ class Claim(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
+    # the mailbox the redeem limit counts (storage.mailboxes.mailbox_key; an `erased:` token after /deleteme)
+    email_key: Mapped[str | None] = mapped_column(
+        String(254), index=True, default=lambda context: mailbox_key(context.get_current_parameters()["email"])
+    )
     status: Mapped[str] = mapped_column(String(16), default=ClaimStatus.REVIEW)
     lucky_draw_opt_in: Mapped[bool | None]
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -352,6 +360,58 @@ class OutboxMessage(Base):
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)  # first message sent, e.g. the review card
     claimed_at: Mapped[datetime | None]  # when it went SENDING, right before its request
     claimed_by: Mapped[str | None] = mapped_column(String(128))  # the dispatcher that sent it
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class EmailCode(Base):
+    """A verification code mailed to an address; only its hash is kept (the mail carries the code)."""
+
+    __tablename__ = "email_codes"
+    __table_args__ = (
+        Index("ix_email_codes_member", "member_id", "created_at"),
+        Index("ix_email_codes_address", "address_key", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    address: Mapped[str] = mapped_column(String(254))  # as the customer typed it (lower case): where it went
+    address_key: Mapped[str] = mapped_column(String(254))  # the mailbox, for the per-address limit
+    code_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]  # used, or replaced by a newer code
+
+
+class EmailAttempt(Base):
+    """A wrong verification code typed, for the lock-out (5 in an hour lock the address for the account)."""
+
+    __tablename__ = "email_attempts"
+    __table_args__ = (Index("ix_email_attempts_lookup", "member_id", "address_key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    address_key: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime]
+
+
+class MailMessage(Base):
+    """An e-mail to send (the outbox's e-mail channel), committed with the change that caused it."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # where the customer hears of a refusal
+    to_address: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(32))  # "code" | "decision"
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # locale keys, language and values
+    status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

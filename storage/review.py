@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage import audit, codes, outbox
+from storage import audit, codes, mail_outbox, outbox
 from storage.code_stock import StaffNotice, warn_low_codes
 from storage.models import (
     ActivationCode,
@@ -183,6 +183,7 @@ async def approve(
     await outbox.enqueue(
         session, chat_id=member.chat_id, kind="decision", key=key, language=member.language, values=values, now=now
     )
+    await mail_outbox.copy_decision(session, member, key, values, now)
     session.add(
         ClaimEvent(
             claim_id=claim.id,
@@ -243,6 +244,9 @@ async def reject(
         values=values,
         buttons=buttons,
         now=now,
+    )
+    await mail_outbox.copy_decision(
+        session, member, "decisions.missing_info" if fixable else "decisions.rejected", values, now
     )
     kind = "missing_info" if fixable else "rejected"
     session.add(

@@ -79,7 +79,7 @@ async def session(sessions: SessionFactory) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
-    emu = Emulator(token=TOKEN, port=0)
+    emu = Emulator(token=TOKEN, port=0, smtp_port=0)  # with its local SMTP server: mails land in emu.mailbox
     await emu.start()
     emu.add_user(STAFF_ID, "Sam", username="sam_staff")
     emu.add_user(ADMIN_ID, "Ada", username="ada_admin")
@@ -105,6 +105,16 @@ def make_settings(emulator: Emulator, db_url: str, tmp_path: Path, **overrides: 
         "outbox_group_interval_seconds": 0.0,
         "reply_rate_per_second": 1000.0,
     }
+    if emulator.mail_server is not None:  # its SMTP server (emulator/mailbox.py): codes are read from its mailbox
+        values |= {
+            "smtp_host": emulator.host,
+            "smtp_port": emulator.smtp_port,
+            "smtp_security": "none",
+            "smtp_from": "Member Center <members@test.example>",
+            "mail_poll_seconds": 0.05,
+        }
+    else:
+        values["email_verification"] = "off"
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -139,7 +149,8 @@ class BotHarness:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "quiet_staff_chat: the outbox sends only on tick(), no low-codes warnings, the digest late in the day",
+        "quiet_staff_chat: the outbox (and the e-mail outbox) sends only on tick(), no low-codes warnings,"
+        " the digest late in the day",
     )
 
 
@@ -158,7 +169,12 @@ async def bot(
     )
     clock = FakeClock()
     runtime = BotRuntime(
-        settings, clock=clock, poll_timeout=1, timed_jobs=False, outbox_interval=None if quiet else 1.0
+        settings,
+        clock=clock,
+        poll_timeout=1,
+        timed_jobs=False,
+        outbox_interval=None if quiet else 1.0,
+        mail_interval=None if quiet else "settings",  # quiet: mails too go out only on tick()
     )
     await runtime.start()
     harness = BotHarness(emulator, settings, clock, runtime)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import socket
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,7 @@ def new_member(
         country=country,
         newsletter=False,
         profile_completed_at=moment,
+        email_verified_at=moment,  # a member who typed the code back when they set up the profile
         created_at=moment,
         updated_at=moment,
     )
@@ -154,8 +156,27 @@ async def start_and_agree(person: Person) -> None:
     await person.expect("Your e-mail address")
 
 
+async def read_code(person: Person, address: str, after: int = 0) -> str:
+    """The 6-digit code in the next mail to `address` (after mail number `after`), as the person
+    reads it in their mailbox (the emulator's SMTP server)."""
+    mail = await person.emulator.mailbox.wait_for(address, after=after)
+    found = re.search(r"\b(\d{6})\b", mail.text)
+    assert found is not None, f"no code in the mail:\n{mail.text}"
+    return found.group(1)
+
+
+async def confirm_email(person: Person, address: str, next_question: str = "first name") -> None:
+    """Types `address` at the e-mail question, reads the code from the mail and types it."""
+    after = person.emulator.mailbox.last_seq
+    await person.send(address)
+    shown = address.strip().lower()
+    await person.expect(shown, "6")  # "I sent a 6-digit code to …" in the person's language
+    await person.send(await read_code(person, shown, after))
+    await person.expect(shown, "✅")  # "… is confirmed"
+    await person.expect(next_question)
+
+
 async def to_first_name(person: Person) -> None:
-    """A new customer's first steps: /start, consent, e-mail, up to the first-name question."""
+    """A new customer's first steps: /start, consent, e-mail and its code, up to the first-name question."""
     await start_and_agree(person)
-    await person.send("alice@example.com")
-    await person.expect("first name")
+    await confirm_email(person, "alice@example.com")

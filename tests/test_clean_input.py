@@ -21,7 +21,7 @@ from storage.clock import FakeClock
 from storage.db import unit_of_work
 from storage.models import ConversationState, Member
 from tests.conftest import BotHarness, make_settings
-from tests.factories import free_port, to_first_name
+from tests.factories import free_port, read_code, to_first_name
 from tests.harness import Person
 
 SECRET = "clean_input-secret"
@@ -113,6 +113,9 @@ async def test_profile_answers_with_nul_and_lone_surrogates_get_the_normal_answe
     await alice.expect("Your e-mail address")
 
     await alice.send("alice\x00@example.com")
+    await alice.expect("6-digit code", "alice@example.com")
+    await alice.send(await read_code(alice, "alice@example.com"))
+    await alice.expect("is confirmed")
     await alice.expect("first name")
     await alice.send("Al\x00ice\ud800")  # Telegram delivers the lone surrogate as U+FFFD; NUL as sent
     await alice.expect("last name")

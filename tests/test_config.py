@@ -63,7 +63,7 @@ def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k.isupper() and not k.startswith(("BOT_", "STAFF", "WEBHOOK", "DATABASE"))
+        if k.isupper() and not k.startswith(("BOT_", "STAFF", "WEBHOOK", "DATABASE", "SMTP_", "EMAIL_"))
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -87,6 +87,22 @@ def test_cli_run_without_token_says_so(tmp_path: Path) -> None:
     result = _cli(tmp_path, "run")
     assert result.returncode == 2
     assert result.stderr.strip() == "configuration error: BOT_TOKEN: not set (get one from @BotFather)"
+
+
+def test_cli_run_refuses_to_start_without_smtp_unless_verification_is_off(tmp_path: Path) -> None:
+    result = _cli(tmp_path, "run", BOT_TOKEN="123:abcdefgh")
+    assert result.returncode == 2
+    assert result.stderr.startswith("configuration error: SMTP_HOST: not set")
+    assert "EMAIL_VERIFICATION=off" in result.stderr and "Traceback" not in result.stderr
+    result = _cli(tmp_path, "run", BOT_TOKEN="123:abcdefgh", SMTP_HOST="mail.example.com")
+    assert result.stderr.startswith("configuration error: SMTP_FROM: not set")
+    settings = load_settings(_env_file=None, email_verification="off")
+    settings.require_mail()  # off: no SMTP needed (and none is used)
+    assert not settings.mail_enabled and not settings.verify_email
+    smtp = load_settings(_env_file=None, smtp_host="h", smtp_from="a@b.c", smtp_security="tls")
+    assert smtp.mail_enabled and smtp.smtp_port_or_default == 465
+    with pytest.raises(ConfigError, match="SMTP_SECURITY"):
+        load_settings(_env_file=None, smtp_security="ssl")
 
 
 def test_cli_webhook_needs_public_url(tmp_path: Path) -> None:

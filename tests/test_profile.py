@@ -11,7 +11,7 @@ from storage import conversations, members
 from storage.db import unit_of_work
 from storage.models import Member
 from tests.conftest import BotHarness
-from tests.factories import start_and_agree
+from tests.factories import confirm_email, read_code, start_and_agree
 from tests.harness import Person
 
 
@@ -34,8 +34,7 @@ async def member_count(bot: BotHarness) -> int:
 async def onboard(bot: BotHarness, person: Person, email: str, *, first: str = "Alice", last: str = "Tan") -> None:
     """The whole journey, the short way."""
     await start_and_agree(person)
-    await person.send(email)
-    await person.expect("first name")
+    await confirm_email(person, email)
     await person.send(first)
     await person.expect("last name")
     await person.send(last)
@@ -69,9 +68,9 @@ async def test_new_user_full_onboarding(bot: BotHarness) -> None:
         member is not None and member.consent_at == bot.clock.now() and member.language == "en" and member.email is None
     )
 
-    await alice.send("Alice@Example.com")
-    await alice.expect("first name")
-    assert (await member_of(bot, 1001)).email == "alice@example.com"  # type: ignore[union-attr]
+    await confirm_email(alice, "Alice@Example.com")  # the code mailed to it, typed back
+    member = await member_of(bot, 1001)
+    assert member is not None and member.email == "alice@example.com" and member.email_verified_at == bot.clock.now()
     await alice.send("  Alice  ")
     await alice.expect("last name")
     await alice.send("Tan")
@@ -131,8 +130,9 @@ async def test_traditional_chinese_user_sees_chinese(bot: BotHarness) -> None:
     assert consent.buttons == ["✅ 我同意", "❌ 我不同意", "English", "✖️ 取消"]
     await mei.press("✅ 我同意")
     await mei.expect("電子郵件")
-    await mei.send("mei@example.tw")
-    await mei.expect("名字")
+    await confirm_email(mei, "mei@example.tw", "名字")
+    mail = bot.emulator.mailbox.for_address("mei@example.tw")[-1]
+    assert mail.subject.startswith("您的驗證碼") and "驗證碼是" in mail.text  # in her language
     await mei.send("美玲")
     await mei.expect("姓氏")
     await mei.send("陳")
@@ -200,16 +200,14 @@ async def test_invalid_email_and_email_of_another_account(bot: BotHarness) -> No
 
     async with unit_of_work(bot.sessions) as s:  # staff allow Bob's household address to be shared
         (await members.by_telegram_id(s, 1004)).email_shared_allowed = True  # type: ignore[union-attr]
-    await alice.send("bob@example.com")
-    await alice.expect("first name")
+    await confirm_email(alice, "bob@example.com")
     assert (await member_of(bot, 1005)).email == "bob@example.com"  # type: ignore[union-attr]
 
 
 async def test_names_must_be_present_and_short(bot: BotHarness) -> None:
     alice = bot.person(1006, "Alice")
     await start_and_agree(alice)
-    await alice.send("alice@example.com")
-    await alice.expect("first name")
+    await confirm_email(alice, "alice@example.com")
     await alice.send("A" * 101)
     await alice.expect("at most 100 characters")
     await alice.send_photo(b"not really a photo")  # a photo where text is expected: the router answers
@@ -223,7 +221,8 @@ async def test_names_must_be_present_and_short(bot: BotHarness) -> None:
 async def test_country_search_by_typing(bot: BotHarness) -> None:
     alice = bot.person(1007, "Alice")
     await start_and_agree(alice)
-    for answer in ("alice@example.com", "Alice", "Tan"):
+    await confirm_email(alice, "alice@example.com")
+    for answer in ("Alice", "Tan"):
         await alice.send(answer)
         await alice.next_reply()
 
@@ -259,7 +258,8 @@ async def test_country_search_by_typing(bot: BotHarness) -> None:
 async def test_phone_typed_invalid_and_skip(bot: BotHarness) -> None:
     alice = bot.person(1008, "Alice")
     await start_and_agree(alice)
-    for answer in ("alice@example.com", "Alice", "Tan"):
+    await confirm_email(alice, "alice@example.com")
+    for answer in ("Alice", "Tan"):
         await alice.send(answer)
         await alice.next_reply()
     await alice.press("Singapore")
@@ -288,8 +288,7 @@ async def test_phone_typed_invalid_and_skip(bot: BotHarness) -> None:
 async def test_back_goes_to_the_previous_question(bot: BotHarness) -> None:
     alice = bot.person(1009, "Alice")
     await start_and_agree(alice)
-    await alice.send("alice@example.com")
-    await alice.expect("first name")
+    await confirm_email(alice, "alice@example.com")
     await alice.send("Alce")
     await alice.expect("last name")
     await alice.press("⬅️ Back")
@@ -303,7 +302,8 @@ async def test_back_goes_to_the_previous_question(bot: BotHarness) -> None:
 async def test_cancel_midway_keeps_answers_and_start_resumes(bot: BotHarness) -> None:
     alice = bot.person(1010, "Alice")
     await start_and_agree(alice)
-    for answer in ("alice@example.com", "Alice", "Tan"):
+    await confirm_email(alice, "alice@example.com")
+    for answer in ("Alice", "Tan"):
         await alice.send(answer)
         await alice.next_reply()
     await alice.send("/cancel")
@@ -326,8 +326,7 @@ async def test_command_mid_step_gets_the_busy_answer(bot: BotHarness) -> None:
     await alice.expect("Your e-mail address")
     assert await state_of(bot, 1011) == before
     assert (await member_of(bot, 1011)).email is None  # type: ignore[union-attr]
-    await alice.send("alice@example.com")
-    await alice.expect("first name")
+    await confirm_email(alice, "alice@example.com")
 
 
 async def test_stale_button_gets_the_stale_answer(bot: BotHarness) -> None:
@@ -371,17 +370,26 @@ async def test_profile_shows_everything_and_edits_email(bot: BotHarness) -> None
         "✏️ Edit phone",
         "✏️ Edit newsletter",
         "🗣 Change language",
+        "📨 Decisions by e-mail: off",
     ]
+    assert "E-mail: confirmed" in card.text
 
     await alice.press("✏️ Edit e-mail", on=card)
     ask = await alice.expect("Your e-mail address is now alice@example.com")
     assert ask.buttons == ["✖️ Cancel"]
     await alice.send("nope")
     await alice.expect("doesn't look like an e-mail address")
-    await alice.send("alice.tan@example.org")
-    await alice.expect("Saved.", "alice.tan@example.org", "Alice Tan")
+    after = bot.emulator.mailbox.last_seq
+    await alice.send("alice.tan@example.org")  # a new address is unproven until its code is typed
+    await alice.expect("6-digit code", "alice.tan@example.org")
+    member = await member_of(bot, 1014)
+    assert member is not None and member.email == "alice.tan@example.org" and member.email_verified_at is None
+    await alice.send(await read_code(alice, "alice.tan@example.org", after))
+    await alice.expect("alice.tan@example.org", "is confirmed")
+    await alice.expect("Saved.", "alice.tan@example.org", "Alice Tan", "E-mail: confirmed")
     member = await member_of(bot, 1014)
     assert member is not None and member.email == "alice.tan@example.org" and member.first_name == "Alice"
+    assert member.email_verified_at == bot.clock.now()
     assert await state_of(bot, 1014) is None
 
     await alice.press("✏️ Edit region", on=card)  # the card's buttons keep working
@@ -492,7 +500,8 @@ async def test_require_profile_continues_with_the_journey(bot: BotHarness) -> No
     assert (await state_of(bot, 1019))[2]["then"] == "register"  # type: ignore[index]
     await alice.press("✅ I agree")
     await alice.expect("Your e-mail address")
-    for answer in ("alice@example.com", "Alice", "Tan", "SG"):
+    await confirm_email(alice, "alice@example.com")
+    for answer in ("Alice", "Tan", "SG"):
         await alice.send(answer)
         await alice.next_reply()
     await alice.expect("share the number")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from storage.db import unit_of_work
 from storage.models import ConversationState, RegisteredProduct, SerialAttempt
 from tests.conftest import BotHarness
-from tests.factories import customer, invoice_jpeg
+from tests.factories import confirm_email, customer, invoice_jpeg
 from tests.harness import Person, Reply
 from tests.test_profile import state_of
 
@@ -285,8 +285,7 @@ async def test_new_user_registers_a_product_from_scratch(bot: BotHarness) -> Non
     await carol.expect("privacy policy")
     await carol.press("✅ I agree")
     await carol.expect("e-mail")
-    await carol.send("carol@example.com")
-    await carol.expect("first name")
+    await confirm_email(carol, "carol@example.com")
     await carol.send("Carol")
     await carol.expect("last name")
     await carol.send("Lim")

@@ -19,6 +19,7 @@ from storage import conversations, members, updates
 from storage.db import SessionFactory, unit_of_work
 from storage.models import ProcessedUpdate
 from tests.conftest import BotHarness
+from tests.factories import confirm_email
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LOCK_SEEN_WITHIN = 5.0
@@ -201,8 +202,7 @@ async def test_a_redelivered_answer_and_button_are_not_taken_twice_and_the_quest
     await alice.expect("Privacy policy")
     press = await _while_stopped(bot, lambda: alice.press("✅ I agree"))
     await alice.expect("Your e-mail address")
-    await alice.send("alice@example.com")
-    await alice.expect("first name")
+    await confirm_email(alice, "alice@example.com")
     answer = await _while_stopped(bot, lambda: alice.send("Alice"))
     asked = await alice.expect("last name")
     assert await _profile(bot, 1001) == ("Alice", None, "last_name")

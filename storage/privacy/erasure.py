@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit, fulfilment, outbox, support
 from storage.claims import email_token
+from storage.email_verification import forget_member as forget_codes
+from storage.mail_outbox import forget_member as forget_mails
+from storage.mailboxes import mailbox_key
 from storage.models import (
     AuditEntry,
     Claim,
@@ -144,6 +147,7 @@ async def erase_member(
                 )
         claim.shipping_address = None
         if not claim.email.startswith("erased:"):
+            claim.email_key = email_token(claim.email_key or mailbox_key(claim.email))  # still counts for the limit
             claim.email = email_token(claim.email)
         for item in claim.items:
             item.sn_photo_path = None
@@ -207,11 +211,15 @@ async def erase_member(
         .execution_options(synchronize_session=False)
     )
 
+    # -- codes, wrong tries and mails name the address
+    await forget_codes(session, member.id)
+    await forget_mails(session, member.id)
+
     # -- the member row, detached: the same person may /start again as a new member
     member.telegram_user_id = member.chat_id = tombstone
     member.username = member.email = member.first_name = member.last_name = member.phone = None
-    member.newsletter = member.email_shared_allowed = False
-    member.bot_blocked_at = None
+    member.newsletter = member.email_shared_allowed = member.email_copies = False
+    member.bot_blocked_at = member.email_verified_at = member.email_undeliverable_at = None
     member.deleted_at = member.updated_at = now
     await session.flush()
 
