@@ -151,14 +151,14 @@ class Person:
             {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": self.width < 600},
         )
 
-    def open(self, name: str, url: str) -> None:
-        """A new tab (the first one reuses the window) showing `url`."""
+    def open(self, name: str, url: str, ready: str = READY_JS) -> None:
+        """A new tab (the first one reuses the window) showing `url`, once `ready` (JS) is true."""
         if self.tabs:
             self.driver.switch_to.new_window("tab")
         self.tabs[name] = self.driver.current_window_handle
         self._fit()
         self.driver.get(url)
-        self.wait(lambda: self.js(READY_JS), "the page to load")
+        self.wait(lambda: self.js(ready), "the page to load")
 
     def tab(self, name: str) -> None:
         self.driver.switch_to.window(self.tabs[name])
