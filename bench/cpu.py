@@ -424,6 +424,7 @@ class Args:
     warmup: int
     people: int
     code_tree: Path
+    sqlite_drivers: list[str]
     out: Path
     references: bool
     profile: str | None
@@ -519,7 +520,7 @@ async def uploading(person: Person | None) -> AsyncIterator[None]:
 
 
 async def run_bot(database: str, url: str, args: Args, tmp: Path) -> BotRun:
-    work = tmp / database
+    work = tmp / "".join(c if c.isalnum() else "-" for c in database)
     work.mkdir()
     per_rate = args.warmup + args.updates
     rounds = len(args.rates) + (0 if args.quick else 1)  # the uploads scenario: one more rate of the mixed flow
@@ -546,7 +547,7 @@ async def run_bot(database: str, url: str, args: Args, tmp: Path) -> BotRun:
             ):
                 if (args.profile and args.profile != scenario) or not rates:
                     continue
-                spy = Path(tempfile.gettempdir()) / f"bench-py-spy-{database}.txt" if args.profile else None  # kept
+                spy = Path(tempfile.gettempdir()) / f"bench-py-spy-{work.name}.txt" if args.profile else None  # kept
                 async with spying(child.pid, spy), uploading(uploader if scenario == UPLOADS else None):
                     measures += await measure((name, database, scenario), child.pid, journeys, rates, args)
                 if spy is not None and spy.exists():
@@ -708,8 +709,10 @@ async def run(args: Args) -> dict[str, Any]:
         if args.references:
             for kind in ("raw", "aiohttp", "httpx"):
                 reference_idle[kind], references[kind] = await run_reference(kind, args, tmp)
-        if args.sqlite:
-            bots.append(await run_bot("SQLite", f"sqlite+aiosqlite:///{tmp / 'bench.db'}", args, tmp))
+        for driver in args.sqlite_drivers if args.sqlite else []:
+            label = "SQLite" if len(args.sqlite_drivers) == 1 else f"SQLite {driver}"
+            database = f"bench-{driver}.db"
+            bots.append(await run_bot(label, f"sqlite+{driver}:///{tmp / database}", args, tmp))
         if args.postgres:
             url, name = await create_database(args.postgres)
             try:
@@ -765,6 +768,14 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--summarize", type=Path, metavar="FILE", help="only reprint the summary of a results file")
     parser.add_argument("--profile", metavar="SCENARIO", help="only this bot scenario, recorded with py-spy")
     parser.add_argument("--code-tree", type=Path, default=ROOT, help="checkout whose bot is measured")
+    parser.add_argument(
+        "--sqlite-drivers",
+        nargs="+",
+        default=["aiosqlite"],
+        metavar="DRIVER",
+        help="one bot run each, in this order: aiosqlite (what the tree's storage/db.py serves it on), "
+        "onloop, onethread, aiosqlite_stock (storage/sqlite_driver.py)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file ({RESULTS.relative_to(ROOT)})")
     ns = parser.parse_args(argv)
     quick = bool(ns.quick)
@@ -777,6 +788,7 @@ def parse_args(argv: list[str] | None = None) -> Args:
         warmup=ns.warmup or (40 if quick else 100),
         people=ns.people or (50 if quick else 100),
         code_tree=ns.code_tree.resolve(),
+        sqlite_drivers=ns.sqlite_drivers,
         out=ns.out,
         references=not ns.no_references,
         profile=ns.profile,

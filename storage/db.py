@@ -12,6 +12,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import sqlite_driver
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -35,7 +37,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -46,17 +47,25 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+SQLITE_DRIVER = "onloop"  # storage/sqlite_driver.py; what `sqlite://` and `sqlite+aiosqlite://` run on
+SQLITE_DRIVERS = {"onloop", "onethread", "aiosqlite_stock"}  # the others are named to compare (bench/cpu.py)
+
+
 def create_engine(url: str, pool: PoolLimits = PoolLimits(), **kwargs: Any) -> AsyncEngine:
-    """An async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+    """An async engine for SQLite (storage/sqlite_driver.py) or PostgreSQL (asyncpg)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.get_driver_name() not in SQLITE_DRIVERS:
+            parsed = parsed.set(drivername=f"sqlite+{SQLITE_DRIVER}")
         # One connection: SQLite has one writer anyway, and waiting for the pool's connection is a
-        # fair asyncio queue, where waiting for SQLite's lock would sleep in growing steps.
-        engine = create_async_engine(
-            url, **({"pool_size": 1, "max_overflow": 0, "pool_timeout": pool.timeout} | kwargs)
-        )
+        # fair asyncio queue, where waiting for SQLite's lock would sleep in growing steps. It is
+        # also what lets the onloop driver run statements on the loop without deadlocking itself.
+        # The timeout is SQLite's busy timeout: how long another process may hold the write lock.
+        options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": pool.timeout}
+        options["connect_args"] = {"timeout": sqlite_driver.DEFAULT_TIMEOUT}
+        engine = create_async_engine(parsed, **(options | kwargs))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
