@@ -6,8 +6,10 @@ race: both cost round trips on every update that uses them.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from sqlalchemy import Table, TextClause, TextualSelect, bindparam, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,3 +23,29 @@ def insert_for(session: AsyncSession, entity: Any) -> Any:
     if dialect == "sqlite":
         return sqlite_insert(entity)
     raise NotImplementedError(f"INSERT … ON CONFLICT is not written for {dialect}")  # pragma: no cover
+
+
+@functools.cache
+def cached_upsert(
+    table: Table,
+    columns: tuple[str, ...],
+    conflict: tuple[str, ...],
+    update: tuple[str, ...] = (),
+    returning: bool = False,
+) -> TextClause | TextualSelect:
+    """INSERT … ON CONFLICT (DO NOTHING, or DO UPDATE SET the `update` columns) as SQL text,
+    built once per shape, for the statements every update runs.
+
+    SQLAlchemy 2.0's ON CONFLICT inserts opt out of its statement cache (`inherit_cache = False`
+    on both dialects' Insert), so each execution compiled them again: a fifth of the CPU of a
+    typical step's unit of work. A text statement is cached like any other. The text is the same
+    on SQLite (3.35+ for RETURNING) and PostgreSQL; the bind parameters carry the columns' types,
+    so values are converted as the ORM would (dates, JSON). Only the named columns are written:
+    callers pass every column that has no server default."""
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(f':{c}' for c in columns)})"
+    sql += f" ON CONFLICT ({', '.join(conflict)}) "
+    sql += ("DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update)) if update else "DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(column.name for column in table.columns)
+    statement = text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+    return statement.columns(*table.columns) if returning else statement
