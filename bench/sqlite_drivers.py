@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
 from storage import conversations, migrate, updates  # noqa: E402
 from storage.db import create_engine, make_session_factory, unit_of_work  # noqa: E402
 
-DRIVERS = ["aiosqlite_stock", "onethread", "onloop"]
+DRIVERS = ["aiosqlite_stock", "onloop"]
 RESULTS = ROOT / "bench" / "results" / "sqlite_drivers.json"
 
 
@@ -50,7 +50,8 @@ async def units(driver: str, path: Path, count: int, concurrency: int, first_upd
             await updates.claim_for_user(session, user, first_update + n, now)
             await conversations.member_and_state(session, user)
             data = {"kind": "monitor", "n": n}
-            await conversations.save(session, user_id=user, chat_id=user, flow="register", step="serial", data=data, now=now)
+            step = {"flow": "register", "step": "serial", "data": data}
+            await conversations.save(session, user_id=user, chat_id=user, now=now, **step)
 
     async def worker() -> None:
         for n in queue:

@@ -51,7 +51,7 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 SQLITE_DRIVER = "onloop"  # storage/sqlite_driver.py; what `sqlite://` and `sqlite+aiosqlite://` run on
-SQLITE_DRIVERS = {"onloop", "onethread", "aiosqlite_stock"}  # the others are named to compare (bench/cpu.py)
+SQLITE_DRIVERS = {"onloop", "aiosqlite_stock"}  # the stock one is named to compare (bench/cpu.py)
 
 
 def create_engine(url: str, pool: PoolLimits = PoolLimits(), **kwargs: Any) -> AsyncEngine:

@@ -2,18 +2,22 @@
 
 aiosqlite runs every call (cursor, execute, fetch, close, commit) on its own thread and wakes the
 event loop for each answer: about 25 hand-offs per update, a fifth of the bot's CPU. The bot's
-statements are short (an indexed read or write, well under a millisecond), so two drivers are
-offered here, both over the standard library's sqlite3:
+statements are short (an indexed read or write, well under a millisecond), so `sqlite+onloop`
+runs each statement, with all its rows fetched, on the event loop thread itself, over the
+standard library's sqlite3. That cannot deadlock because a process has one connection
+(storage/db.py: a pool of one, so waiting for it is an asyncio queue) and SQLite's busy handler
+is off on the loop: when another process holds the write lock, the statement fails at once with
+SQLITE_BUSY and is retried in a worker thread with the configured busy timeout, while the loop
+goes on with other work.
 
-- `sqlite+onloop` runs each statement on the event loop thread itself. That cannot deadlock
-  because a process has one connection (storage/db.py: pool of one, so waiting for it is an
-  asyncio queue) and SQLite's busy handler is off on the loop: when another process holds the
-  write lock, the statement fails at once with SQLITE_BUSY and is retried in a worker thread
-  with the configured busy timeout, while the loop goes on with other work.
-- `sqlite+onethread` runs each statement whole (execute and fetch of every row) in one call on
-  the connection's own thread: one hand-off per statement instead of four.
+The price: a long statement (an export, a catalogue snapshot of 10,000 products) holds the loop
+for its length, where aiosqlite held only the connection, which every other unit of work waited
+for anyway. Measured against the alternative of one thread call per statement (execute and fetch
+together, one hand-off instead of four: 1.04x the stock aiosqlite's CPU per unit of work, against
+1.41x for this; bench/sqlite_drivers.py, README "Benchmark"), which is why only this one is kept.
 
-Registered with SQLAlchemy on import; storage/db.py chooses which one serves `sqlite://` URLs.
+Registered with SQLAlchemy on import, with the stock aiosqlite under `sqlite+aiosqlite_stock` so a
+benchmark can run both; storage/db.py serves `sqlite://` and `sqlite+aiosqlite://` URLs with it.
 """
 
 from __future__ import annotations
@@ -124,14 +128,41 @@ class Cursor:
 
 
 class Connection:
-    """A DBAPI connection over sqlite3; subclasses decide where a statement runs (`run`)."""
+    """A DBAPI connection over sqlite3 whose statements run on the caller's thread (the event
+    loop's); one that meets SQLITE_BUSY is moved to a thread that waits for the lock."""
+
+    _waiter: ThreadPoolExecutor | None = None
 
     def __init__(self, raw: sqlite3.Connection, timeout: float) -> None:
         self.raw = raw
         self.timeout = timeout
 
     def run(self, job: Callable[[], T]) -> T:
-        raise NotImplementedError
+        try:
+            result = job()
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+            return self._wait_for_lock(job)
+        if in_greenlet():
+            await_only(_nothing())
+        return result
+
+    def _wait_for_lock(self, job: Callable[[], T]) -> T:
+        """Another process holds the lock: wait for it with SQLite's busy handler, off the loop."""
+
+        def waiting() -> T:
+            self.raw.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+            try:
+                return job()
+            finally:
+                self.raw.execute("PRAGMA busy_timeout=0")
+
+        if not in_greenlet():  # garbage collection's rollback: no loop to keep free
+            return waiting()
+        if self._waiter is None:
+            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="sqlite-lock-wait")
+        return await_only(_finish_in(self._waiter, waiting))
 
     @property
     def isolation_level(self) -> str | None:
@@ -162,108 +193,40 @@ class Connection:
 
     def close(self) -> None:
         self.raw.close()
-
-
-class LoopConnection(Connection):
-    """Statements on the caller's thread (the event loop's); SQLITE_BUSY moves one to a thread."""
-
-    _waiter: ThreadPoolExecutor | None = None
-
-    def run(self, job: Callable[[], T]) -> T:
-        try:
-            result = job()
-        except sqlite3.OperationalError as error:
-            if not _busy(error):
-                raise
-            return self._wait_for_lock(job)
-        if in_greenlet():
-            await_only(_nothing())
-        return result
-
-    def _wait_for_lock(self, job: Callable[[], T]) -> T:
-        """Another process holds the lock: wait for it with SQLite's busy handler, off the loop."""
-
-        def waiting() -> T:
-            self.raw.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-            try:
-                return job()
-            finally:
-                self.raw.execute("PRAGMA busy_timeout=0")
-
-        if not in_greenlet():  # garbage collection's rollback: no loop to keep free
-            return waiting()
-        if self._waiter is None:
-            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="sqlite-lock-wait")
-        return await_only(_finish_in(self._waiter, waiting))
-
-    def close(self) -> None:
-        super().close()
         if self._waiter is not None:
             self._waiter.shutdown(wait=False)
 
 
-class ThreadConnection(Connection):
-    """Every statement, commit and rollback in one call on the connection's own thread."""
-
-    def __init__(self, raw: sqlite3.Connection, timeout: float) -> None:
-        super().__init__(raw, timeout)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
-
-    def run(self, job: Callable[[], T]) -> T:
-        if not in_greenlet():
-            return job()
-        return await_only(_finish_in(self._thread, job))
-
-    def close(self) -> None:
-        self.run(self.raw.close)
-        self._thread.shutdown(wait=False)
-
-
 class DBAPI:
-    """sqlite3 as the DBAPI module, with `connect` returning one of the connections above."""
+    """sqlite3 as the DBAPI module, with `connect` returning the connection above."""
 
     paramstyle = "qmark"
-
-    def __init__(self, connection_class: type[Connection]) -> None:
-        self._connection_class = connection_class
 
     def __getattr__(self, name: str) -> Any:
         return getattr(sqlite3, name)
 
     def connect(self, database: str, timeout: float = DEFAULT_TIMEOUT, **kwargs: Any) -> Connection:
-        kwargs["check_same_thread"] = False  # the lock waiter / the connection's thread uses it too
-        busy = 0.0 if self._connection_class is LoopConnection else timeout
-        return self._connection_class(sqlite3.connect(database, timeout=busy, **kwargs), timeout)
+        """SQLite's own busy handler off (timeout 0): on the loop, a lock held elsewhere must fail
+        at once, not sleep; `timeout` is how long the lock waiter's thread waits instead."""
+        kwargs["check_same_thread"] = False  # the lock waiter's thread uses it too, one at a time
+        return Connection(sqlite3.connect(database, timeout=0.0, **kwargs), timeout)
 
 
-class _Dialect(SQLiteDialect_pysqlite):
+class SQLiteDialect_onloop(SQLiteDialect_pysqlite):  # noqa: N801 (SQLAlchemy's naming of dialects)
+    driver = "onloop"
     is_async = True
     supports_statement_cache = True
     supports_server_side_cursors = False
-    connection_class: type[Connection] = Connection
 
     @classmethod
     def import_dbapi(cls) -> Any:
-        return DBAPI(cls.connection_class)
+        return DBAPI()
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:
         return pool.AsyncAdaptedQueuePool if cls._is_url_file_db(url) else pool.StaticPool
 
 
-class SQLiteDialect_onloop(_Dialect):  # noqa: N801 (SQLAlchemy's naming of dialects)
-    driver = "onloop"
-    supports_statement_cache = True  # SQLAlchemy reads it from each class's own attributes
-    connection_class = LoopConnection
-
-
-class SQLiteDialect_onethread(_Dialect):  # noqa: N801
-    driver = "onethread"
-    supports_statement_cache = True
-    connection_class = ThreadConnection
-
-
 registry.register("sqlite.onloop", __name__, "SQLiteDialect_onloop")
-registry.register("sqlite.onethread", __name__, "SQLiteDialect_onethread")
-# the stock driver under a name of its own, so a benchmark can still run it beside these
+# the stock driver under a name of its own, so a benchmark can still run it beside this one
 registry.register("sqlite.aiosqlite_stock", "sqlalchemy.dialects.sqlite.aiosqlite", "SQLiteDialect_aiosqlite")
