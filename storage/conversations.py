@@ -50,7 +50,7 @@ async def save(
     is built once (storage.upsert.cached_upsert): every step of every journey runs it."""
     values = {"chat_id": chat_id, "flow": flow, "step": step, "data": dict(data), "updated_at": now}
     values["reminded_at"] = None  # an answer starts the idle time anew
-    statement = cached_upsert(ConversationState.__table__, _COLUMNS, ("user_id",), _COLUMNS[1:], returning=True)
+    statement = cached_upsert(ConversationState.__table__, _COLUMNS, ("user_id",), _COLUMNS[1:], _COLUMNS)
     orm = select(ConversationState).from_statement(statement)
     result = await session.scalars(orm, {"user_id": user_id, **values}, execution_options={"populate_existing": True})
     state: ConversationState = result.one()

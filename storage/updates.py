@@ -27,7 +27,7 @@ from sqlalchemy import BigInteger, Integer, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedUpdate, ReceivedUpdate
-from storage.upsert import cached_upsert, insert_for
+from storage.upsert import cached_upsert, row_parameters
 
 # Telegram keeps an unconfirmed update for 24 hours; a day more covers clock skew and slow restarts.
 KEEP_FOR = timedelta(days=2)
@@ -119,9 +119,10 @@ async def record_received(
     if not received:
         return set()
     rows = [{"update_id": key, "payload": payload, "received_at": now} for key, payload in dict(received).items()]
-    table = ReceivedUpdate.__table__
-    statement = insert_for(session, table).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-    return set(await session.scalars(statement.returning(table.c.update_id)))
+    key = ("update_id",)
+    columns = (*key, "payload", "received_at")
+    statement = cached_upsert(ReceivedUpdate.__table__, columns, key, returning=key, rows=len(rows))
+    return set(await session.scalars(statement, rows[0] if len(rows) == 1 else row_parameters(rows)))
 
 
 async def finished(session: AsyncSession, update_ids: Collection[int]) -> int:
