@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -424,6 +424,8 @@ class Args:
     warmup: int
     people: int
     code_tree: Path
+    other_trees: list[Path]  # measured in the same run after code_tree (e.g. the commit before a change)
+    sqlite_drivers: list[str]
     out: Path
     references: bool
     profile: str | None
@@ -519,7 +521,7 @@ async def uploading(person: Person | None) -> AsyncIterator[None]:
 
 
 async def run_bot(database: str, url: str, args: Args, tmp: Path) -> BotRun:
-    work = tmp / database
+    work = tmp / "".join(c if c.isalnum() else "-" for c in database)
     work.mkdir()
     per_rate = args.warmup + args.updates
     rounds = len(args.rates) + (0 if args.quick else 1)  # the uploads scenario: one more rate of the mixed flow
@@ -546,7 +548,7 @@ async def run_bot(database: str, url: str, args: Args, tmp: Path) -> BotRun:
             ):
                 if (args.profile and args.profile != scenario) or not rates:
                     continue
-                spy = Path(tempfile.gettempdir()) / f"bench-py-spy-{database}.txt" if args.profile else None  # kept
+                spy = Path(tempfile.gettempdir()) / f"bench-py-spy-{work.name}.txt" if args.profile else None  # kept
                 async with spying(child.pid, spy), uploading(uploader if scenario == UPLOADS else None):
                     measures += await measure((name, database, scenario), child.pid, journeys, rates, args)
                 if spy is not None and spy.exists():
@@ -708,14 +710,20 @@ async def run(args: Args) -> dict[str, Any]:
         if args.references:
             for kind in ("raw", "aiohttp", "httpx"):
                 reference_idle[kind], references[kind] = await run_reference(kind, args, tmp)
-        if args.sqlite:
-            bots.append(await run_bot("SQLite", f"sqlite+aiosqlite:///{tmp / 'bench.db'}", args, tmp))
-        if args.postgres:
-            url, name = await create_database(args.postgres)
-            try:
-                bots.append(await run_bot("PostgreSQL", url, args, tmp))
-            finally:
-                await drop_database(args.postgres, name)
+        trees = [args.code_tree, *args.other_trees]
+        for tree in trees:
+            targs = replace(args, code_tree=tree)
+            at = f" @{code_version(tree)['commit'][:7]}" if len(trees) > 1 else ""
+            for driver in args.sqlite_drivers if args.sqlite else []:
+                label = ("SQLite" if len(args.sqlite_drivers) == 1 else f"SQLite {driver}") + at
+                database = f"bench-{driver}{at.strip(' @')}.db"
+                bots.append(await run_bot(label, f"sqlite+{driver}:///{tmp / database}", targs, tmp))
+            if args.postgres:
+                url, name = await create_database(args.postgres)
+                try:
+                    bots.append(await run_bot("PostgreSQL" + at, url, targs, tmp))
+                finally:
+                    await drop_database(args.postgres, name)
     measures = [asdict(m) for ms in [*references.values(), *(b.measures for b in bots)] for m in ms]
     rows = summary(measures)
     print_summary(rows)
@@ -723,6 +731,7 @@ async def run(args: Args) -> dict[str, Any]:
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "code": code_version(args.code_tree),
+        "other_code": [code_version(tree) for tree in args.other_trees],
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -765,6 +774,22 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser.add_argument("--summarize", type=Path, metavar="FILE", help="only reprint the summary of a results file")
     parser.add_argument("--profile", metavar="SCENARIO", help="only this bot scenario, recorded with py-spy")
     parser.add_argument("--code-tree", type=Path, default=ROOT, help="checkout whose bot is measured")
+    parser.add_argument(
+        "--also-tree",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="more checkouts whose bot is measured in the same run, after --code-tree (before/after a change)",
+    )
+    parser.add_argument(
+        "--sqlite-drivers",
+        nargs="+",
+        default=["aiosqlite"],
+        metavar="DRIVER",
+        help="one bot run each, in this order: aiosqlite (what the tree's storage/db.py serves it on), "
+        "onloop, aiosqlite_stock (storage/sqlite_driver.py)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file ({RESULTS.relative_to(ROOT)})")
     ns = parser.parse_args(argv)
     quick = bool(ns.quick)
@@ -777,6 +802,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
         warmup=ns.warmup or (40 if quick else 100),
         people=ns.people or (50 if quick else 100),
         code_tree=ns.code_tree.resolve(),
+        other_trees=[tree.resolve() for tree in ns.also_tree],
+        sqlite_drivers=ns.sqlite_drivers,
         out=ns.out,
         references=not ns.no_references,
         profile=ns.profile,

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, literal, select
+from sqlalchemy import BigInteger, Select, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ConversationState, Member
-from storage.upsert import insert_for
+from storage.upsert import cached_upsert
 
 
 async def load(session: AsyncSession, user_id: int) -> ConversationState | None:
@@ -24,30 +24,40 @@ async def load(session: AsyncSession, user_id: int) -> ConversationState | None:
 async def member_and_state(session: AsyncSession, user_id: int) -> tuple[Member | None, ConversationState | None]:
     """The member (by Telegram user id) and their journey's state, either possibly absent, in one
     statement: both outer-joined to a one-row key."""
-    key = select(literal(user_id).label("user_id")).subquery()
-    query = (
+    row = (await session.execute(_MEMBER_AND_STATE, {"user_id": user_id})).one()
+    return row[0], row[1]
+
+
+def _member_and_state() -> Select[tuple[Member, ConversationState]]:
+    """Built once: every update runs it, and building it (then its cache key) cost more than the read."""
+    key = select(bindparam("user_id", type_=BigInteger).label("user_id")).subquery()
+    return (
         select(Member, ConversationState)
         .select_from(key)
         .outerjoin(Member, Member.telegram_user_id == key.c.user_id)
         .outerjoin(ConversationState, ConversationState.user_id == key.c.user_id)
     )
-    row = (await session.execute(query)).one()
-    return row[0], row[1]
+
+
+_MEMBER_AND_STATE = _member_and_state()
 
 
 async def save(
     session: AsyncSession, *, user_id: int, chat_id: int, flow: str, step: str, data: dict[str, Any], now: datetime
 ) -> ConversationState:
     """Upserts the state in one statement; `data` is replaced as a whole, and the returned row
-    refreshes the session's copy (so a later `load` in this unit of work sees it)."""
+    refreshes the session's copy (so a later `load` in this unit of work sees it). The statement
+    is built once (storage.upsert.cached_upsert): every step of every journey runs it."""
     values = {"chat_id": chat_id, "flow": flow, "step": step, "data": dict(data), "updated_at": now}
-    insert = insert_for(session, ConversationState).values(user_id=user_id, reminded_at=None, **values)
-    changed = {name: insert.excluded[name] for name in (*values, "reminded_at")}
-    statement = insert.on_conflict_do_update(index_elements=[ConversationState.user_id], set_=changed).returning(
-        ConversationState
-    )
-    state: ConversationState = (await session.scalars(statement, execution_options={"populate_existing": True})).one()
+    values["reminded_at"] = None  # an answer starts the idle time anew
+    statement = cached_upsert(ConversationState.__table__, _COLUMNS, ("user_id",), _COLUMNS[1:], _COLUMNS)
+    orm = select(ConversationState).from_statement(statement)
+    result = await session.scalars(orm, {"user_id": user_id, **values}, execution_options={"populate_existing": True})
+    state: ConversationState = result.one()
     return state
+
+
+_COLUMNS = ("user_id", "chat_id", "flow", "step", "data", "updated_at", "reminded_at")
 
 
 async def clear(session: AsyncSession, user_id: int) -> None:

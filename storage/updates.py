@@ -23,14 +23,11 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, delete, func, literal, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import BigInteger, Integer, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.expression import Executable
 
 from storage.models import ProcessedUpdate, ReceivedUpdate
-from storage.upsert import insert_for
+from storage.upsert import cached_upsert, row_parameters
 
 # Telegram keeps an unconfirmed update for 24 hours; a day more covers clock skew and slow restarts.
 KEEP_FOR = timedelta(days=2)
@@ -44,16 +41,10 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
 
     One INSERT that ignores a conflict, so two workers claiming the same id at once cannot both
     win, and the loser does not abort its transaction with an integrity error."""
-    dialect = session.bind.dialect.name
-    values = {"update_id": update_id, "processed_at": now}
-    statement: Executable
-    if dialect == "postgresql":
-        statement = pg_insert(ProcessedUpdate).values(values).on_conflict_do_nothing(index_elements=["update_id"])
-    elif dialect == "sqlite":
-        statement = sqlite_insert(ProcessedUpdate).values(values).on_conflict_do_nothing(index_elements=["update_id"])
-    else:  # pragma: no cover - the project supports these two
-        raise NotImplementedError(f"claim_update does not support {dialect}")
-    result = await session.execute(statement)
+    if session.bind.dialect.name not in ("postgresql", "sqlite"):  # pragma: no cover - the project supports these two
+        raise NotImplementedError(f"claim_update does not support {session.bind.dialect.name}")
+    statement = cached_upsert(ProcessedUpdate.__table__, ("update_id", "processed_at"), ("update_id",))
+    result = await session.execute(statement, {"update_id": update_id, "processed_at": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -91,19 +82,22 @@ async def claim_for_user(session: AsyncSession, user_id: int | None, update_id: 
         if user_id is not None:
             await lock_user(session, user_id)
         return await claim_update(session, update_id, now)
-    locked = select(
-        func.pg_advisory_xact_lock(literal(USER_LOCK_NAMESPACE), literal(user_lock_key(user_id))).label("held")
-    ).cte("locked")
-    claimed = select(literal(update_id, BigInteger), literal(now, ProcessedUpdate.processed_at.type)).select_from(
-        locked
-    )
-    statement = (
-        pg_insert(ProcessedUpdate)
-        .from_select(["update_id", "processed_at"], claimed)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    result = await session.execute(statement)
+    keys = {"namespace": USER_LOCK_NAMESPACE, "key": user_lock_key(user_id)}
+    result = await session.execute(_CLAIM_FOR_USER, {**keys, "update_id": update_id, "now": now})
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# Text, so it is compiled once: SQLAlchemy's ON CONFLICT construct is never cached (storage.upsert).
+_CLAIM_FOR_USER = text(
+    "WITH locked AS (SELECT pg_advisory_xact_lock(:namespace, :key) AS held) "
+    "INSERT INTO processed_updates (update_id, processed_at) SELECT :update_id, :now FROM locked "
+    "ON CONFLICT (update_id) DO NOTHING"
+).bindparams(
+    bindparam("namespace", type_=Integer),
+    bindparam("key", type_=Integer),
+    bindparam("update_id", type_=BigInteger),
+    bindparam("now", type_=ProcessedUpdate.processed_at.type),
+)
 
 
 async def prune_updates(session: AsyncSession, now: datetime, keep: timedelta = KEEP_FOR) -> int:
@@ -125,9 +119,10 @@ async def record_received(
     if not received:
         return set()
     rows = [{"update_id": key, "payload": payload, "received_at": now} for key, payload in dict(received).items()]
-    table = ReceivedUpdate.__table__
-    statement = insert_for(session, table).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
-    return set(await session.scalars(statement.returning(table.c.update_id)))
+    key = ("update_id",)
+    columns = (*key, "payload", "received_at")
+    statement = cached_upsert(ReceivedUpdate.__table__, columns, key, returning=key, rows=len(rows))
+    return set(await session.scalars(statement, rows[0] if len(rows) == 1 else row_parameters(rows)))
 
 
 async def finished(session: AsyncSession, update_ids: Collection[int]) -> int:

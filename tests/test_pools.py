@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import replies
 from bot.config import ConfigError, load_settings
@@ -15,8 +17,9 @@ from bot.runtime import BotRuntime
 from bot.transport import AiohttpRequest
 from emulator import Emulator
 from storage.clock import FakeClock
-from storage.db import PoolLimits, create_engine
+from storage.db import PoolLimits, create_engine, make_session_factory, unit_of_work
 from tests.conftest import make_settings
+from tests.databases import admin_sql
 
 
 async def test_pool_settings_reach_the_engine_the_transport_and_the_replies(
@@ -88,5 +91,42 @@ async def test_an_explicit_engine_argument_still_wins(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", PoolLimits(timeout=3.0), pool_timeout=9)
     try:
         assert engine.pool.timeout() == 9  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
+
+
+def _postgres_only(db_url: str) -> None:
+    if make_url(db_url).get_backend_name() != "postgresql":
+        pytest.skip("SQLite has no connection to lose: a file, one connection per process")
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with unit_of_work(make_session_factory(engine)) as session:
+        return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def test_a_connection_back_a_moment_ago_is_not_pinged(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The round trips pool_pre_ping spent on every checkout (asyncpg: a transaction around a query)."""
+    _postgres_only(db_url)
+    engine = create_engine(db_url, PoolLimits(ping_after_idle=60.0))
+    pings: list[object] = []
+    ping = engine.sync_engine.dialect.do_ping
+    monkeypatch.setattr(engine.sync_engine.dialect, "do_ping", lambda c: pings.append(c) or ping(c))
+    try:
+        pids = {await _backend_pid(engine) for _ in range(5)}
+        assert pings == []
+        assert len(pids) == 1  # last in, first out: the warm connection serves again
+    finally:
+        await engine.dispose()
+
+
+async def test_an_idle_connection_the_server_closed_is_replaced_before_use(db_url: str) -> None:
+    _postgres_only(db_url)
+    engine = create_engine(db_url, PoolLimits(ping_after_idle=0.0))  # every checkout counts as idle
+    try:
+        first = await _backend_pid(engine)
+        await admin_sql(db_url, f"SELECT pg_terminate_backend({first}, 5000)")  # waits until it is gone
+        second = await _backend_pid(engine)  # no error: the ping found it dead, the pool reconnected
+        assert second != first
     finally:
         await engine.dispose()

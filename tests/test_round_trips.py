@@ -1,7 +1,8 @@
 """Statements and transactions per update over a scripted journey, counted on the bot's engine.
 
-Every statement is a round trip (a thread hop on aiosqlite, a network one on PostgreSQL), so
-the count is what an update costs the database. Two bills are counted apart, as they are not the
+Every statement is a round trip (a network one on PostgreSQL; on SQLite a call into the
+library, four thread hand-offs when it ran on aiosqlite), so the count is what an update costs
+the database. Two bills are counted apart, as they are not the
 step's: the polling inbox (received_updates: one row per update kept until processed,
 bot/polling.py, paid per batch) and the ids of uploaded pictures (uploaded_files, bot/uploads.py:
 read once per process, written once per picture). The catalogue snapshot is loaded before the
