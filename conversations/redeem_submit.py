@@ -14,7 +14,7 @@ from conversations.redeem_state import advance, answers, promotion, selected_pro
 from conversations.replies import main_menu
 from conversations.turn import Turn
 from locales.countries import country_name
-from locales.i18n import Raw
+from locales.i18n import Raw, number_range
 from storage import claims, resubmission
 from storage.models import Promotion
 
@@ -153,8 +153,7 @@ async def _announce(turn: Turn, order_id: str, found: Promotion, expected_by: da
         f"redeem.submitted_{found.prize_kind}",
         order_id=order_id,
         promotion=promotion_name(turn, found),
-        days_min=found.processing_days_min,
-        days_max=found.processing_days_max,
+        days=number_range(found.processing_days_min, found.processing_days_max, turn.language),
         expected=format_day(turn, expected_by),
         markup=main_menu(turn),
     )

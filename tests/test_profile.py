@@ -145,7 +145,7 @@ async def test_traditional_chinese_user_sees_chinese(bot: BotHarness) -> None:
     await mei.expect("已儲存電話號碼：+886 912 345 678")
     await mei.expect("電子報")
     await mei.press("不用了，謝謝")
-    await mei.expect("您的個人資料已儲存", "姓名：陳 美玲", "地區：台灣", "電子報：不訂閱", "語言：繁體中文")
+    await mei.expect("您的個人資料已儲存", "姓名：陳美玲", "地區：台灣", "電子報：不訂閱", "語言：繁體中文")
     member = await member_of(bot, 1002)
     assert (
         member is not None
