@@ -126,7 +126,8 @@ def read_date(text: str, language: str, country: str | None) -> date | DateError
         return _build(int(compact[:4]), int(compact[4:6]), int(compact[6:]))
     found = _NUMERIC.match(compact)
     if found:
-        return _numeric(*found.groups(), country)
+        first, second, third = found.groups()
+        return _numeric(first, second, third, country)
     return _with_month_name(cleaned, language)
 
 
