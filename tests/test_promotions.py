@@ -115,7 +115,7 @@ async def test_not_open_in_the_members_country(bot: BotHarness) -> None:
     erin = bot.person(4005, "Erin")
     await erin.send("/promotions")
     reply = await erin.next_reply()
-    assert "1 promotion(s) are running, but none is open to people living in Malaysia" in reply.text
+    assert "A promotion is running, but it is not open to people living in Malaysia" in reply.text
 
 
 async def test_traditional_chinese(bot: BotHarness) -> None:
