@@ -117,6 +117,7 @@ async def _submit(turn: Turn) -> None:
         turn.say(
             f"redeem.refused_{refused.refusal.value}",
             limit=details.get("limit", ""),
+            count=details.get("limit", 0),  # the plural messages' count (the household limit)
             per_day=details.get("per_day", ""),
             markup=main_menu(turn),
         )

@@ -125,7 +125,7 @@ async def test_customer_history_button(bot: BotHarness) -> None:
     await next_card(sam)  # the first claim's card (already decided: no buttons)
     card = await next_card(sam)
     await sam.press("👤 Customer history", on=card)
-    history = await sam.expect("Test User1001", "@alice_t", "3 registered product(s), 2 claim(s)")
+    history = await sam.expect("Test User1001", "@alice_t", "registered products: 3 · claims: 2")
     assert history.text.index(second) < history.text.index(first)
     assert "Not qualified" in history.text and "Reason: Blurry invoice" in history.text
 
