@@ -6,10 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+import bot.commands_menu
 from locales import available_languages
 from locales.i18n import Translator
 from storage.db import unit_of_work
 from storage.models import Member
+from storage.texts import in_language
 from tests.conftest import BotHarness
 from tests.factories import customer
 
@@ -40,3 +42,18 @@ async def test_a_new_user_is_greeted_in_the_closest_language(
     person = bot.person(1003, "Kim", language_code=language_code)
     await person.send("/start")
     await person.expect(translator.t(expected, "profile.welcome", name="Kim").splitlines()[0])
+
+
+def test_command_menus_per_telegram_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One menu per two-letter code: both Chinese catalogues share "zh", Traditional keeps it."""
+    monkeypatch.setattr(bot.commands_menu, "available_languages", lambda: ("en", "de", "zh-Hans", "zh-Hant"))
+    assert bot.commands_menu.menu_languages() == {None: "en", "de": "de", "zh": "zh-Hant"}
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("zh-Hans", "春季"), ("zh-Hant", "春季"), ("de-AT", "Frühling"), ("ja", "Spring"), (None, "Spring")],
+)
+def test_operator_texts_in_the_closest_language(language: str | None, expected: str) -> None:
+    """A promotion named in en, zh-Hant and de: a Simplified reader gets Traditional, not English."""
+    assert in_language({"en": "Spring", "zh-Hant": "春季", "de": "Frühling"}, language) == expected
