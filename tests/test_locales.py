@@ -5,12 +5,13 @@ find the closest catalogue."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
 import locales.i18n
 from locales import available_languages, load_catalogue, plurals
-from locales.i18n import Translator, number_range, person_name, placeholders
+from locales.i18n import Translator, format_day, format_money, number_range, person_name, placeholders
 
 OTHERS = [lang for lang in available_languages() if lang != "en"]
 SEVEN = ("en", "de", "es", "fr", "ja", "zh-Hans", "zh-Hant")
@@ -194,3 +195,21 @@ def test_every_language_names_itself(language: str) -> None:
     assert len(set(names.values())) == len(names)
     if language != "en":
         assert names[language] != names["en"]
+
+
+@pytest.mark.parametrize(
+    ("language", "money", "day"),
+    [
+        ("en", "50.00 Singapore dollars", "Mar 14, 2026"),
+        ("zh-Hant", "50.00 新加坡幣", "2026年3月14日"),
+        ("zh-Hans", "50.00新加坡元", "2026年3月14日"),
+        ("ja", "50.00シンガポール ドル", "2026/03/14"),
+        ("de", "50,00 Singapur-Dollar", "14.03.2026"),
+        ("fr", "50,00 dollars de Singapour", "14 mars 2026"),
+        ("es", "50,00 dólares singapurenses", "14 mar 2026"),
+    ],
+)
+def test_money_and_dates_in_each_language(language: str, money: str, day: str) -> None:
+    """Babel writes both as the reader's language does: decimal comma, currency name, date order."""
+    assert format_money("50.00", "SGD", language) == money
+    assert format_day(date(2026, 3, 14), language) == day
