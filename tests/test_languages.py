@@ -3,17 +3,22 @@ greeted in the language closest to the one their Telegram app reports."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 import bot.commands_menu
+from emulator import Emulator
 from locales import available_languages
-from locales.i18n import Translator
+from locales.i18n import Translator, as_plain_text
 from storage.db import unit_of_work
 from storage.models import Member
 from storage.texts import in_language
-from tests.conftest import BotHarness
+from tests.conftest import ADMIN_ID, STAFF_CHAT_ID, BotHarness
 from tests.factories import customer
+from tests.harness import Person
+from tests.staff_tools_support import start_bot
 
 
 async def test_language_offers_every_catalogue_named_in_itself(bot: BotHarness) -> None:
@@ -57,3 +62,17 @@ def test_command_menus_per_telegram_code(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_operator_texts_in_the_closest_language(language: str | None, expected: str) -> None:
     """A promotion named in en, zh-Hant and de: a Simplified reader gets Traditional, not English."""
     assert in_language({"en": "Spring", "zh-Hant": "春季", "de": "Frühling"}, language) == expected
+
+
+@pytest.mark.parametrize("language", [lang for lang in available_languages() if lang != "en"])
+async def test_staff_can_work_in_any_language(emulator: Emulator, db_url: str, tmp_path: Path, language: str) -> None:
+    """DEFAULT_LANGUAGE stays English unless set; set to any catalogue, the staff chat speaks it."""
+    bot = await start_bot(emulator, db_url, tmp_path, default_language=language)
+    try:
+        group = Person(emulator, ADMIN_ID, "Ada", chat_id=STAFF_CHAT_ID)
+        await group.send("/help")
+        await group.expect(as_plain_text(Translator().t(language, "staff.help")).splitlines()[0])
+        await group.send("/queue")
+        await group.expect(Translator().t(language, "staff.queue.empty"))
+    finally:
+        await bot.runtime.stop()
