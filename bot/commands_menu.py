@@ -51,13 +51,24 @@ def _commands(translator: Translator, language: str, names: tuple[str, ...]) -> 
     return [BotCommand(name, translator.t(language, f"commands.{name}")) for name in names]
 
 
+def menu_languages() -> dict[str | None, str]:
+    """Telegram's command menus are per two-letter code (None: everyone else, in English), so both
+    Chinese catalogues share "zh": Traditional keeps it (the vendor's home market, Taiwan); a
+    Simplified reader sees the menu's short descriptions in Traditional and every message in Simplified."""
+    menus: dict[str | None, str] = {}
+    for language in sorted(available_languages(), key=lambda lang: lang != "zh-Hant"):
+        code = None if language == "en" else language.split("-")[0]
+        menus.setdefault(code, language)
+    return menus
+
+
 async def publish_commands(bot: Bot, translator: Translator, staff_chat_id: int | None) -> None:
     """Customer commands for private chats per language; staff commands in the staff group."""
-    for language in available_languages():
+    for code, language in menu_languages().items():
         await bot.set_my_commands(
             _commands(translator, language, CUSTOMER_COMMANDS),
             scope=BotCommandScopeAllPrivateChats(),
-            language_code=language.split("-")[0] if language != "en" else None,
+            language_code=code,
         )
     if staff_chat_id is not None:
         try:

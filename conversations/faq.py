@@ -59,7 +59,7 @@ def explain_reason(
     if reason is Reason.COOLING_OFF:
         return turn.t(
             "eligibility.cooling_off",
-            days=promotion.cooling_off_days or 0,
+            count=promotion.cooling_off_days or 0,
             date=format_day(turn, eligibility.redeemable_from(product, promotion)),
         )
     if reason is Reason.NOT_COUNTRY_OF_RESIDENCE:

@@ -1,5 +1,6 @@
-"""The lucky-draw winner's "🎁 Claim my prize" button (callback `g:prize:<draw id>`), and the
-shipping address a winner of a prize that ships gives right after.
+"""The lucky-draw winner's "🎁 Claim my prize" button (callback `g:prize:<draw id>`), the
+shipping address a winner of a prize that ships gives right after, and every entrant's
+"🔍 How can I check the draw?" (`g:drawproof:<draw id>`).
 
 The button comes with the winner's message: storage.draw queues it as the action "prize" and the
 draw's id, and bot/outbox.py makes the callback data (also for a reserve called in later). It is
@@ -151,6 +152,25 @@ STEPS = {
 }
 
 
+async def show_proof(turn: Turn, action: Action) -> None:
+    """The draw's proof for an entrant who asks: the published hash, the revealed seed, and in one
+    sentence what they show. Read-only: a journey in progress stays where it was."""
+    found = await draw.get(turn.session, int(action.argument)) if action.argument.isdecimal() else None
+    if found is None or found[0].drawn_at is None or not found[0].seed:
+        turn.say("draw_proof.unknown")
+        return
+    row, promotion = found
+    turn.say(
+        "draw_proof.text",
+        promotion=draw.promotion_name(promotion, turn.language),
+        draw_id=row.id,
+        seed_sha256=row.seed_sha256,
+        seed=row.seed,
+        count=len(row.entrants or []),
+    )
+
+
 def setup(router: Router) -> None:
     router.add_flow(Flow(FLOW, STEPS, PrizeAnswers))
     router.actions[draw.CLAIM_ACTION] = claim_prize
+    router.actions[draw.PROOF_ACTION] = show_proof

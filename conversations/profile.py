@@ -95,6 +95,9 @@ async def on_edit_button(turn: Turn, action: Action) -> None:
     await turn.go(step, editing=True)
 
 
+LANGUAGES_PER_ROW = 2  # seven languages: four short rows that fit a phone, not one row of slivers
+
+
 async def language_command(turn: Turn) -> None:
     """/language (allowed mid-journey): each language named in itself."""
     apply_chosen_language(turn)
@@ -103,9 +106,8 @@ async def language_command(turn: Turn) -> None:
         turn.global_button(translator.t(lang, "profile.language.self_name"), Action("language", lang))
         for lang in available_languages()
     ]
-    turn.say(
-        "profile.language.ask", current=turn.t("profile.language.self_name"), markup=InlineKeyboardMarkup([buttons])
-    )
+    rows = [buttons[i : i + LANGUAGES_PER_ROW] for i in range(0, len(buttons), LANGUAGES_PER_ROW)]
+    turn.say("profile.language.ask", current=turn.t("profile.language.self_name"), markup=InlineKeyboardMarkup(rows))
 
 
 async def on_language_button(turn: Turn, action: Action) -> None:

@@ -18,7 +18,7 @@ from conversations.router import Router
 from conversations.turn import Turn
 from locales import available_languages
 from locales.countries import country_name
-from locales.i18n import Raw
+from locales.i18n import Raw, person_name
 from storage import members
 from storage.models import Member
 
@@ -139,8 +139,7 @@ def render_profile(turn: Turn, member: Member) -> str:
     body = turn.t(
         "profile.card.body",
         email=member.email or "—",
-        first_name=member.first_name or "",
-        last_name=member.last_name or "",
+        name=person_name(member.first_name, member.last_name, turn.language) or "—",
         country=country_name(member.country, turn.language) if member.country else "—",
         phone=members.format_phone(member.phone) if member.phone else turn.t("profile.card.no_phone"),
         newsletter=turn.t("profile.card.subscribed" if member.newsletter else "profile.card.not_subscribed"),

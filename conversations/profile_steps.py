@@ -37,9 +37,10 @@ from storage import members
 async def ask_consent(turn: Turn) -> None:
     rows: ButtonRows = [[(turn.t("profile.consent.agree"), "agree"), (turn.t("profile.consent.decline"), "decline")]]
     others = [lang for lang in available_languages() if lang != turn.language]
-    rows.append(
-        [(turn.services.translator.t(lang, "profile.language.self_name"), Action("lang", lang)) for lang in others]
-    )
+    names: list[tuple[str, Action | str]] = [
+        (turn.services.translator.t(lang, "profile.language.self_name"), Action("lang", lang)) for lang in others
+    ]
+    rows += [names[i : i + 3] for i in range(0, len(names), 3)]
     turn.say("profile.consent.ask", url=turn.services.settings.privacy_policy_url, markup=keyboard(turn, rows))
 
 

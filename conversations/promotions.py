@@ -132,11 +132,11 @@ def _rule_lines(turn: Turn, promotion: Promotion) -> list[str]:
     if promotion.redeem_deadline:
         lines.append(turn.t("promotions.rule_deadline", date=format_day(turn, promotion.redeem_deadline)))
     if promotion.cooling_off_days:
-        lines.append(turn.t("promotions.rule_cooling_off", days=promotion.cooling_off_days))
+        lines.append(turn.t("promotions.rule_cooling_off", count=promotion.cooling_off_days))
     if promotion.residence_only:
         lines.append(turn.t("promotions.rule_residence_only"))
     if promotion.household_limit:
-        lines.append(turn.t("promotions.rule_household", limit=promotion.household_limit))
+        lines.append(turn.t("promotions.rule_household", count=promotion.household_limit))
     if promotion.while_stock_lasts:
         lines.append(turn.t("promotions.rule_while_stock_lasts"))
     return lines

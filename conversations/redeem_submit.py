@@ -15,7 +15,7 @@ from conversations.redeem_state import advance, answers, promotion, selected_pro
 from conversations.replies import main_menu
 from conversations.turn import Turn
 from locales.countries import country_name
-from locales.i18n import Raw
+from locales.i18n import Raw, number_range
 from storage import claims, fulfilment, resubmission
 from storage.models import Promotion
 
@@ -129,6 +129,7 @@ async def _submit(turn: Turn) -> None:
         turn.say(
             f"redeem.refused_{refused.refusal.value}",
             limit=details.get("limit", ""),
+            count=details.get("limit", 0),  # the plural messages' count (the household limit)
             per_day=details.get("per_day", ""),
             markup=main_menu(turn),
         )
@@ -161,20 +162,13 @@ async def _resubmit(turn: Turn) -> None:
     await _announce(turn, claim.order_id, found, claims.expected_decision(turn.now, found))
 
 
-def days_text(turn: Turn, low: int, high: int) -> str:
-    """ "7–14", or "14" when both ends are equal: a range is never printed with equal ends."""
-    return (
-        turn.t("fulfilment.days_one", days=high) if low == high else turn.t("fulfilment.days_range", low=low, high=high)
-    )
-
-
 async def _announce(turn: Turn, order_id: str, found: Promotion, expected_by: date) -> None:
     """The guide's 'request successfully sent', with the order ID and the promise."""
     turn.say(
         f"redeem.submitted_{found.prize_kind}",
         order_id=order_id,
         promotion=promotion_name(turn, found),
-        days=days_text(turn, found.processing_days_min, found.processing_days_max),
+        days=number_range(found.processing_days_min, found.processing_days_max, turn.language),
         expected=format_day(turn, expected_by),
         markup=main_menu(turn),
     )

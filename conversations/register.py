@@ -182,9 +182,9 @@ async def on_chk(turn: Turn) -> None:
     if result.outcome is registration.ChkOutcome.OK:
         await turn.go(S.REGION)
     elif result.outcome is registration.ChkOutcome.WRONG:
-        turn.say("register.chk_wrong", left=result.tries_left)
+        turn.say("register.chk_wrong", count=result.tries_left)
     else:
-        turn.say("register.chk_locked", minutes=result.minutes_locked(turn.now), markup=main_menu(turn))
+        turn.say("register.chk_locked", count=result.minutes_locked(turn.now), markup=main_menu(turn))
         await turn.finish()
 
 

@@ -7,7 +7,7 @@ storage.registration's `purchase_date_bounds`; this module offers the buttons an
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from babel.dates import format_date
 from telegram import InlineKeyboardMarkup
@@ -16,13 +16,13 @@ from conversations.journey import Action, StaleButton
 from conversations.products import today_for
 from conversations.register_state import S, answers, babel_locale, day, product
 from conversations.turn import Turn
+from locales import calendars
 from locales.countries import COMMON_COUNTRIES, country_name, search_countries
 from storage import catalogue, registration
 from storage.models import Channel
 
 MAX_STORE_NAME = 120
 MAX_STORE_BUTTONS = 30  # Telegram allows 100 buttons; a longer list is unusable anyway
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%Y.%m.%d")
 
 Rows = list[list[tuple[str, Action | str]]]
 
@@ -101,10 +101,16 @@ async def on_store_text(turn: Turn) -> None:
 
 
 # ---- 6. purchase date ---------------------------------------------------------------------
+def _country(turn: Turn) -> str | None:
+    """Whose way of writing dates to read: the country the customer lives in."""
+    return turn.member.country if turn.member is not None else None
+
+
 async def ask_date(turn: Turn) -> None:
-    """Today / yesterday / a calendar, or a typed date."""
+    """Today / yesterday / a calendar, or a typed date (examples in the customer's own order)."""
     turn.say(
         "register.ask_date",
+        examples=calendars.examples(today_for(turn), turn.language, _country(turn)),
         markup=turn.keyboard(
             [
                 [(turn.t("register.today"), Action("d", "0")), (turn.t("register.yesterday"), Action("d", "1"))],
@@ -115,9 +121,12 @@ async def ask_date(turn: Turn) -> None:
 
 
 def _calendar(turn: Turn, year: int, month: int, latest: date) -> InlineKeyboardMarkup:
-    """A month of day buttons; days after the latest possible purchase date are left out."""
-    rows: Rows = []
-    for week in calendar.Calendar().monthdayscalendar(year, month):
+    """A month of day buttons under a weekday header, the week starting as it does in the customer's
+    country; days after `latest` (a day that has not begun for the customer) are left out."""
+    first = calendars.first_weekday(_country(turn))
+    header: list[tuple[str, Action | str]] = [(name, "wk") for name in calendars.weekday_names(turn.language, first)]
+    rows: Rows = [header]
+    for week in calendar.Calendar(first).monthdayscalendar(year, month):
         rows.append(
             [
                 (str(d), Action("day", f"{year:04d}-{month:02d}-{d:02d}"))
@@ -143,7 +152,7 @@ async def on_date_action(turn: Turn, action: Action) -> None:
             first = date(year, month, 1)
         except ValueError:
             raise StaleButton() from None
-        latest = registration.latest_purchase_date(turn.now)
+        latest = min(registration.latest_purchase_date(turn.now), today_for(turn))
         month_name = format_date(first, "MMMM y", locale=babel_locale(turn.language))
         turn.say("register.pick_day", month=month_name, markup=_calendar(turn, year, month, latest), edit=True)
     elif action.name == "day":
@@ -154,24 +163,20 @@ async def on_date_action(turn: Turn, action: Action) -> None:
         await _set_date(turn, picked)
     elif action.name == "noop":
         turn.notify("register.day_unavailable")
+    elif action.name == "wk":
+        turn.notify("calendar.pick_a_day")
     else:
         raise StaleButton()
 
 
-def parse_date(text: str) -> date | None:
-    """Dates as people type them: 2026-03-03, 03/03/2026, 3.3.2026 (day before month)."""
-    cleaned = text.strip()
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(cleaned, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
 async def on_date_text(turn: Turn) -> None:
-    parsed = parse_date(turn.text or "")
-    if parsed is None:
+    """A typed date, read in the customer's country's order (locales/calendars.py)."""
+    typed = (turn.text or "").strip()
+    parsed = calendars.read_date(typed, turn.language, _country(turn))
+    if parsed is calendars.DateError.NO_SUCH_DAY:
+        turn.say("calendar.no_such_day", typed=typed[:40])
+        return
+    if not isinstance(parsed, date):
         turn.say("register.date_unreadable", example=day(turn, today_for(turn)))
         return
     await _set_date(turn, parsed)

@@ -2,6 +2,7 @@
 
 Each feature owns its file (`en/register.toml`, `zh-Hant/register.toml`, …); a key defined in two
 files of one language is an error, so features cannot overwrite each other's messages.
+`glossary.toml` beside them is the language's word list (tests/test_glossary.py), not messages.
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ from functools import cache
 from pathlib import Path
 
 LOCALES_DIR = Path(__file__).resolve().parent
+GLOSSARY_FILE = "glossary.toml"
+
+
+def _message_files(language: str) -> list[Path]:
+    return sorted(p for p in (LOCALES_DIR / language).glob("*.toml") if p.name != GLOSSARY_FILE)
 
 
 @cache
 def available_languages() -> tuple[str, ...]:
     """Languages with a catalogue, English first (it is the fallback)."""
-    names = sorted(p.name for p in LOCALES_DIR.iterdir() if p.is_dir() and any(p.glob("*.toml")))
+    names = sorted(p.name for p in LOCALES_DIR.iterdir() if p.is_dir() and _message_files(p.name))
     return tuple(sorted(names, key=lambda n: (n != "en", n)))
 
 
@@ -39,7 +45,7 @@ def _flatten(table: dict[str, object], prefix: str = "") -> dict[str, str]:
 def load_catalogue(language: str) -> dict[str, str]:
     """The flattened catalogue of one language, merged from its feature files."""
     merged: dict[str, str] = {}
-    for path in sorted((LOCALES_DIR / language).glob("*.toml")):
+    for path in _message_files(language):
         with path.open("rb") as fh:
             flat = _flatten(tomllib.load(fh))
         clash = sorted(set(flat) & set(merged))

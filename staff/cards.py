@@ -21,7 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.outbox import OutboxDispatcher, Rendered
 from bot.services import Services
 from locales.countries import country_name
-from locales.i18n import Raw, as_plain_text
+from locales.i18n import Raw, as_plain_text, person_name
 from staff.actions import Button, CardAction
 from staff.support_card import card_lines
 from staff.text import (
@@ -63,7 +63,7 @@ def telegram_of(services: Services, username: str | None, user_id: int) -> str:
 
 
 def full_name(services: Services, first: str | None, last: str | None) -> str:
-    return tr(services, "staff.card.name", first=first or "", last=last or "").strip() or "—"
+    return person_name(first, last, language(services)) or "—"
 
 
 def _customer(services: Services, card: Card) -> list[str]:

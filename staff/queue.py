@@ -76,7 +76,7 @@ async def stats_command(turn: StaffTurn) -> None:
         lines.append(tr(services, "staff.stats.counts", **_counts(entry.counts)))
         if entry.codes_left is not None:
             key = "staff.stats.codes_low" if entry.codes_left < settings.low_codes_warning else "staff.stats.codes"
-            lines.append(tr(services, key, left=entry.codes_left))
+            lines.append(tr(services, key, count=entry.codes_left))
     lines.append("")
     lines.append(tr(services, "staff.stats.totals", **_counts(numbers.totals)))
     if numbers.median_decision is not None:

@@ -15,16 +15,29 @@ if TYPE_CHECKING:
 FALLBACK_LANGUAGE = "en"
 
 
+def _related(language: str | None) -> list[str]:
+    """The language, then its base ("de-AT" → "de"), then for Chinese the other script: a reader of
+    Simplified reads Traditional better than English, and the other way round."""
+    if not language:
+        return []
+    base = language.split("-")[0]
+    related = [language, base]
+    if base.lower() == "zh":
+        related += ["zh-Hans", "zh-Hant"]
+    return list(dict.fromkeys(related))
+
+
 def in_language(
     texts: Mapping[str, Any] | None, language: str | None, fallback: str = FALLBACK_LANGUAGE, *, default: str = ""
 ) -> str:
-    """The text in `language`, else in `fallback`, else `default`; an empty text counts as none.
+    """The text in `language` (or a related one, see `_related`), else in `fallback`, else `default`;
+    an empty text counts as none.
 
     Tags are compared exactly first, then ignoring case (`zh-hant` finds `zh-Hant`).
     """
     if not texts:
         return default
-    for wanted in (language, fallback):
+    for wanted in (*_related(language), fallback):
         if not wanted:
             continue
         text = texts.get(wanted)

@@ -268,6 +268,10 @@ async def test_draw_in_the_chat_reaches_staff_and_every_entrant(
             if won is wendy
             else won.expect("恭喜您", "電動升降桌")
         )
-        await (lost.expect("was not drawn", row.seed) if lost is wendy else lost.expect("未被抽中", row.seed))
+        result = await (lost.expect("was not drawn") if lost is wendy else lost.expect("未被抽中"))
+        assert row.seed not in result.text and row.seed_sha256 not in result.text  # no hex for the customer
+        await lost.press("🔍 How can I check the draw?" if lost is wendy else "🔍 如何查驗這次抽獎？", on=result)
+        proof = await lost.expect(row.seed, row.seed_sha256)
+        assert ("2 entries" in proof.text) if lost is wendy else ("2 筆參加資格" in proof.text)
     finally:
         await bot.runtime.stop()

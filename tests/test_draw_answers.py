@@ -27,6 +27,7 @@ SLUG = "spring-2026"
 # counts until the end of Jan 29 in Singapore, 16:00 UTC.
 DEADLINE = datetime(2027, 1, 29, 16, 0, tzinfo=UTC)
 BUTTON = "🎁 Claim my prize"
+PROOF = "🔍 How can I check the draw?"
 
 
 async def _queued(session: AsyncSession, chat_id: int) -> list[OutboxMessage]:
@@ -96,13 +97,17 @@ async def test_answers_lapses_reserves_and_running_out(session: AsyncSession) ->
         message = [
             m for m in await _queued(session, owners[order_id].chat_id) if m.payload["key"] == "staff_tools.draw.won"
         ][0]  # type: ignore[union-attr]
-        assert message.payload["buttons"] == [[["prize.button", "prize", row.id]]]  # the action and its draw
+        assert message.payload["buttons"] == [
+            [["prize.button", "prize", row.id]],
+            [["draw_proof.button", "drawproof", row.id]],
+        ]  # the actions and their draw
         language = owners[order_id].language  # type: ignore[union-attr]
         assert message.payload["values"]["deadline"] == {"$date": "2027-01-29"}
         text = render_text(Translator(), language, "staff_tools.draw.won", message.payload["values"])
         assert format_day(date(2027, 1, 29), language) in text and "Asia/Singapore" in text
     for order_id in row.reserves:
-        assert all(not m.payload["buttons"] for m in await _queued(session, owners[order_id].chat_id))  # type: ignore[union-attr]
+        for m in await _queued(session, owners[order_id].chat_id):  # type: ignore[union-attr]
+            assert m.payload["buttons"] == [[["draw_proof.button", "drawproof", row.id]]]  # no prize to claim
 
     # Nobody to answer for: a reserve, someone who was not drawn, an unknown draw.
     assert (await draw.answer(session, row.id, owners[r1], NOW)).result == draw.Answer.NOT_WINNER  # type: ignore[arg-type]
@@ -271,7 +276,7 @@ async def test_winner_claims_in_time_and_a_silent_winner_is_replaced_by_the_firs
             told = await winner.expect(
                 "You won in the lucky draw", "by the end of Jan 29, 2027", "(Asia/Singapore time)"
             )
-            assert told.buttons == [BUTTON]
+            assert told.buttons == [BUTTON, PROOF]
         await first.expect("you are reserve no. 1")
         await second.expect("you are reserve no. 2")
 
@@ -345,7 +350,7 @@ async def test_the_button_speaks_the_winners_language(emulator: Emulator, db_url
         xiu = Person(emulator, 701, "Xiu", "zh-TW")
         await bot.runtime.tick()
         told = await xiu.expect("恭喜您", "2027年1月29日")
-        assert told.buttons == ["🎁 領取我的獎品"]
+        assert told.buttons == ["🎁 領取我的獎品", "🔍 如何查驗這次抽獎？"]
         bot.clock.current = DEADLINE
         await xiu.press("🎁 領取我的獎品")
         await xiu.expect("此獎品已無法領取")

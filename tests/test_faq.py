@@ -61,7 +61,7 @@ async def test_questions_and_answers_edit_in_place(bot: BotHarness) -> None:
     answer = await alice.next_reply()
     assert (
         "without any extra spaces" in answer.text
-        and "15 characters" in answer.text
+        and "15 letters and digits" in answer.text
         and "AAAAA-BBBBB-CCCCC" in answer.text
     )
 

@@ -236,7 +236,7 @@ async def test_mydata_and_deleteme_without_a_profile(bot: BotHarness) -> None:
 async def test_deleteme_cancel_changes_nothing_and_the_old_buttons_are_refused(bot: BotHarness) -> None:
     alice, known = await _alice_with_history(bot)
     await alice.send("/deleteme")
-    question = await alice.expect("Delete all your data?", "2 redemption", "withdrawn", known["open"])
+    question = await alice.expect("Delete all your data?", "your redemptions (2)", "withdrawn", known["open"])
     assert question.buttons == ["🗑 Yes, delete everything", "✖️ Cancel"]
     await alice.press("✖️ Cancel")
     await alice.expect("Nothing was deleted")

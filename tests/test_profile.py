@@ -7,12 +7,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from locales import available_languages
+from locales.i18n import Translator
 from storage import conversations, members
 from storage.db import unit_of_work
 from storage.models import Member
 from tests.conftest import BotHarness
 from tests.factories import confirm_email, read_code, start_and_agree
 from tests.harness import Person
+
+
+def _names(but: str | None = None) -> list[str]:
+    """Every language's name in itself, as the pickers list them (English first)."""
+    return [Translator().t(lang, "profile.language.self_name") for lang in available_languages() if lang != but]
 
 
 async def member_of(bot: BotHarness, user_id: int) -> Member | None:
@@ -55,7 +62,7 @@ async def test_new_user_full_onboarding(bot: BotHarness) -> None:
     await alice.send("/start")
     await alice.expect("Welcome, Alice!")
     consent = await alice.expect("Privacy policy", "privacy policy")
-    assert consent.buttons == ["✅ I agree", "❌ I don't agree", "繁體中文", "✖️ Cancel"]
+    assert consent.buttons == ["✅ I agree", "❌ I don't agree", *_names(but="en"), "✖️ Cancel"]
     links = [e.get("url") for e in consent.message.get("entities", []) if e["type"] == "text_link"]
     assert links == [bot.settings.privacy_policy_url]
     assert await member_of(bot, 1001) is None  # nothing stored before consent
@@ -127,7 +134,12 @@ async def test_traditional_chinese_user_sees_chinese(bot: BotHarness) -> None:
     await mei.send("/start")
     await mei.expect("歡迎，美玲！")
     consent = await mei.expect("隱私權政策")
-    assert consent.buttons == ["✅ 我同意", "❌ 我不同意", "English", "✖️ 取消"]
+    assert consent.buttons == [
+        "✅ 我同意",
+        "❌ 我不同意",
+        *_names(but="zh-Hant"),
+        "✖️ 取消",
+    ]  # the others, in themselves
     await mei.press("✅ 我同意")
     await mei.expect("電子郵件")
     await confirm_email(mei, "mei@example.tw", "名字")
@@ -145,7 +157,7 @@ async def test_traditional_chinese_user_sees_chinese(bot: BotHarness) -> None:
     await mei.expect("已儲存電話號碼：+886 912 345 678")
     await mei.expect("電子報")
     await mei.press("不用了，謝謝")
-    await mei.expect("您的個人資料已儲存", "姓名：陳 美玲", "地區：台灣", "電子報：不訂閱", "語言：繁體中文")
+    await mei.expect("您的個人資料已儲存", "姓名：陳美玲", "地區：台灣", "電子報：不訂閱", "語言：繁體中文")
     member = await member_of(bot, 1002)
     assert (
         member is not None
@@ -417,7 +429,7 @@ async def test_profile_shows_everything_and_edits_email(bot: BotHarness) -> None
     )
     await alice.press("🗣 Change language", on=card)
     picker = await alice.expect("Which language")
-    assert picker.buttons == ["English", "繁體中文"]
+    assert picker.buttons == _names()
 
 
 async def test_edit_phone_from_profile(bot: BotHarness) -> None:
@@ -442,7 +454,7 @@ async def test_language_switch_sticks(bot: BotHarness) -> None:
     await onboard(bot, alice, "alice@example.com")
     await alice.send("/language")
     picker = await alice.expect("Which language", "Now: English")
-    assert picker.buttons == ["English", "繁體中文"]
+    assert picker.buttons == _names()
     await alice.press("繁體中文")
     await alice.expect("之後我會用繁體中文與您對話")
     menu = bot.emulator.reply_keyboard(alice.chat_id)

@@ -115,7 +115,7 @@ async def test_not_open_in_the_members_country(bot: BotHarness) -> None:
     erin = bot.person(4005, "Erin")
     await erin.send("/promotions")
     reply = await erin.next_reply()
-    assert "1 promotion(s) are running, but none is open to people living in Malaysia" in reply.text
+    assert "A promotion is running, but it is not open to people living in Malaysia" in reply.text
 
 
 async def test_traditional_chinese(bot: BotHarness) -> None:
@@ -130,7 +130,7 @@ async def test_traditional_chinese(bot: BotHarness) -> None:
     assert "🎁 春季生產力大放送！" in shown
     assert "📅 活動期間：2026年2月1日 – 2026年12月31日" in shown
     assert "🔢 兌換上限：每個電子郵件 3 次 — user4006@example.com 已使用 0 次" in shown
-    assert "🏆 獎品：12 個月生產力軟體授權，以啟用序號（AAAAA-BBBBB-CCCCC）提供。" in shown
+    assert "🏆 獎品：12 個月生產力軟體授權，以兌換碼（AAAAA-BBBBB-CCCCC）提供。" in shown
     assert card.buttons == ["📦 適用產品", "🌍 適用國家", "🔗 活動網頁", "📖 兌換說明", "🎁 兌換"]
     await bao.press("🌍 適用國家", on=card)
     countries = await bao.next_reply()

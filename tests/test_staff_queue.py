@@ -37,7 +37,7 @@ async def test_queue_lists_claims_oldest_first_with_their_age(bot: BotHarness) -
     newer = await submitted(bot, 1002, ELIGIBLE[1])
     bot.clock.advance(timedelta(days=1, minutes=30))
     await sam.send("/queue")
-    listing = await sam.expect("2 claim(s) under review", "oldest first")
+    listing = await sam.expect("2 claims under review", "oldest first")
     first, second = listing.text.index(older), listing.text.index(newer)
     assert first < second
     assert "waiting 1d 2h" in listing.text[first:second] and "waiting 1d 0h" in listing.text[second:]
@@ -46,7 +46,7 @@ async def test_queue_lists_claims_oldest_first_with_their_age(bot: BotHarness) -
     await sam.send(f"/approve {older}")
     await sam.expect("approved")
     await sam.send("/queue")
-    listing = await sam.expect("1 claim(s) under review")
+    listing = await sam.expect("One claim under review")
     assert older not in listing.text and newer in listing.text
 
 
@@ -102,7 +102,7 @@ async def test_find_by_order_serial_user_email_and_id(bot: BotHarness) -> None:
     assert other in (await sam.expect("Claim")).text
     for query in ("@Alice_T", "ALICE@example.com", "1001"):
         await sam.send(f"/find {query}")
-        found = await sam.expect("2 claim(s)", "newest first")
+        found = await sam.expect("2 claims for", "newest first")
         assert found.text.index(second) < found.text.index(first) and other not in found.text
     await sam.send("/find nothing-like-this")
     await sam.expect("No claim found for nothing-like-this")
@@ -125,7 +125,7 @@ async def test_customer_history_button(bot: BotHarness) -> None:
     await next_card(sam)  # the first claim's card (already decided: no buttons)
     card = await next_card(sam)
     await sam.press("👤 Customer history", on=card)
-    history = await sam.expect("Test User1001", "@alice_t", "3 registered product(s), 2 claim(s)")
+    history = await sam.expect("Test User1001", "@alice_t", "registered products: 3 · claims: 2")
     assert history.text.index(second) < history.text.index(first)
     assert "Not qualified" in history.text and "Reason: Blurry invoice" in history.text
 
@@ -134,7 +134,7 @@ async def test_stats_counts_median_codes_and_failed_messages(bot: BotHarness) ->
     await import_codes(bot, CODES)
     sam = sam_in_group(bot)
     await sam.send("/stats")
-    await sam.expect("Statistics", "0 in review", "3 code(s) left", "No decisions yet", "could not be delivered: 0")
+    await sam.expect("Statistics", "0 in review", "3 codes left", "No decisions yet", "could not be delivered: 0")
     orders = [await submitted(bot, 1001 + i, ELIGIBLE[i]) for i in range(4)]
     for i, name in enumerate(("Alice", "Bob", "Carl", "Dan")):
         await in_chat(bot, 1001 + i, name)
@@ -152,7 +152,7 @@ async def test_stats_counts_median_codes_and_failed_messages(bot: BotHarness) ->
     sam.cursor = bot.emulator.last_seq
     await sam.send("/stats")
     stats = await sam.expect(
-        "Productivity From Spring!", "1 in review", "1 missing info", "1 not qualified", "1 approved", "2 code(s) left"
+        "Productivity From Spring!", "1 in review", "1 missing info", "1 not qualified", "1 approved", "2 codes left"
     )
     assert "Median time to decision: 3h 0m (3 decided)" in stats.text  # 1h, 3h, 5h
     assert "Oldest claim waiting: 5h 0m" in stats.text

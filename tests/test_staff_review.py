@@ -230,7 +230,7 @@ async def test_card_with_album_and_facts_then_approve_sends_the_code(bot: BotHar
         "✅ S/N BA9H040230046 registered by this customer only",
         "✅ Invoice date 2026-03-03 inside 2026-02-01 – 2026-12-31",
         "✅ Country eligible",
-        "1 of 3 product(s)",
+        "products in this promotion 1 of 3",
         "Waiting for a decision",
     ):
         assert fact in card.text, fact

@@ -175,7 +175,7 @@ async def test_approved_with_activation_code(bot: BotHarness) -> None:
     message = await alice.next_reply()
     assert "Redeem for Productivity From Spring! has been approved" in message.text
     assert f"Your activation code is:\n{CODE}" in message.text and CODE in entity_texts(message, "code")
-    assert "15 characters" in message.text and "AAAAA-BBBBB-CCCCC" in message.text
+    assert "15 letters and digits" in message.text and "AAAAA-BBBBB-CCCCC" in message.text
     assert f"Landing page: {LANDING}" in message.text
     assert message.buttons == []
 
@@ -184,7 +184,7 @@ async def test_approved_with_activation_code(bot: BotHarness) -> None:
     shown = lines(reply.text)
     assert "Status: ✅ Redeem success" in shown
     assert f"Activation code: {CODE}" in shown and CODE in entity_texts(reply, "code")
-    assert "Enter it without spaces: 15 characters, like AAAAA-BBBBB-CCCCC." in shown
+    assert "Enter it without spaces: 15 letters and digits in groups of five, like AAAAA-BBBBB-CCCCC." in shown
     assert f"Landing page: {LANDING}" in shown
     assert reply.buttons == []
 

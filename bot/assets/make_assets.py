@@ -2,7 +2,8 @@
 
 Run once after editing: `python -m bot.assets.make_assets` (or run this file directly).
 Drawn at 2x and downscaled for smooth edges, then palette-quantized so each PNG stays small.
-Text is minimal English on purpose: the bot's localized caption carries the explanation.
+No words are drawn, only numbers, ticks and crosses: the bot's caption, in the customer's language,
+carries the explanation (what is printed on the depicted label or invoice is part of the object).
 """
 
 from __future__ import annotations
@@ -221,9 +222,8 @@ def carton(
         p.poly([(a[0] - 5, a[1]), (b[0] + 5, b[1]), (c[0] + 5, c[1]), (d[0] - 5, d[1])], outline=RED, width=3.5)
 
 
-def frame(title: str) -> Pic:
+def frame() -> Pic:
     p = Pic()
-    p.text((30, 20), title, size=28, bold=True)
     p.rect((30, 58, 90, 62), fill=RED, outline=None)
     return p
 
@@ -232,22 +232,20 @@ def card(p: Pic, box: Sequence[float]) -> None:
     p.rect(box, fill=CARD, outline=CARD_LINE, width=1.5, r=14)
 
 
-def caption(p: Pic, xy: Pt, num: str, text: str) -> None:
+def caption(p: Pic, xy: Pt, num: str) -> None:
     p.badge((xy[0] + 13, xy[1] + 11), num)
-    p.text((xy[0] + 34, xy[1] + 1), text, size=18, bold=True)
 
 
-def serial_picture(category: str, title: str, product_caption: str, draw: Callable[[Pic], None]) -> Path:
-    """Common layout: product (left), box (top right), readable label (bottom right)."""
-    p = frame(f"{title} - where is the S/N?")
+def serial_picture(category: str, draw: Callable[[Pic], None]) -> Path:
+    """Common layout: product with its label (1, left), box (2, top right), the label up close (bottom right)."""
+    p = frame()
     card(p, (20, 78, 505, 482))
     card(p, (520, 78, 780, 290))
     card(p, (520, 302, 780, 482))
     draw(p)
-    caption(p, (36, 446), "1", product_caption)
+    caption(p, (36, 446), "1")
     carton(p, 555, 135, 130, 100)
-    caption(p, (536, 254), "2", "On the box")
-    p.text((536, 316), "The label looks like this:", size=15, fill=MUTED)
+    caption(p, (536, 254), "2")
     big_sticker(p, (536, 343, 764, 468))
     return p.save(f"serial_{category}.png")
 
@@ -262,7 +260,6 @@ def vents(p: Pic, x0: float, x1: float, y0: float, y1: float, n: int, color: Col
 
 
 def draw_laptop(p: Pic) -> None:
-    p.text((40, 92), "Bottom of the laptop", size=15, fill=MUTED)
     p.rect((70, 120, 455, 420), fill=DARK, r=24)
     p.rect((70, 120, 455, 140), fill=DARKER, outline=None, r=8)  # hinge side
     for fx, fy in ((92, 152), (410, 152), (92, 385), (410, 385)):
@@ -277,7 +274,6 @@ def draw_laptop(p: Pic) -> None:
 
 
 def draw_aio(p: Pic) -> None:
-    p.text((40, 92), "Back of the All-in-One", size=15, fill=MUTED)
     p.rect((55, 118, 470, 355), fill=DARK, r=14)
     vents(p, 150, 380, 135, 160, 22)
     p.poly([(230, 300), (300, 300), (318, 415), (212, 415)], fill=METAL)  # stand
@@ -289,7 +285,6 @@ def draw_aio(p: Pic) -> None:
 
 
 def draw_desktop(p: Pic) -> None:
-    p.text((40, 92), "Back of the PC", size=15, fill=MUTED)
     x0, y0, x1, y1 = 175, 110, 355, 428
     p.rect((x0, y0, x1, y1), fill=DARK, r=8)
     p.rect((190, 125, 238, 232), fill=METAL, r=3)  # I/O shield with ports
@@ -310,7 +305,6 @@ def draw_desktop(p: Pic) -> None:
 
 
 def draw_monitor(p: Pic) -> None:
-    p.text((40, 92), "Back of the monitor", size=15, fill=MUTED)
     p.rect((45, 118, 480, 360), fill=DARK, r=14)
     p.rect((222, 180, 302, 260), fill=DARKER, r=6)  # VESA plate
     for c in ((236, 194), (288, 194), (236, 246), (288, 246)):
@@ -324,7 +318,6 @@ def draw_monitor(p: Pic) -> None:
 
 
 def draw_motherboard(p: Pic) -> None:
-    p.text((40, 92), "Motherboard (top view)", size=15, fill=MUTED)
     p.rect((105, 115, 425, 430), fill=PCB, r=4)
     p.rect((115, 125, 160, 255), fill=METAL, r=4)  # I/O heatsink
     p.rect((170, 125, 270, 150), fill=METAL, r=4)  # VRM heatsink
@@ -341,7 +334,6 @@ def draw_motherboard(p: Pic) -> None:
 
 
 def draw_graphics_card(p: Pic) -> None:
-    p.text((40, 92), "Back plate of the card", size=15, fill=MUTED)
     p.rect((32, 150, 56, 360), fill=METAL, r=3)  # bracket
     for i in range(5):
         p.rect((38, 170 + i * 26, 50, 186 + i * 26), fill=DARK, outline=None, r=3)
@@ -359,7 +351,6 @@ def draw_graphics_card(p: Pic) -> None:
 
 
 def draw_pc_case(p: Pic) -> None:
-    p.text((40, 92), "Rear panel of the case", size=15, fill=MUTED)
     p.rect((205, 110, 405, 430), fill=DARK, r=8)
     p.rect((222, 126, 272, 236), fill=DARKER)  # empty I/O cut-out
     p.circle((340, 180), 50, fill=DARKER)
@@ -374,7 +365,6 @@ def draw_pc_case(p: Pic) -> None:
 
 
 def draw_gaming_gear(p: Pic) -> None:
-    p.text((40, 92), "Underside of mouse / keyboard", size=15, fill=MUTED)
     p.rect((80, 120, 220, 415), fill=DARK, r=68)  # mouse, upside down
     p.rect((110, 132, 190, 146), fill=LIGHT, outline=None, r=7)  # skates
     p.rect((110, 392, 190, 404), fill=LIGHT, outline=None, r=6)
@@ -391,7 +381,6 @@ def draw_gaming_gear(p: Pic) -> None:
 
 
 def draw_gaming_chair(p: Pic) -> None:
-    p.text((40, 92), "Side view", size=15, fill=MUTED)
     p.poly([(120, 120), (175, 110), (210, 300), (150, 310)], fill=DARK)  # backrest
     p.rect((118, 128, 160, 150), fill=RED, outline=None, r=8)  # headrest pillow
     p.rect((145, 318, 338, 340), fill=DARKER, r=6)  # seat shell (underside)
@@ -408,7 +397,6 @@ def draw_gaming_chair(p: Pic) -> None:
 
 
 def draw_liquid_cooling(p: Pic) -> None:
-    p.text((40, 92), "Radiator and pump", size=15, fill=MUTED)
     p.rect((55, 116, 320, 266), fill=DARK, r=4)  # radiator with fans
     for cx in (120, 255):
         p.circle((cx, 168), 46, fill=DARKER)
@@ -429,17 +417,17 @@ def draw_liquid_cooling(p: Pic) -> None:
     p.arrow((290, 440), (347, 412))
 
 
-SERIAL_PICTURES: dict[str, tuple[str, str, Callable[[Pic], None]]] = {
-    "laptop": ("Laptop", "Bottom of the base", draw_laptop),
-    "aio": ("All-in-One PC", "Back of the panel", draw_aio),
-    "desktop": ("Desktop PC", "Rear panel", draw_desktop),
-    "monitor": ("Monitor", "Back of the panel", draw_monitor),
-    "motherboard": ("Motherboard", "Edge of the board", draw_motherboard),
-    "graphics_card": ("Graphics card", "Back plate", draw_graphics_card),
-    "pc_case": ("PC case", "Rear panel", draw_pc_case),
-    "gaming_gear": ("Gaming gear", "Underside", draw_gaming_gear),
-    "gaming_chair": ("Gaming chair", "Under the seat", draw_gaming_chair),
-    "liquid_cooling": ("Liquid cooling", "Pump / radiator", draw_liquid_cooling),
+SERIAL_PICTURES: dict[str, Callable[[Pic], None]] = {
+    "laptop": draw_laptop,
+    "aio": draw_aio,
+    "desktop": draw_desktop,
+    "monitor": draw_monitor,
+    "motherboard": draw_motherboard,
+    "graphics_card": draw_graphics_card,
+    "pc_case": draw_pc_case,
+    "gaming_gear": draw_gaming_gear,
+    "gaming_chair": draw_gaming_chair,
+    "liquid_cooling": draw_liquid_cooling,
 }
 
 
@@ -447,7 +435,7 @@ SERIAL_PICTURES: dict[str, tuple[str, str, Callable[[Pic], None]]] = {
 
 
 def make_chk_example() -> Path:
-    p = frame("S/N and CHK code")
+    p = frame()
     boxes = big_sticker(p, (90, 95, 710, 420), sep=" ")
     x0, y0, x1, y1 = boxes["sn"]
     p.rect((x0 - 12, y0 - 10, x1 + 12, y1 + 10), outline=RED, width=3.5, r=10)
@@ -455,8 +443,6 @@ def make_chk_example() -> Path:
     x0, y0, x1, y1 = boxes["chk"]
     p.ellipse((x0 - 26, y0 - 20, x1 + 26, y1 + 20), outline=RED, width=4.5)
     p.badge((x0 - 14, y0 - 16), "2")
-    p.text((610, 470), "3-digit CHK", size=20, fill=RED, anchor="rm", bold=True)
-    p.arrow((620, 468), (650, y1 + 26), width=4, head_len=14)
     return p.save("chk_example.png")
 
 
@@ -469,20 +455,18 @@ def device_back(p: Pic, box: Sequence[float]) -> None:
 
 
 def make_sn_photo_example() -> Path:
-    p = frame("Photo of the S/N label")
+    p = frame()
     card(p, (20, 78, 392, 482))
     card(p, (408, 78, 780, 482))
     device_back(p, (50, 115, 362, 395))
     big_sticker(p, (82, 215, 330, 335))
     p.check((60, 440), 18)
-    p.text((88, 428), "On the product", size=22, bold=True)
 
     carton(p, 440, 160, 220, 210, dx=60, dy=40, label=False)
     big_sticker(p, (452, 285, 650, 362))
     p.line([(430, 110), (750, 400)], RED, 8)
     p.line([(430, 400), (750, 110)], RED, 8)
     p.cross((448, 440), 18)
-    p.text((476, 428), "Not the box", size=22, bold=True)
     return p.save("sn_photo_example.png")
 
 
@@ -495,13 +479,10 @@ def make_invoice_example() -> Path:
     p.rect((200, 90, 320, 96), fill=LIGHT, outline=None)
     p.text((600, 40), "INVOICE", size=22, fill=MUTED, anchor="ra", bold=True)
 
-    marks: list[tuple[str, str, tuple[float, ...]]] = []
-    for y, text, n, label in (
-        (122, "Invoice No. INV-2026-0042", "1", "Invoice no."),
-        (160, "Date 2026-03-03", "2", "Date"),
-    ):
+    marks: list[tuple[str, tuple[float, ...]]] = []  # numbered as the bot's list: model, date, invoice no.
+    for y, text, n in ((122, "Invoice No. INV-2026-0042", "3"), (160, "Date 2026-03-03", "2")):
         p.text((200, y), text, size=17)
-        marks.append((n, label, p.text_bbox((200, y), text, 17)))
+        marks.append((n, p.text_bbox((200, y), text, 17)))
     p.rect((440, 124, 600, 130), fill=LIGHT, outline=None)
     p.rect((480, 138, 600, 144), fill=LIGHT, outline=None)
 
@@ -509,7 +490,7 @@ def make_invoice_example() -> Path:
     for x, t, a in ((210, "Item", "la"), (470, "Qty", "ma"), (592, "Price", "ra")):
         p.text((x, 207), t, size=15, fill=MUTED, anchor=a, bold=True)
     p.text((210, 247), "MSI Optix G27C4", size=17)
-    marks.append(("3", "Model", p.text_bbox((210, 247), "MSI Optix G27C4", 17)))
+    marks.append(("1", p.text_bbox((210, 247), "MSI Optix G27C4", 17)))
     p.text((470, 247), "1", size=17, anchor="ma")
     p.text((592, 247), "199.00", size=17, anchor="ra")
     for y in (290, 322):
@@ -521,17 +502,16 @@ def make_invoice_example() -> Path:
     for y in (420, 434, 448):
         p.rect((200, y, 420, y + 6), fill=LIGHT, outline=None)
 
-    for n, label, (x0, y0, x1, y1) in marks:
+    for n, (x0, y0, x1, y1) in marks:
         p.rect((x0 - 8, y0 - 7, x1 + 8, y1 + 7), outline=RED, width=3, r=6)
         mid = (y0 + y1) / 2
         p.line([(156, mid), (x0 - 8, mid)], RED, 3)
         p.badge((146, mid), n)
-        p.text((126, mid), label, size=17, fill=RED, anchor="rm", bold=True)
     return p.save("invoice_example.png")
 
 
 def main() -> list[Path]:
-    paths = [serial_picture(cat, title, cap, fn) for cat, (title, cap, fn) in SERIAL_PICTURES.items()]
+    paths = [serial_picture(category, draw) for category, draw in SERIAL_PICTURES.items()]
     paths += [make_chk_example(), make_sn_photo_example(), make_invoice_example()]
     for path in paths:
         print(f"{path.name:28} {path.stat().st_size / 1024:5.1f} KB")

@@ -106,11 +106,13 @@ from storage.draw.state import (
     ANSWERED,
     CLAIM_ACTION,
     LAPSED,
+    PROOF_ACTION,
     SKIPPED,
     WAITING,
     answer_deadline,
     claim_buttons,
     last_answer_day,
+    proof_buttons,
 )
 from storage.models import Claim, ClaimStatus, Draw, Member, Promotion, RegisteredProduct
 from storage.texts import promotion_name
@@ -121,6 +123,7 @@ __all__ = [
     "LAPSED",
     "MAX_RESERVES",
     "MAX_WINNERS",
+    "PROOF_ACTION",
     "SEED_BYTES",
     "SKIPPED",
     "WAITING",
@@ -150,6 +153,7 @@ __all__ = [
     "new_seed",
     "open_commitments",
     "prize_text",
+    "proof_buttons",
     "promotion_name",
     "replace_lapsed",
     "replay",

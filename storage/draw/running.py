@@ -24,7 +24,15 @@ from storage.draw.entrants import (
     prize_text,
 )
 from storage.draw.seed import Result, new_seed, replay, seed_hash
-from storage.draw.state import WAITING, answer_deadline, claim_buttons, deadline_values, last_answer_day, zone_name
+from storage.draw.state import (
+    WAITING,
+    answer_deadline,
+    claim_buttons,
+    deadline_values,
+    last_answer_day,
+    proof_buttons,
+    zone_name,
+)
 from storage.models import Claim, Draw, Member, Promotion
 from storage.texts import promotion_name
 
@@ -221,12 +229,12 @@ async def _notify_entrants(
         }
         lucky = False
         for claim in member_claims:
-            buttons: outbox.Buttons | None = None
+            buttons: outbox.Buttons = proof_buttons(row.id)
             values: dict[str, Any] = {**common, "order_id": claim.order_id}
             if claim.order_id in result.winners:
                 key = "staff_tools.draw.won"
                 values |= {**deadline_values(promotion, row, claim.order_id), "prize": prize_text(promotion, language)}
-                buttons = claim_buttons(row.id)
+                buttons = claim_buttons(row.id) + proof_buttons(row.id)
             elif claim.order_id in ranks:
                 key, values["rank"] = "staff_tools.draw.reserve", ranks[claim.order_id]
             else:
@@ -251,6 +259,7 @@ async def _notify_entrants(
                 key="staff_tools.draw.not_won",
                 language=language,
                 values=values,
+                buttons=proof_buttons(row.id),
                 now=now,
             )
 

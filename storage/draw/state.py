@@ -15,6 +15,13 @@ from storage.models import Draw, Member, Promotion
 
 WAITING, ANSWERED, LAPSED, SKIPPED = "waiting", "answered", "lapsed", "skipped"
 CLAIM_ACTION = "prize"  # the customer's action that works at any step (conversations/prize.py takes it)
+PROOF_ACTION = "drawproof"  # the customer's "how can I check the draw?" (conversations/prize.py)
+
+
+def proof_buttons(draw_id: int) -> outbox.Buttons:
+    """ "How can I check the draw?": the `drawproof` action with the draw's id. The seed and its hash
+    are shown to whoever asks, not pasted as 64 hex characters into every entrant's message."""
+    return [[("draw_proof.button", PROOF_ACTION, draw_id)]]
 
 
 def claim_buttons(draw_id: int) -> outbox.Buttons:
