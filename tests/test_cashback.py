@@ -252,7 +252,7 @@ async def test_payout_step_in_chinese_back_and_an_e_wallet(bot: BotHarness) -> N
     await bao.press("🏦 銀行帳戶（IBAN）")
     await bao.expect("請輸入您的 IBAN")
     await bao.send("GB82 WEST 1234 5698 7654 33")
-    await bao.expect("檢查碼不符", "尚未儲存任何資料")
+    await bao.expect("檢核碼不符", "尚未儲存任何資料")
     await bao.press("⬅️ 上一步")
     await bao.expect("現金回饋要如何支付給您？")
     await bao.press("📱 電子錢包")
