@@ -6,6 +6,7 @@ in the audit log."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import tomllib
@@ -16,6 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from bot.cli import cmd_export_claims, cmd_export_file
 from storage import export, exports
 from storage.db import unit_of_work
 from storage.models import AuditEntry, CatalogueProduct, Claim, ClaimStatus, Member, Promotion
@@ -231,3 +233,22 @@ async def test_a_catalogue_file_loads_only_when_valid(bot: BotHarness) -> None:
     async with unit_of_work(bot.sessions) as s:
         assert await s.scalar(select(CatalogueProduct).where(CatalogueProduct.model == "NEW-MODEL-1")) is not None
     assert ("catalogue.loaded", "catalogue.toml") in await audit_actions(bot)
+
+
+async def test_cli_writes_the_same_subscribers_and_xlsx(bot: BotHarness, tmp_path: Path) -> None:
+    await seed_claims(bot, 4)
+    target = tmp_path / "subscribers.xlsx"
+    args = argparse.Namespace(export_command="subscribers", promotion=None, format="xlsx", output=str(target))
+    assert await cmd_export_file(args, bot.settings) == 0
+    sheet = load_workbook(target).active
+    rows = [[cell or "" for cell in row] for row in sheet.iter_rows(values_only=True)]
+    async with unit_of_work(bot.sessions) as s:
+        table = await exports.read(s, "subscribers")
+    assert tuple(rows[0]) == exports.SUBSCRIBER_COLUMNS
+    assert [dict(zip(exports.SUBSCRIBER_COLUMNS, row, strict=True)) for row in rows[1:]] == table.rows
+    assert [row["telegram_user_id"] for row in table.rows] == ["7000", "7002"]  # 7003 opted in, then deleted
+    claims_csv = tmp_path / "claims.csv"
+    args = argparse.Namespace(export_command="claims", promotion="spring-2026", format="csv", output=str(claims_csv))
+    assert await cmd_export_claims(args, bot.settings) == 0
+    async with unit_of_work(bot.sessions) as s:
+        assert exports.render(await exports.read(s, "claims", "spring-2026"), "csv") == claims_csv.read_bytes()
