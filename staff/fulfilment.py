@@ -5,9 +5,10 @@
     /payouts import             as the caption of a CSV document (or replying to one): payments back
     /shipments import           likewise: carriers and tracking numbers back
 
-The same files as `python -m bot export|import payouts|shipments` (storage/payouts.py and
-storage/shipments.py say every column). A CSV is downloaded before the unit of work opens, for
-admins only, as `/codes import` does (staff/codes.py).
+`/export payouts|shipments SLUG [csv|xlsx]` (staff/exports.py) sends the same files with progress;
+the exports here are its CSV short forms. The same files as `python -m bot export|import
+payouts|shipments` (storage/payouts.py and storage/shipments.py say every column). A CSV is
+downloaded before the unit of work opens, for admins only, as `/codes import` does (staff/codes.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ Decisions, written down:
   one the promotion stays paused until an admin resumes it. Pausing a paused promotion moves
   the day. A pause does not move the period or the deadline.
 * **End** is final: an ended promotion cannot be paused, resumed or extended (load it again
-  under a new slug to run it once more). Claims already sent stay in review.
+  under a new slug to run it once more). Claims already sent stay in review, and one sent back
+  for missing information can still be fixed (storage/resubmission.py): neither is a new claim.
 * **Extend** sets the redemption deadline to a later day than the last day claims are accepted
   now (the deadline, or the end of the period without one); never earlier.
 """
