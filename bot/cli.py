@@ -159,6 +159,9 @@ async def cmd_codes_import(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_export_claims(args: argparse.Namespace, settings: Settings) -> int:
     from storage import export
 
+    if getattr(args, "format", "csv") != "csv":
+        return await cmd_export_file(args, settings)
+
     async def work(session: Any) -> int:
         if args.promotion is not None:
             try:
@@ -178,9 +181,38 @@ async def cmd_export_claims(args: argparse.Namespace, settings: Settings) -> int
     return await _with_session(settings, work)
 
 
+async def cmd_export_file(args: argparse.Namespace, settings: Settings) -> int:
+    """`export claims|payouts|shipments|subscribers [--promotion P] --format csv|xlsx`: the same
+    bytes `/export` sends in the staff chat (storage/exports.py)."""
+    from storage import exports
+
+    async def work(session: Any) -> int:
+        try:
+            table = await exports.read(session, args.export_command, args.promotion)
+        except LookupError:
+            print(f"error: no promotion {args.promotion!r}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        data = await asyncio.to_thread(exports.render, table, args.format)
+        if args.output:
+            Path(args.output).write_bytes(data)
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        print(f"exported {len(table.rows)} row(s)" + (f" to {args.output}" if args.output else ""), file=sys.stderr)
+        return 0
+
+    return await _with_session(settings, work)
+
+
 async def cmd_export_batch(args: argparse.Namespace, settings: Settings) -> int:
     """`export payouts|shipments --promotion P`: the file finance or logistics works from."""
     from storage import payouts, shipments
+
+    if getattr(args, "format", "csv") != "csv":
+        return await cmd_export_file(args, settings)
 
     module = payouts if args.export_command == "payouts" else shipments
 
@@ -373,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Claims with their decisions, one line per claim (columns: see storage/export.py).",
     )
     export_claims.add_argument("--promotion", metavar="SLUG", help="only this promotion (default: all)")
-    export_claims.add_argument("--format", choices=["csv"], default="csv")
+    export_claims.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     export_claims.add_argument("--output", metavar="FILE", help="write here instead of standard output")
     export_claims.set_defaults(handler=cmd_export_claims)
     for what, about in (
@@ -382,8 +414,18 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         batch = export_sub.add_parser(what, help=about, description=about[0].upper() + about[1:] + ".")
         batch.add_argument("--promotion", metavar="SLUG", required=True)
+        batch.add_argument("--format", choices=["csv", "xlsx"], default="csv")
         batch.add_argument("--output", metavar="FILE", help="write here instead of standard output")
         batch.set_defaults(handler=cmd_export_batch)
+    subscribers = export_sub.add_parser(
+        "subscribers",
+        help="members who opted in to the newsletter",
+        description="Members who opted in to the newsletter (columns: see storage/exports.py).",
+    )
+    subscribers.add_argument("--promotion", metavar="SLUG", help="only those with a claim for it (default: all)")
+    subscribers.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    subscribers.add_argument("--output", metavar="FILE", help="write here instead of standard output")
+    subscribers.set_defaults(handler=cmd_export_file)
 
     imports = sub.add_parser(
         "import", help="read results of other systems back", description="Payments and tracking read back."

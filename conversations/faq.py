@@ -54,6 +54,10 @@ def explain_reason(
             start=format_day(turn, promotion.starts_on),
             end=format_day(turn, eligibility.last_redeem_day(promotion)),
         )
+    if reason is Reason.PAUSED:
+        if promotion.paused_until is None:
+            return turn.t("eligibility.paused")
+        return turn.t("eligibility.paused_until", date=format_day(turn, promotion.paused_until))
     if reason is Reason.DEADLINE_PASSED:
         return turn.t("eligibility.deadline_passed", deadline=format_day(turn, eligibility.last_redeem_day(promotion)))
     if reason is Reason.COOLING_OFF:

@@ -24,7 +24,7 @@ from conversations.router import GlobalAction, Router
 from conversations.turn import Turn
 from locales.countries import country_name
 from locales.i18n import Raw, format_money
-from storage import promotions
+from storage import eligibility, promotions
 from storage.models import PrizeKind, Promotion
 from storage.promotions import Offer
 from storage.review import CASHBACK_WORKING_DAYS
@@ -113,6 +113,9 @@ def render_card(turn: Turn, offer: Offer) -> str:
         turn.t(limit_key, limit=promotion.redeem_limit_per_email, used=offer.used, email=turn.member.email or ""),
         _prize_line(turn, promotion),
     ]
+    state = _state_line(turn, promotion)
+    if state:
+        lines.insert(1, state)
     if promotion.lucky_draw:
         prize = localized(turn, promotion.draw_prize)
         if promotion.draw_date is not None:
@@ -124,6 +127,17 @@ def render_card(turn: Turn, offer: Offer) -> str:
     lines.append("")
     lines.append(_for_you(turn, offer))
     return "\n".join(lines)
+
+
+def _state_line(turn: Turn, promotion: Promotion) -> str | None:
+    """Why nobody can redeem it now, when an admin paused or ended it (staff/controls.py)."""
+    if eligibility.is_ended(promotion):
+        return turn.t("promotions.state_ended")
+    if not eligibility.is_paused(promotion, turn.now):
+        return None
+    if promotion.paused_until is None:
+        return turn.t("promotions.state_paused")
+    return turn.t("promotions.state_paused_until", date=format_day(turn, promotion.paused_until))
 
 
 def _rule_lines(turn: Turn, promotion: Promotion) -> list[str]:

@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler
 from bot.config import Settings
 from bot.context import BotContext
 from bot.outbox import OutboxDispatcher
-from staff import admin, cards, codes, decisions, draw, fulfilment, queue, reasons, support
+from staff import admin, cards, codes, controls, decisions, draw, exports, fulfilment, queue, reasons, support
 from staff.router import StaffEntry, StaffRouter
 
 
@@ -28,6 +28,8 @@ def staff_router(settings: Settings) -> StaffRouter:
         *draw.COMMANDS,
         *support.COMMANDS,
         *fulfilment.COMMANDS,
+        *exports.COMMANDS,
+        *controls.COMMANDS,
     ]
     return StaffRouter(
         settings, commands, decisions.on_card_button, decisions.on_redelivered_button, on_reply=support.on_reply

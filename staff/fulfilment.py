@@ -5,9 +5,10 @@
     /payouts import             as the caption of a CSV document (or replying to one): payments back
     /shipments import           likewise: carriers and tracking numbers back
 
-The same files as `python -m bot export|import payouts|shipments` (storage/payouts.py and
-storage/shipments.py say every column). A CSV is downloaded before the unit of work opens, for
-admins only, as `/codes import` does (staff/codes.py).
+`/export payouts|shipments SLUG [csv|xlsx]` (staff/exports.py) sends the same files with progress;
+the exports here are its CSV short forms. The same files as `python -m bot export|import
+payouts|shipments` (storage/payouts.py and storage/shipments.py say every column). A CSV is
+downloaded before the unit of work opens, for admins only, as `/codes import` does (staff/codes.py).
 """
 
 from __future__ import annotations
@@ -37,8 +38,17 @@ async def fetch_batch_file(update: Update, context: BotContext) -> FetchedFile |
     if message is None:
         return None
     words = (message.text or message.caption or "").split()[1:]
-    document = _document_of(message)
-    if not words or words[0].lower() != "import" or document is None:
+    if not words or words[0].lower() != "import":
+        return None
+    return await fetch_file(update)
+
+
+async def fetch_file(update: Update) -> FetchedFile | None:
+    """The document of the message (or of the one it replies to), at most MAX_FILE_BYTES; None without one.
+    A problem is `too_big` (with size and limit in KB) or `download_failed`."""
+    message = update.effective_message
+    document = _document_of(message) if message is not None else None
+    if document is None:
         return None
     if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
         values = (("size", -(-document.file_size // 1024)), ("limit", MAX_FILE_BYTES // 1024))

@@ -52,6 +52,8 @@ class Reason(enum.StrEnum):
     INVOICE_MISSING = "invoice_missing"
     COOLING_OFF = "cooling_off"  # bought too recently: counts only cooling_off_days after purchase
     NOT_COUNTRY_OF_RESIDENCE = "not_country_of_residence"  # residence_only: bought abroad
+    PAUSED = "paused"  # an admin paused the promotion (until a day, or until resumed)
+    ENDED = "ended"  # an admin ended the promotion early
 
 
 class Verdict(NamedTuple):
@@ -109,6 +111,17 @@ def is_running(promotion: Promotion, today: Today) -> bool:
     return promotion.starts_on <= day <= last_redeem_day(promotion)
 
 
+def is_paused(promotion: Promotion, today: Today) -> bool:
+    """Paused by an admin: from the pause until `paused_until` (that day claims are accepted again)."""
+    if promotion.paused_at is None:
+        return False
+    return promotion.paused_until is None or promotion_day(promotion, today) < promotion.paused_until
+
+
+def is_ended(promotion: Promotion) -> bool:
+    return promotion.ended_at is not None
+
+
 def redeemable_from(product: RegisteredProduct, promotion: Promotion) -> date:
     """The first day a claim counts, after the cooling-off window (the purchase day itself without one)."""
     return product.purchase_date + timedelta(days=promotion.cooling_off_days or 0)
@@ -143,6 +156,10 @@ def reasons(product: RegisteredProduct, member_country: str | None, promotion: P
     today = member_day(today, member_country)
     found: list[Reason] = []
     day = promotion_day(promotion, today)
+    if is_ended(promotion):
+        found.append(Reason.ENDED)
+    elif is_paused(promotion, today):
+        found.append(Reason.PAUSED)
     if not is_running(promotion, today):
         found.append(
             Reason.DEADLINE_PASSED

@@ -235,6 +235,10 @@ class Promotion(Base):
         Integer, default=14
     )  # days a lucky-draw winner has to claim the prize
     draw_prize_ships: Mapped[bool] = mapped_column(Boolean, default=True)  # the winner is asked for an address
+    # Admin controls from the staff chat (storage/promotion_controls.py); all unset while it runs normally.
+    paused_at: Mapped[datetime | None]  # no claims while paused
+    paused_until: Mapped[date | None] = mapped_column(Date)  # claims again from this day; None: until resumed
+    ended_at: Mapped[datetime | None]  # ended early, for good
 
 
 class Claim(Base):

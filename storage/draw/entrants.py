@@ -68,7 +68,9 @@ async def open_draw(session: AsyncSession, promotion_id: int) -> Draw | None:
 _PERIOD_REASONS = {
     eligibility.Reason.NOT_RUNNING,
     eligibility.Reason.DEADLINE_PASSED,
-}  # a draw usually follows the period
+    eligibility.Reason.PAUSED,
+    eligibility.Reason.ENDED,
+}  # a draw usually follows the period; a pause or an early end stops new claims, not the draw
 
 
 def _ever_won(row: Draw) -> set[str]:
