@@ -144,7 +144,7 @@ async def test_traditional_chinese_user_sees_chinese(bot: BotHarness) -> None:
     await mei.expect("電子郵件")
     await confirm_email(mei, "mei@example.tw", "名字")
     mail = bot.emulator.mailbox.for_address("mei@example.tw")[-1]
-    assert mail.subject.startswith("您的驗證碼") and "驗證碼是" in mail.text  # in her language
+    assert mail.subject.startswith("您的確認碼") and "確認碼是" in mail.text  # in her language
     await mei.send("美玲")
     await mei.expect("姓氏")
     await mei.send("陳")

@@ -261,7 +261,7 @@ async def test_other_reason_is_a_reply_to_a_prompt_with_a_note_in_another_langua
     edited = await sam.next_reply()  # the card shows the decision
     assert edited.kind == "edit" and "blurry" in edited.text
     await bot.runtime.tick()
-    told = await bao.expect("The invoice photo is blurry", "以上為客服人員的原話")
+    told = await bao.expect("The invoice photo is blurry", "親自寫下的原文")
     assert told.buttons  # fixable: Redeem again
     async with unit_of_work(bot.sessions) as s:
         claim = await s.scalar(select(Claim).where(Claim.order_id == order_id))
